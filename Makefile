@@ -1,0 +1,36 @@
+# The two commands of the README: `make run` (main job on samples/) and `make test` (whole test suite).
+# Both install whatever is missing first (apt packages, venv, pip packages, model parts).
+VENV ?= .venv
+BIN := $(VENV)/bin
+OUT ?= out
+
+.PHONY: run test setup setup-test bench bench-extract bench-llm bench-tts bench-batch clean
+
+run: setup
+	$(BIN)/notebooklm-clone batch samples -o $(OUT)/samples --products notes,podcast
+
+test: setup-test
+	$(BIN)/python -m pytest -q tests
+
+setup:
+	scripts/setup.sh default
+
+setup-test:
+	scripts/setup.sh small
+
+bench: bench-extract bench-llm bench-tts bench-batch
+
+bench-extract: setup-test
+	$(BIN)/python bench/bench_extract.py
+
+bench-llm: setup-test
+	$(BIN)/python bench/bench_llm.py
+
+bench-tts: setup-test
+	$(BIN)/python bench/bench_tts.py
+
+bench-batch: setup-test
+	$(BIN)/python bench/bench_batch.py
+
+clean:
+	rm -rf $(OUT) .pytest_cache

@@ -1,0 +1,131 @@
+"""Settings: defaults < config file (TOML) < environment < command-line flags.
+
+Each stage reads only its own section. Add a field to your section with a default; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from platformdirs import user_cache_dir
+from pydantic import BaseModel, Field, ValidationError
+
+from .errors import UsageError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("NOTEBOOKLM_CLONE_CACHE") or user_cache_dir("notebooklm_clone"))
+
+
+class LLMSettings(BaseModel):
+    base_url: str | None = None  # None and no OPENAI_BASE_URL/OPENAI_API_KEY -> embedded llama.cpp server
+    api_key: str | None = None
+    model: str = "embedded"  # "embedded" or a model name the endpoint knows
+    tier: Literal["default", "small"] = "default"  # embedded model: 1.5B (default) or 0.5B (small)
+    map_model: str | None = None  # a faster model for the map stage, if any
+    thinking_model: str | None = None  # a stronger model for outline and script, if any
+    concurrency: int = 1
+    temperature: float = 0.2
+    timeout: float = 600.0
+    max_retries: int = 5
+    repair_retries: int = 2
+    context_size: int | None = None  # override the endpoint's advertised context
+    max_output_tokens: int | None = None
+    threads: int | None = None  # embedded server threads (default: all cores)
+    prices_file: str | None = None  # TOML price table overriding the built-in one
+    use_cache: bool = True
+
+
+class ChunkSettings(BaseModel):
+    budget_tokens: int = 700
+    overlap_tokens: int = 50
+
+
+class NotesSettings(BaseModel):
+    language: str = "English"
+    level: Literal["intro", "expert"] = "intro"
+    instructions: str = ""
+    only: list[str] = Field(default_factory=lambda: ["summary", "notes", "cards", "quiz"])
+
+
+class ScriptSettings(BaseModel):
+    minutes: float = 5.0
+    speakers: int = 2
+    style: Literal["deep-dive", "brief", "debate", "critique", "lecture"] = "deep-dive"
+    language: str = "English"
+    instructions: str = ""
+    words_per_minute: int = 150
+
+
+class TTSSettings(BaseModel):
+    engine: Literal["embedded", "openai", "coqui", "espeak"] = "embedded"
+    voices: dict[str, str] = Field(default_factory=dict)  # speaker id -> voice name
+    workers: int | None = None  # synthesis processes (default: cores)
+    base_url: str | None = None  # openai engine
+    api_key: str | None = None
+    model: str | None = None  # openai: tts model; coqui: model name or path
+
+
+class AudioSettings(BaseModel):
+    target_lufs: float = -16.0
+    peak_dbtp: float = -1.0
+    pause_ms: int = 450
+    quick_pause_ms: int = 200
+    intro_music: str | None = None
+    outro_music: str | None = None
+    bitrate: str = "128k"
+    sample_rate: int = 24000
+
+
+class Settings(BaseModel):
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    chunk: ChunkSettings = Field(default_factory=ChunkSettings)
+    notes: NotesSettings = Field(default_factory=NotesSettings)
+    script: ScriptSettings = Field(default_factory=ScriptSettings)
+    tts: TTSSettings = Field(default_factory=TTSSettings)
+    audio: AudioSettings = Field(default_factory=AudioSettings)
+    out_dir: str = "out"
+    cache_dir: str = Field(default_factory=lambda: str(default_cache_dir()))
+    prompts_dir: str | None = None  # user overrides; missing templates fall back to prompts/
+
+    def with_overrides(self, **dotted: Any) -> "Settings":
+        """Return a copy with `section.field=value` overrides applied; None values are skipped."""
+        data = self.model_dump()
+        for key, value in dotted.items():
+            if value is None:
+                continue
+            target = data
+            *parents, leaf = key.split(".")
+            for part in parents:
+                target = target[part]
+            target[leaf] = value
+        return Settings.model_validate(data)
+
+
+def load_settings(config_file: str | os.PathLike | None = None) -> Settings:
+    """Defaults, then the config file (explicit, or ./notebooklm-clone.toml), then the environment."""
+    data: dict[str, Any] = {}
+    path = Path(config_file) if config_file else Path("notebooklm-clone.toml")
+    if config_file and not path.is_file():
+        raise UsageError(f"config file not found: {path}")
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
+    llm = data.setdefault("llm", {})
+    if os.environ.get("OPENAI_BASE_URL") and not llm.get("base_url"):
+        llm["base_url"] = os.environ["OPENAI_BASE_URL"]
+    if os.environ.get("OPENAI_API_KEY") and not llm.get("api_key"):
+        llm["api_key"] = os.environ["OPENAI_API_KEY"]
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UsageError(f"bad setting {where}: {first['msg']}") from None

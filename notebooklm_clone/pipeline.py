@@ -1,0 +1,88 @@
+"""One document through the stages: extract -> chunk -> notes -> script -> podcast.
+
+`process_document` is what the CLI commands and the batch runner (local or Ray) call. It is a plain function over
+plain data so it can be shipped to another process or machine. Each stage caches its own artifacts, so calling it
+again after an interruption redoes only what is missing.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from .config import Settings
+
+PRODUCTS = ("extract", "notes", "script", "podcast")
+
+
+class DocumentResult(BaseModel):
+    source: str
+    out_dir: str
+    products: list[str]
+    files: dict[str, str] = Field(default_factory=dict)  # product name -> path written
+    timings: dict[str, float] = Field(default_factory=dict)  # stage -> seconds
+    usage: dict[str, int] = Field(default_factory=dict)  # prompt/cached/completion tokens, calls
+    cost_usd: float = 0.0
+    warnings: list[str] = Field(default_factory=list)
+
+
+def doc_out_dir(source: str | Path, out_root: str | Path) -> Path:
+    return Path(out_root) / Path(source).stem
+
+
+def process_document(
+    source: str | Path,
+    out_dir: str | Path,
+    settings: Settings,
+    products: tuple[str, ...] | list[str] = ("notes", "podcast"),
+    password: str | None = None,
+    progress=None,
+) -> DocumentResult:
+    """Run the stages that `products` needs for one document and write its outputs under `out_dir`.
+
+    `products` may name: extract, notes, script, podcast (podcast implies script; script and notes imply extract).
+    """
+    from .chunk import chunk_document
+    from .extract import extract_document
+    from .store import atomic_write_json
+
+    out_dir = Path(out_dir)
+    result = DocumentResult(source=str(source), out_dir=str(out_dir), products=list(products))
+
+    def timed(stage, fn, *args, **kwargs):
+        start = time.perf_counter()
+        value = fn(*args, **kwargs)
+        result.timings[stage] = round(time.perf_counter() - start, 3)
+        if progress:
+            progress(stage)
+        return value
+
+    document = timed("extract", extract_document, source, password=password)
+    result.warnings.extend(document.warnings)
+    if "extract" in products:
+        result.files["extract"] = str(atomic_write_json(out_dir / "document.json", document))
+    wants_llm = any(p in products for p in ("notes", "script", "podcast"))
+    if wants_llm:
+        from .llm import open_llm
+        from .notes import run_notes
+        from .script import run_script
+
+        with open_llm(settings) as llm:
+            chunks = timed("chunk", chunk_document, document, settings.chunk, llm.tokenizer)
+            notes = timed("notes", run_notes, document, chunks, llm, settings, out_dir,
+                          products=settings.notes.only if "notes" in products else [])
+            result.files.update(notes.files)
+            if "script" in products or "podcast" in products:
+                script = timed("script", run_script, document, notes, llm, settings, out_dir)
+                result.files.update({"script": str(out_dir / "script.json"), "script_md": str(out_dir / "script.md")})
+            result.usage = llm.usage.totals()
+            result.cost_usd = llm.usage.cost_usd()
+        if "podcast" in products:
+            from .podcast import render_podcast
+
+            podcast = timed("podcast", render_podcast, script, settings, out_dir, progress=progress)
+            result.files.update(podcast.files)
+    atomic_write_json(out_dir / "report.json", result)
+    return result

