@@ -39,6 +39,10 @@ class LLMSettings(BaseModel):
     threads: int | None = None  # embedded server threads (default: all cores)
     prices_file: str | None = None  # TOML price table overriding the built-in one
     use_cache: bool = True
+    structured_output: Literal["json_schema", "json_object_schema", "none"] | None = None  # override the table
+    tokenizer: str | None = None  # override the tokenizer spec: gguf:<path>, tiktoken:<model>, fallback
+    retry_base_delay: float = 1.0  # seconds before the first retry; doubles each time (with jitter)
+    prompt_cache: bool = True  # embedded server keeps earlier prompt states in RAM to reuse shared prefixes
 
 
 class ChunkSettings(BaseModel):
@@ -51,6 +55,10 @@ class NotesSettings(BaseModel):
     level: Literal["intro", "expert"] = "intro"
     instructions: str = ""
     only: list[str] = Field(default_factory=lambda: ["summary", "notes", "cards", "quiz"])
+    abstract_sentences: int = Field(default=5, ge=1, le=12)
+    section_sentences: int = Field(default=3, ge=1, le=8)
+    qa_pairs: int = Field(default=8, ge=1, le=20)
+    quiz_questions: int = Field(default=8, ge=1, le=20)
 
 
 class ScriptSettings(BaseModel):
@@ -60,6 +68,9 @@ class ScriptSettings(BaseModel):
     language: str = "English"
     instructions: str = ""
     words_per_minute: int = 150
+    max_turn_chars: int = Field(default=500, ge=80)  # longer turns are split at sentence boundaries (TTS-friendly)
+    speaker_names: list[str] = Field(default_factory=list)  # override the default host names, in order
+    length_tolerance: float = Field(default=0.2, gt=0, lt=1)  # word count may miss the target by this share
 
 
 class TTSSettings(BaseModel):
@@ -69,6 +80,12 @@ class TTSSettings(BaseModel):
     base_url: str | None = None  # openai engine
     api_key: str | None = None
     model: str | None = None  # openai: tts model; coqui: model name or path
+    instructions: str = ""  # openai: how to speak (gpt-4o-mini-tts)
+    timeout: float = 120.0  # openai: seconds per request
+    max_retries: int = 3  # openai: retries on 429/5xx/timeouts
+    coqui_config: str | None = None  # coqui: config.json when `model` is a checkpoint file without one beside it
+    language: str | None = None  # language spoken (espeak voice, coqui multilingual id); default: the script's
+    espeak_wpm: int = 165  # espeak: speaking rate
 
 
 class AudioSettings(BaseModel):
@@ -80,6 +97,12 @@ class AudioSettings(BaseModel):
     outro_music: str | None = None
     bitrate: str = "128k"
     sample_rate: int = 24000
+    clip_lufs: float = -20.0  # every clip is levelled to this before mixing, so the hosts sound equally loud
+    music_lufs: float = -24.0  # intro/outro music sits below the speech
+    music_fade_ms: int = 1500
+    title: str | None = None  # ID3 title (default: the script's title)
+    artist: str = "notebooklm-clone"
+    album: str = "notebooklm-clone podcasts"
 
 
 class Settings(BaseModel):

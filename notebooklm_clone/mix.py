@@ -1,0 +1,348 @@
+"""Clips -> one podcast: pauses, optional intro/outro music, loudness, MP3 with tags and chapters, subtitles.
+
+Everything is resampled to settings.audio.sample_rate and each clip is levelled first, so the hosts are equally loud
+whatever engine spoke them. The programme is then brought to the target integrated loudness (ITU-R BS.1770 via
+pyloudnorm, -16 LUFS by default) and a look-ahead limiter keeps the true peak (4x oversampled) under the ceiling.
+The MP3 is decoded again and measured, so the numbers reported are those of the file the listener gets.
+All files are written to a temp file and renamed into place.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import soundfile as sf
+from pydantic import BaseModel
+from scipy.ndimage import minimum_filter1d, uniform_filter1d
+from scipy.signal import resample_poly
+
+from .config import AudioSettings
+from .errors import BadInput
+from .models import Script
+from .speech import Clip, sentences, strip_markup
+from .store import atomic_write_text
+
+QUICK_TURN_WORDS = 6  # a turn this short ("Right.", "Exactly!") is followed by the quick pause
+OVERSAMPLE = 4  # true-peak estimate, as BS.1770-4 annex 2
+
+
+class Placed(BaseModel):
+    """A clip on the programme timeline."""
+
+    turn: int
+    speaker: str
+    name: str
+    segment: int
+    text: str  # as displayed (markup and citations removed, numbers kept)
+    start_s: float
+    end_s: float
+
+
+class Chapter(BaseModel):
+    title: str
+    start_s: float
+    end_s: float
+
+
+class Mixed(BaseModel):
+    placed: list[Placed]
+    chapters: list[Chapter]
+    duration_s: float
+    lufs: float
+    peak_dbtp: float
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Samples
+# ---------------------------------------------------------------------------------------------------------------------
+def resample(audio: np.ndarray, rate: int, target: int) -> np.ndarray:
+    if rate == target:
+        return audio.astype(np.float32, copy=False)
+    ratio = Fraction(target, rate)
+    return resample_poly(audio, ratio.numerator, ratio.denominator).astype(np.float32)
+
+
+def load_clip(path: str | Path, rate: int) -> np.ndarray:
+    audio, clip_rate = sf.read(str(path), dtype="float32", always_2d=True)
+    return resample(audio.mean(axis=1), clip_rate, rate)
+
+
+def loudness(audio: np.ndarray, rate: int) -> float:
+    """Integrated loudness in LUFS; clips shorter than one 400 ms gating block are measured looped."""
+    block = int(0.4 * rate) + 1
+    if len(audio) < block:
+        audio = np.tile(audio, block // max(1, len(audio)) + 1) if len(audio) else np.zeros(block, np.float32)
+    with np.errstate(divide="ignore"):
+        return float(pyloudnorm.Meter(rate).integrated_loudness(audio.astype(np.float64)))
+
+
+def true_peak_dbtp(audio: np.ndarray) -> float:
+    peak = float(np.max(np.abs(resample_poly(audio, OVERSAMPLE, 1)))) if len(audio) else 0.0
+    return 20 * np.log10(max(peak, 1e-9))
+
+
+def level(audio: np.ndarray, rate: int, target_lufs: float) -> np.ndarray:
+    measured = loudness(audio, rate)
+    if not np.isfinite(measured):  # silence
+        return audio
+    return (audio * 10 ** ((target_lufs - measured) / 20)).astype(np.float32)
+
+
+def limit(audio: np.ndarray, rate: int, ceiling_dbtp: float, window_ms: float = 20.0) -> np.ndarray:
+    """Look-ahead peak limiter on the 4x oversampled signal: the gain at each sample is at most what the loudest
+    (true) peak within half a window needs, smoothed by a moving average no wider than that window, so it never
+    overshoots and never clicks."""
+    ceiling = 10 ** (ceiling_dbtp / 20)
+    over = np.abs(resample_poly(audio, OVERSAMPLE, 1))[: len(audio) * OVERSAMPLE]
+    peaks = over.reshape(-1, OVERSAMPLE).max(axis=1)
+    needed = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-9))
+    width = max(3, int(rate * window_ms / 1000) | 1)
+    gain = uniform_filter1d(minimum_filter1d(needed, size=width, mode="nearest"), size=width, mode="nearest")
+    return (audio * np.minimum(gain, needed)).astype(np.float32)
+
+
+def normalize(audio: np.ndarray, rate: int, target_lufs: float, ceiling_dbtp: float) -> np.ndarray:
+    """Gain to the target loudness, limit the true peak, and repeat the pair until both hold (limiting lowers the
+    loudness a little, the next gain wins it back)."""
+    for _ in range(6):
+        audio = level(audio, rate, target_lufs)
+        audio = limit(audio, rate, ceiling_dbtp)
+        if abs(loudness(audio, rate) - target_lufs) < 0.1 and true_peak_dbtp(audio) <= ceiling_dbtp + 0.01:
+            break
+    return audio
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The programme
+# ---------------------------------------------------------------------------------------------------------------------
+def load_music(path: str, rate: int, lufs: float, fade_ms: int) -> np.ndarray:
+    """Intro/outro music in any format ffmpeg reads, mono at our rate, levelled under the speech and faded."""
+    from pydub import AudioSegment
+
+    try:
+        music = AudioSegment.from_file(path)
+    except Exception as exc:  # noqa: BLE001 - a music file we cannot decode is bad input, one line
+        raise BadInput(f"cannot read music file {path}: {exc}") from None
+    music = music.set_channels(1).set_frame_rate(rate).fade_in(fade_ms).fade_out(fade_ms)
+    samples = np.array(music.get_array_of_samples(), dtype=np.float32) / float(1 << (8 * music.sample_width - 1))
+    return level(samples, rate, lufs)
+
+
+def pause_before(index: int, script: Script, audio: AudioSettings) -> int:
+    """Milliseconds of silence before turn `index`: short after a quick interjection, longer between chapters."""
+    if index == 0:
+        return 0
+    previous, turn = script.turns[index - 1], script.turns[index]
+    if turn.segment != previous.segment:
+        return 2 * audio.pause_ms
+    if len(previous.text.split()) <= QUICK_TURN_WORDS:
+        return audio.quick_pause_ms
+    return audio.pause_ms
+
+
+def segment_title(script: Script, segment: int) -> str:
+    if 0 <= segment < len(script.segments) and script.segments[segment].title.strip():
+        return script.segments[segment].title.strip()
+    return f"Part {segment + 1}"
+
+
+def assemble(script: Script, clips: list[Clip], audio: AudioSettings) -> tuple[np.ndarray, list[Placed], list[Chapter]]:
+    """Lay the clips out with pauses (and music around them); timings come from the samples actually placed."""
+    rate = audio.sample_rate
+    names = {s.id: s.name for s in script.speakers}
+    parts: list[np.ndarray] = []
+    cursor = 0  # samples
+    intro = load_music(audio.intro_music, rate, audio.music_lufs, audio.music_fade_ms) if audio.intro_music else None
+    overlap = int(audio.music_fade_ms / 1000 * rate)
+    if intro is not None:
+        parts.append(intro)
+        cursor = max(0, len(intro) - overlap)  # speech starts while the intro fades out
+    placed: list[Placed] = []
+    speech: list[tuple[int, np.ndarray]] = []
+    previous_turn = None
+    for clip in clips:
+        samples = level(load_clip(clip.path, rate), rate, audio.clip_lufs)
+        if previous_turn is not None:
+            cursor += int(pause_before(clip.turn, script, audio) * rate / 1000)
+        turn = script.turns[clip.turn]
+        speech.append((cursor, samples))
+        placed.append(Placed(turn=clip.turn, speaker=clip.speaker, name=names.get(clip.speaker, clip.speaker),
+                             segment=turn.segment, text=strip_markup(turn.text), start_s=cursor / rate,
+                             end_s=(cursor + len(samples)) / rate))
+        cursor += len(samples)
+        previous_turn = clip.turn
+    outro = load_music(audio.outro_music, rate, audio.music_lufs, audio.music_fade_ms) if audio.outro_music else None
+    outro_at = max(0, cursor - overlap) if outro is not None else cursor
+    total = max(cursor, outro_at + (len(outro) if outro is not None else 0), len(intro) if intro is not None else 0)
+    programme = np.zeros(total, np.float32)
+    if intro is not None:
+        programme[: len(intro)] += intro
+    for start, samples in speech:
+        programme[start: start + len(samples)] += samples
+    if outro is not None:
+        programme[outro_at: outro_at + len(outro)] += outro
+    chapters: list[Chapter] = []
+    for i, p in enumerate(placed):
+        if i == 0 or p.segment != placed[i - 1].segment:
+            start = 0.0 if not chapters else p.start_s  # the first chapter holds the intro too
+            if chapters:
+                chapters[-1].end_s = start
+            chapters.append(Chapter(title=segment_title(script, p.segment), start_s=start, end_s=total / rate))
+    return programme, placed, chapters
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------------------------------------------------
+def _pcm16(audio: np.ndarray) -> bytes:
+    return (np.clip(audio, -1.0, 1.0) * 32767).round().astype("<i2").tobytes()
+
+
+def encode_mp3(audio: np.ndarray, rate: int, bitrate: str) -> bytes:
+    """MP3 bytes: ffmpeg through pydub when ffmpeg is there, else lameenc (a wheel, no system library)."""
+    kbps = int(str(bitrate).lower().rstrip("k"))
+    if shutil.which("ffmpeg"):
+        from pydub import AudioSegment
+
+        segment = AudioSegment(data=_pcm16(audio), sample_width=2, frame_rate=rate, channels=1)
+        buffer = io.BytesIO()
+        segment.export(buffer, format="mp3", bitrate=f"{kbps}k", parameters=["-write_xing", "1"])
+        return buffer.getvalue()
+    import lameenc
+
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(kbps)
+    encoder.set_in_sample_rate(rate)
+    encoder.set_channels(1)
+    encoder.set_quality(2)
+    return bytes(encoder.encode(_pcm16(audio)) + encoder.flush())
+
+
+def decode_mp3(path: str | Path) -> tuple[np.ndarray, int] | None:
+    """The samples a player would get (None when no decoder is installed)."""
+    if not shutil.which("ffmpeg"):
+        return None
+    from pydub import AudioSegment
+
+    segment = AudioSegment.from_file(str(path), format="mp3").set_channels(1)
+    samples = np.array(segment.get_array_of_samples(), dtype=np.float32) / float(1 << (8 * segment.sample_width - 1))
+    return samples, segment.frame_rate
+
+
+def tag_mp3(path: Path, title: str, artist: str, album: str, chapters: list[Chapter]) -> None:
+    """ID3v2.4: title/artist/album, plus one CHAP frame per chapter and a CTOC listing them (podcast apps show it)."""
+    from mutagen.id3 import CHAP, CTOC, ID3, TALB, TIT2, TPE1, CTOCFlags
+
+    tags = ID3()
+    tags.add(TIT2(encoding=3, text=title))
+    tags.add(TPE1(encoding=3, text=artist))
+    tags.add(TALB(encoding=3, text=album))
+    ids = [f"chp{i}" for i in range(len(chapters))]
+    if chapters:
+        tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=ids,
+                      sub_frames=[TIT2(encoding=3, text=title)]))
+    for element_id, chapter in zip(ids, chapters):
+        tags.add(CHAP(element_id=element_id, start_time=round(chapter.start_s * 1000),
+                      end_time=round(chapter.end_s * 1000), sub_frames=[TIT2(encoding=3, text=chapter.title)]))
+    tags.save(str(path), v2_version=4)
+
+
+def write_mp3(path: Path, mp3: bytes, title: str, artist: str, album: str, chapters: list[Chapter]) -> Path:
+    """Encoded bytes + tags into a temp file beside `path`, then renamed: never a half-written MP3."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(mp3)
+        tag_mp3(Path(tmp), title, artist, album, chapters)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _clock(seconds: float, separator: str) -> str:
+    ms = round(seconds * 1000)
+    hours, ms = divmod(ms, 3_600_000)
+    minutes, ms = divmod(ms, 60_000)
+    secs, ms = divmod(ms, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{ms:03d}"
+
+
+def cues(placed: list[Placed]) -> list[tuple[float, float, Placed, str]]:
+    """Subtitle cues: one per sentence, each sentence's share of its clip proportional to its length."""
+    out = []
+    for p in placed:
+        parts = sentences(p.text) or [p.text]
+        total = sum(len(s) for s in parts)
+        start = p.start_s
+        for sentence in parts:
+            end = start + (p.end_s - p.start_s) * len(sentence) / total
+            out.append((start, end, p, sentence))
+            start = end
+    return out
+
+
+def srt(placed: list[Placed]) -> str:
+    blocks = [f"{i}\n{_clock(start, ',')} --> {_clock(end, ',')}\n{p.name}: {text}\n"
+              for i, (start, end, p, text) in enumerate(cues(placed), 1)]
+    return "\n".join(blocks)
+
+
+def vtt(placed: list[Placed]) -> str:
+    blocks = [f"{_clock(start, '.')} --> {_clock(end, '.')}\n<v {p.name}>{text}\n" for start, end, p, text in cues(placed)]
+    return "WEBVTT\n\n" + "\n".join(blocks)
+
+
+def transcript(script: Script, placed: list[Placed], chapters: list[Chapter]) -> str:
+    """Markdown: one heading per chapter, one paragraph per turn, each with its start time."""
+    lines = [f"# {script.title}", ""]
+    for i, p in enumerate(placed):
+        if i == 0 or p.segment != placed[i - 1].segment:
+            chapter = chapters[sum(1 for c in chapters if c.start_s <= p.start_s) - 1]
+            lines += [f"## {chapter.title} [{_clock(chapter.start_s, '.')[:8]}]", ""]
+        lines += [f"**{p.name}** [{_clock(p.start_s, '.')[:8]}]: {p.text}", ""]
+    return "\n".join(lines)
+
+
+def mix_podcast(script: Script, clips: list[Clip], audio: AudioSettings, out_dir: str | Path,
+                stem: str = "podcast") -> tuple[Mixed, dict[str, str]]:
+    """Write <stem>.mp3, <stem>.srt, <stem>.vtt and transcript.md into `out_dir`; return what was measured."""
+    if not clips:
+        raise BadInput("the script has no turn with anything to say")
+    out_dir = Path(out_dir)
+    rate = audio.sample_rate
+    programme, placed, chapters = assemble(script, clips, audio)
+    title = audio.title or script.title
+    mp3_path = out_dir / f"{stem}.mp3"
+    # the encoder low-passes (a few tenths of a LU) and can overshoot peaks: measure the decoded file and correct
+    target, ceiling = audio.target_lufs, audio.peak_dbtp - 0.5
+    for _ in range(4):
+        final = normalize(programme, rate, target, ceiling)
+        write_mp3(mp3_path, encode_mp3(final, rate, audio.bitrate), title, audio.artist, audio.album, chapters)
+        decoded = decode_mp3(mp3_path)
+        measured, measured_rate = decoded if decoded is not None else (final, rate)
+        lufs, peak = loudness(measured, measured_rate), true_peak_dbtp(measured)
+        loud_ok, peak_ok = abs(lufs - audio.target_lufs) <= 0.2, peak <= audio.peak_dbtp
+        if loud_ok and peak_ok:
+            break
+        target += audio.target_lufs - lufs
+        if not peak_ok:
+            ceiling -= peak - audio.peak_dbtp + 0.2
+    files = {
+        "podcast": str(mp3_path),
+        "podcast_srt": str(atomic_write_text(out_dir / f"{stem}.srt", srt(placed))),
+        "podcast_vtt": str(atomic_write_text(out_dir / f"{stem}.vtt", vtt(placed))),
+        "transcript": str(atomic_write_text(out_dir / "transcript.md", transcript(script, placed, chapters))),
+    }
+    mixed = Mixed(placed=placed, chapters=chapters, duration_s=len(programme) / rate, lufs=round(lufs, 2),
+                  peak_dbtp=round(peak, 2))
+    return mixed, files

@@ -1,0 +1,88 @@
+"""Script -> podcast files: speech (cached, parallel clips) then mix (MP3 + chapters, SRT, VTT, transcript)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from pydantic import BaseModel, Field
+
+from .config import Settings
+from .errors import BadInput
+from .mix import mix_podcast
+from .models import Script
+from .speech import synthesize_script
+from .tts import get_engine
+
+FALLBACK_ENGINE = "espeak"  # speaks almost every language, always installed
+
+
+class PodcastResult(BaseModel):
+    files: dict[str, str] = Field(default_factory=dict)  # podcast, podcast_srt, podcast_vtt, transcript -> path
+    duration_s: float
+    clips_synthesized: int
+    clips_cached: int
+    lufs: float  # measured on the decoded MP3
+    peak_dbtp: float  # true peak (4x oversampled) of the decoded MP3
+    engine: str
+    voices: dict[str, str] = Field(default_factory=dict)  # speaker id -> voice used
+    chapters: list[dict] = Field(default_factory=list)  # title, start_s, end_s
+    timings: dict[str, float] = Field(default_factory=dict)  # speech, mix -> seconds
+    warnings: list[str] = Field(default_factory=list)
+
+
+def check_script(script: Script) -> None:
+    """A script the mix can trust: declared speakers, every turn by one of them, something to say."""
+    if not script.speakers:
+        raise BadInput("the script declares no speakers")
+    ids = [s.id for s in script.speakers]
+    if len(set(ids)) != len(ids):
+        raise BadInput(f"the script declares a speaker twice: {ids}")
+    if not script.turns:
+        raise BadInput("the script has no turns")
+    unknown = sorted({t.speaker for t in script.turns} - set(ids))
+    if unknown:
+        raise BadInput(f"turns by undeclared speaker(s) {', '.join(unknown)}; declared: {', '.join(ids)}")
+
+
+def speech_settings(script: Script, settings: Settings) -> tuple[Settings, list[str]]:
+    """The script's language goes to the engine; an engine that cannot speak it is swapped for espeak-ng, with a
+    warning, rather than reading the text with the wrong phonetics."""
+    warnings: list[str] = []
+    language = (settings.tts.language or script.language or "en").lower()
+    settings = settings.with_overrides(**{"tts.language": language})
+    engine = get_engine(settings.tts, cache_dir=settings.cache_dir)
+    spoken = engine.capabilities.languages
+    if "*" not in spoken and language.split("-")[0] not in spoken:
+        warnings.append(f"TTS engine {engine.name} does not speak {language!r}; using {FALLBACK_ENGINE} instead")
+        settings = settings.with_overrides(**{"tts.engine": FALLBACK_ENGINE})
+    return settings, warnings
+
+
+def render_podcast(script: Script, settings: Settings, out_dir: str | Path,
+                   progress: Callable[[str], None] | None = None) -> PodcastResult:
+    """Speak and mix `script` into `out_dir`. Clips already in the cache are reused, so rerunning after an edit
+    (or an interruption) synthesises only what is new."""
+    check_script(script)
+    settings, warnings = speech_settings(script, settings)
+    engine = get_engine(settings.tts, cache_dir=settings.cache_dir)
+    started = time.perf_counter()
+    clips = synthesize_script(script, settings, engine=engine)
+    speech_s = time.perf_counter() - started
+    if progress:  # like the pipeline's stages: called when a step is done
+        progress("speech")
+    mixed, files = mix_podcast(script, clips, settings.audio, out_dir)
+    return PodcastResult(
+        files=files,
+        duration_s=round(mixed.duration_s, 3),
+        clips_synthesized=sum(not c.cached for c in clips),
+        clips_cached=sum(c.cached for c in clips),
+        lufs=mixed.lufs,
+        peak_dbtp=mixed.peak_dbtp,
+        engine=engine.name,
+        voices={c.speaker: c.voice for c in clips},
+        chapters=[c.model_dump() for c in mixed.chapters],
+        timings={"speech": round(speech_s, 3), "mix": round(time.perf_counter() - started - speech_s, 3)},
+        warnings=warnings,
+    )

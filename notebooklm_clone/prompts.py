@@ -1,0 +1,79 @@
+"""Prompt templates: Jinja2 files in the repo's prompts/ folder, overridable one file at a time from a user folder.
+
+A template names its messages as blocks, `{% block system %}` and `{% block user %}`; `render_messages` turns them
+into chat messages. Users copy a file from prompts/ into their own folder (--prompts DIR), edit it, and only that file
+changes; every other prompt still comes from the repo.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from .config import PROJECT_ROOT
+from .errors import UsageError
+from .store import hash_obj
+
+REPO_PROMPTS = PROJECT_ROOT / "prompts"
+ROLES = ("system", "user")
+
+
+@lru_cache(maxsize=8)
+def prompt_env(user_dir: str | None = None) -> jinja2.Environment:
+    """User folder first, then the repo's prompts/. StrictUndefined: a typo in a template fails loudly."""
+    dirs = []
+    if user_dir:
+        if not Path(user_dir).is_dir():
+            raise UsageError(f"prompts folder not found: {user_dir}")
+        dirs.append(str(user_dir))
+    dirs.append(str(REPO_PROMPTS))
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(dirs),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        autoescape=False,
+    )
+
+
+def _template(name: str, user_dir: str | None) -> jinja2.Template:
+    try:
+        return prompt_env(user_dir).get_template(f"{name}.j2")
+    except jinja2.TemplateNotFound:
+        raise UsageError(f"prompt template {name}.j2 not found in {user_dir or ''} or {REPO_PROMPTS}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise UsageError(f"prompt template {exc.filename or name}: line {exc.lineno}: {exc.message}") from None
+
+
+def render_messages(name: str, user_dir: str | None = None, **context) -> list[dict]:
+    """The chat messages of template `name` (system, then user) rendered with `context`."""
+    template = _template(name, user_dir)
+    missing = [role for role in ROLES if role not in template.blocks]
+    if "user" in missing:
+        raise UsageError(f"prompt template {name}.j2 has no {{% block user %}}")
+    try:
+        ctx = template.new_context(context)
+        messages = []
+        for role in ROLES:
+            if role in template.blocks:
+                text = "".join(template.blocks[role](ctx)).strip()
+                if text:
+                    messages.append({"role": role, "content": text})
+    except jinja2.UndefinedError as exc:
+        raise UsageError(f"prompt template {name}.j2: {exc.message}") from None
+    return messages
+
+
+def template_fingerprint(names: list[str] | tuple[str, ...], user_dir: str | None = None) -> str:
+    """A hash of the template sources in use, so editing a prompt invalidates the artifacts it shaped."""
+    env = prompt_env(user_dir)
+    sources = []
+    for name in names:
+        source, filename, _ = env.loader.get_source(env, f"{name}.j2")
+        sources.append(source)
+        for dep in ("_rules",):
+            sources.append(env.loader.get_source(env, f"{dep}.j2")[0])
+    return hash_obj(sources)[:16]

@@ -1,0 +1,372 @@
+"""The podcast script: an outline of segments with word budgets, then one call per segment writing its turns.
+
+The outline comes from the condensed notes (so any document length fits); code, not the model, sets the word budgets
+(intro, one segment per main theme, wrap-up) so they add up to minutes * words_per_minute. Each segment is written
+from the notes it cites, with the speakers constrained by the schema; short segments are continued and long ones
+trimmed at turn boundaries, so the length lands within the tolerance. Turns are cleaned of everything a TTS engine
+would read aloud by mistake (citations, stage directions, markdown, emojis, "Host:" labels) and split when too long.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from .config import Settings
+from .errors import BadInput
+from .models import Document, Script, Segment, Speaker, Turn
+from .notes import MAX_TOKENS, Budget, Caller, Cited, NotesResult, condense, _digest_messages, output_schema
+from .prompts import render_messages
+from .store import atomic_write_json, atomic_write_text
+
+# (id, name, role) for 1-4 speakers; the first is always the host who opens and closes the show
+CAST = [
+    ("host", "Alex", "the curious host who asks the questions a listener would ask"),
+    ("expert", "Sam", "the expert who has read the document closely and explains it"),
+    ("skeptic", "Jordan", "a sceptical guest who questions assumptions and asks for evidence"),
+    ("guest", "Riley", "a practitioner who relates the ideas to real-world examples"),
+]
+STYLE_ROLES = {  # roles that fit the style better than the defaults
+    "debate": {"host": "the moderator who also argues for the document's claims",
+               "expert": "the expert who argues the other side and probes weaknesses"},
+    "critique": {"expert": "the critic who weighs the work's strengths and weaknesses"},
+    "lecture": {"expert": "the lecturer who explains the material step by step"},
+}
+SOLO_ROLE = "the narrator who explains the document to the listener"
+WORDS_PER_CALL = 220  # one segment call writes at most this many words: keeps the JSON well inside max_tokens
+MAX_CALLS_PER_SEGMENT = 6
+INTRO_SHARE = 0.12
+OUTRO_SHARE = 0.10
+
+
+class _TurnOut(BaseModel):
+    speaker: str
+    text: str = Field(max_length=600)
+
+
+class TurnsOut(BaseModel):
+    turns: list[_TurnOut]
+
+
+class _ThemeOut(BaseModel):
+    title: str = Field(max_length=80)
+    summary: str = Field(max_length=200)
+    points: list[int]
+
+
+class OutlineOut(BaseModel):
+    title: str = Field(max_length=100)
+    themes: list[_ThemeOut]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Speakers, budgets and the outline
+
+
+def make_speakers(settings: Settings) -> list[Speaker]:
+    n = max(1, min(4, settings.script.speakers))
+    names = settings.script.speaker_names
+    speakers = []
+    for i, (sid, name, role) in enumerate(CAST[:n]):
+        role = SOLO_ROLE if n == 1 else STYLE_ROLES.get(settings.script.style, {}).get(sid, role)
+        speakers.append(Speaker(id=sid, name=names[i] if i < len(names) and names[i] else name, role=role))
+    return speakers
+
+
+def theme_count(settings: Settings, points: int) -> int:
+    """About one main theme per 1.5 minutes (brief: per 2.5), at least 1, at most 6 and never more than the notes."""
+    per = 2.5 if settings.script.style == "brief" else 1.5
+    return max(1, min(6, round(settings.script.minutes / per), max(1, points // 2)))
+
+
+def word_budgets(total: int, themes: int) -> list[int]:
+    """Intro, one budget per theme, wrap-up: integers that add up to exactly `total`."""
+    intro = max(20, round(total * INTRO_SHARE))
+    outro = max(20, round(total * OUTRO_SHARE))
+    rest = max(themes * 30, total - intro - outro)
+    each, extra = divmod(rest, themes)
+    budgets = [intro] + [each + (1 if i < extra else 0) for i in range(themes)] + [outro]
+    budgets[-2] += total - sum(budgets)  # rounding and minimums settle on the last theme
+    return budgets
+
+
+def _numbered(points: list[Cited]) -> list[str]:
+    return [f"[{i}] {p.line()}" for i, p in enumerate(points)]
+
+
+def make_outline(notes: NotesResult, caller: Caller, settings: Settings, title: str) -> tuple[str, list[Segment], list[Cited]]:
+    """Episode title, the segments (intro, themes, wrap-up) with word budgets, and the points they index."""
+    budget = caller.budget
+    style = _style(settings)
+
+    def render(items: list[str], themes: int = 3) -> list[dict]:
+        return render_messages("outline", settings.prompts_dir, items=items, themes=themes, title=title, **style)
+
+    def digest(batch: list[Cited], limit: int) -> list[Cited]:
+        messages = _digest_messages([p.line() for p in batch], limit, title, settings.prompts_dir, style)
+        from .notes import PointsOut
+
+        answer = caller.one("digest", messages, output_schema(PointsOut, sorted({p for c in batch for p in c.pages}),
+                                                              points=limit), PointsOut, label="condense notes")
+        return [Cited(text=i.text, pages=i.pages) for i in answer.points] if answer else batch[:limit]
+
+    points = notes.overview or notes.key_points
+    points = condense(points, lambda items: render(_numbered_lines(items)), digest, budget, "outline")
+    n_themes = theme_count(settings, len(points))
+    total = round(settings.script.minutes * settings.script.words_per_minute)
+    budgets = word_budgets(total, n_themes)
+    messages = render(_numbered(points), n_themes)
+    schema = output_schema(OutlineOut, [], themes=n_themes)
+    schema["properties"]["themes"]["minItems"] = n_themes
+    theme_props = schema["$defs"]["_ThemeOut"]["properties"]
+    theme_props["points"].update({"items": {"type": "integer", "enum": list(range(len(points)))} if points else
+                                  {"type": "integer"}, "minItems": 1 if points else 0, "maxItems": 8})
+    answer = caller.one("outline", messages, schema, OutlineOut, label="outline", role="thinking")
+    themes = list(answer.themes[:n_themes]) if answer else []
+    episode = _speakable(answer.title) if answer and _speakable(answer.title) else title
+    if len(themes) < n_themes:  # no usable outline: split the points evenly, in document order
+        size = max(1, -(-len(points) // n_themes))
+        themes = [_ThemeOut(title=f"Part {i + 1}", summary="", points=list(range(i * size, min(len(points), (i + 1) * size))))
+                  for i in range(n_themes)]
+    segments = [Segment(title="Introduction", words=budgets[0], summary=f"What {title} is about",
+                        note_refs=list(range(min(5, len(points)))))]
+    for theme, words in zip(themes, budgets[1:-1]):
+        refs = sorted({i for i in theme.points if 0 <= i < len(points)}) or list(range(min(5, len(points))))
+        segments.append(Segment(title=_speakable(theme.title) or "Main theme", words=words,
+                                summary=_speakable(theme.summary), note_refs=refs))
+    segments.append(Segment(title="Wrap-up", words=budgets[-1], summary="Main takeaways",
+                            note_refs=sorted({r for s in segments[1:] for r in s.note_refs[:2]})))
+    return episode, segments, points
+
+
+def _numbered_lines(lines: list[str]) -> list[str]:
+    return [f"[{i}] {line}" for i, line in enumerate(lines)]
+
+
+def _style(settings: Settings) -> dict:
+    return {"language": settings.script.language, "level": settings.notes.level,
+            "instructions": settings.script.instructions.strip()}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Cleaning turns for speech
+
+
+_CITATION = re.compile(r"\s*[\(\[]\s*(?:pp?\.|pages?)\s*[\d\s,\-–]+[\)\]]", re.IGNORECASE)
+_BRACKETED = re.compile(r"\[[^\]]*\]|\*[^*\n]{1,40}\*(?=\s|$)|\((?:laughs?|chuckles?|pause|sighs?|music[^)]*|"
+                        r"applause|intro|outro)[^)]*\)", re.IGNORECASE)
+_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]")
+_MARKUP = re.compile(r"[*_#`~>|]+")
+_URL = re.compile(r"https?://\S+")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def clean_text(text: str, speakers: list[Speaker]) -> str:
+    """Only the words to be spoken: no citations, stage directions, markdown, emojis or "Name:" labels."""
+    text = _CITATION.sub("", text)
+    text = _BRACKETED.sub(" ", text)
+    text = _EMOJI.sub("", text)
+    text = _URL.sub("", text)
+    text = _MARKUP.sub("", text)
+    labels = {s.id.lower() for s in speakers} | {s.name.lower() for s in speakers} | {"host", "narrator", "speaker"}
+    while True:
+        match = re.match(r"\s*([\w .'-]{1,30}?)\s*:\s+", text)
+        if not match or match.group(1).strip().lower() not in labels:
+            break
+        text = text[match.end():]
+    text = re.sub(r"\s+([,.!?;:])", r"\1", text)
+    return " ".join(text.split()).strip()
+
+
+def split_long(text: str, limit: int) -> list[str]:
+    """Split at sentence boundaries into pieces of at most `limit` characters (a sentence longer than that is split
+    at the last comma or space before the limit)."""
+    pieces: list[str] = []
+    current = ""
+    for sentence in _SENTENCE_END.split(text):
+        while len(sentence) > limit:
+            cut = max(sentence.rfind(", ", 0, limit), sentence.rfind(" ", 0, limit))
+            cut = cut if cut > limit // 3 else limit
+            head, sentence = sentence[:cut + 1].strip(), sentence[cut + 1:].strip()
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(head)
+        if current and len(current) + 1 + len(sentence) > limit:
+            pieces.append(current)
+            current = sentence
+        else:
+            current = f"{current} {sentence}".strip()
+    if current:
+        pieces.append(current)
+    return [p for p in pieces if p]
+
+
+def clean_turns(turns: list[Turn], speakers: list[Speaker], max_chars: int) -> list[Turn]:
+    """Valid speaker ids, no empty turns, nothing TTS would read by mistake, no turn over `max_chars`."""
+    ids = {s.id for s in speakers}
+    out: list[Turn] = []
+    for turn in turns:
+        if turn.speaker not in ids:
+            continue
+        text = clean_text(turn.text, speakers)
+        if not re.search(r"\w", text):
+            continue
+        for piece in split_long(text, max_chars):
+            out.append(Turn(speaker=turn.speaker, text=piece, segment=turn.segment))
+    return out
+
+
+def trim_to(turns: list[Turn], words: int) -> list[Turn]:
+    """Drop whole turns from the end until the count is within `words` (at least one turn stays)."""
+    kept = list(turns)
+    while len(kept) > 1 and sum(len(t.text.split()) for t in kept) > words:
+        kept.pop()
+    return kept
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Writing segments
+
+
+def _segment_schema(speakers: list[Speaker], words: int) -> dict:
+    schema = output_schema(TurnsOut, [])
+    schema["properties"]["turns"].update(minItems=2 if len(speakers) > 1 else 1, maxItems=max(2, min(14, words // 18)))
+    schema["$defs"]["_TurnOut"]["properties"]["speaker"] = {"type": "string", "enum": [s.id for s in speakers]}
+    return schema
+
+
+def write_segment(index: int, segment: Segment, kind: str, points: list[Cited], previous: list[Turn], title: str,
+                  speakers: list[Speaker], caller: Caller, settings: Settings) -> list[Turn]:
+    """Turns for one segment: calls of up to WORDS_PER_CALL words, continued until the budget is (nearly) met."""
+    tolerance = settings.script.length_tolerance
+    items = [points[i].line() for i in segment.note_refs if 0 <= i < len(points)] or [p.line() for p in points[:6]]
+    if segment.summary:
+        items.insert(0, f"Segment focus: {segment.summary}")
+    turns: list[Turn] = []
+    context = list(previous[-4:])
+    for call in range(MAX_CALLS_PER_SEGMENT):
+        have = sum(len(t.text.split()) for t in turns)
+        missing = segment.words - have
+        if missing <= segment.words * tolerance / 2 or (call and missing < 25):
+            break
+        ask = min(WORDS_PER_CALL, missing)
+        messages = render_messages(
+            "segment", settings.prompts_dir, items=items, previous=[t.model_dump() for t in context], title=title,
+            segment=segment.title, words=ask, kind=kind, continuing=bool(turns), speakers=speakers,
+            style=settings.script.style, **_style(settings),
+        )  # fmt: skip
+        answer = caller.one("script", messages, _segment_schema(speakers, ask), TurnsOut,
+                            label=f"segment {index} part {call + 1}", role="thinking")
+        if answer is None:
+            continue
+        new = clean_turns([Turn(speaker=t.speaker, text=t.text, segment=index) for t in answer.turns], speakers,
+                          settings.script.max_turn_chars)
+        new = [t for t in new if t.text not in {x.text for x in turns}]  # a small model may repeat itself verbatim
+        if not new:
+            break
+        turns += new
+        context = (context + new)[-4:]
+    return trim_to(turns, round(segment.words * (1 + tolerance / 2)))
+
+
+def run_script(document: Document, notes_result: NotesResult, llm, settings: Settings, out_dir: str | Path) -> Script:
+    """Outline, segments, validation; writes script.json and script.md under `out_dir` and returns the Script."""
+    out_dir = Path(out_dir)
+    budget = Budget.of(llm)
+    caller = Caller(llm, settings, out_dir / ".cache", budget)
+    title = notes_result.title or document.title
+    speakers = make_speakers(settings)
+    episode, segments, points = make_outline(notes_result, caller, settings, title)
+    turns: list[Turn] = []
+    for index, segment in enumerate(segments):
+        kind = "intro" if index == 0 else "outro" if index == len(segments) - 1 else "theme"
+        turns += write_segment(index, segment, kind, points, turns, episode, speakers, caller, settings)
+    if not turns:
+        raise BadInput(f"{document.source}: the model wrote no usable script turns")
+    script = Script(title=episode, language=settings.script.language, speakers=speakers, segments=segments, turns=turns)
+    script = validate_script(script, settings.script.max_turn_chars)
+    write_script(script, out_dir)
+    _record(out_dir, script, settings, caller)
+    return script
+
+
+def _record(out_dir: Path, script: Script, settings: Settings, caller: Caller) -> None:
+    """What report.json cannot carry from here (run_script returns a Script): the length check and the calls."""
+    target = round(settings.script.minutes * settings.script.words_per_minute)
+    atomic_write_json(out_dir / ".cache" / "script_stats.json", {
+        "target_words": target, "words": script.word_count(), "ratio": round(script.word_count() / max(1, target), 3),
+        "segments": [{"title": s.title, "budget": s.words,
+                      "words": sum(len(t.text.split()) for t in script.turns if t.segment == i)}
+                     for i, s in enumerate(script.segments)],
+        "calls": caller.calls, "cached_calls": caller.cached, "warnings": caller.warnings,
+    })  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Files
+
+
+def validate_script(script: Script, max_turn_chars: int = 500) -> Script:
+    """A script TTS can read: speakers unique and declared, turns cleaned, none empty, segments in range."""
+    ids = [s.id for s in script.speakers]
+    if not script.speakers:
+        raise BadInput("script has no speakers")
+    if len(set(ids)) != len(ids):
+        raise BadInput(f"script declares a speaker id twice: {ids}")
+    unknown = sorted({t.speaker for t in script.turns} - set(ids))
+    if unknown:
+        raise BadInput(f"script turn uses undeclared speaker {unknown[0]!r} (declared: {', '.join(ids)})")
+    bad = [t.segment for t in script.turns if script.segments and not 0 <= t.segment < len(script.segments)]
+    if bad:
+        raise BadInput(f"script turn refers to segment {bad[0]}, but there are {len(script.segments)} segments")
+    turns = clean_turns(script.turns, script.speakers, max_turn_chars)
+    if not turns:
+        raise BadInput("script has no turns with spoken text")
+    return script.model_copy(update={"turns": turns})
+
+
+def script_markdown(script: Script) -> str:
+    names = {s.id: s.name for s in script.speakers}
+    lines = [f"# {script.title}", ""]
+    lines += [f"- **{s.name}** ({s.id}): {s.role}" for s in script.speakers]
+    lines += ["", f"*{script.word_count()} words*", ""]
+    current = None
+    for turn in script.turns:
+        if turn.segment != current:
+            current = turn.segment
+            title = script.segments[current].title if current < len(script.segments) else f"Part {current + 1}"
+            lines += [f"## {title}", ""]
+        lines += [f"**{names.get(turn.speaker, turn.speaker)}:** {turn.text}", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_script(script: Script, out_dir: str | Path) -> dict[str, str]:
+    out_dir = Path(out_dir)
+    return {"script": str(atomic_write_json(out_dir / "script.json", script)),
+            "script_md": str(atomic_write_text(out_dir / "script.md", script_markdown(script)))}
+
+
+def load_script(path: str | Path, max_turn_chars: int = 500) -> Script:
+    """A (possibly hand-edited) script.json, validated; BadInput with the first problem when it is not usable."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput(f"script not found: {path}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInput(f"{path} is not valid JSON: {exc}") from None
+    try:
+        script = Script.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "top level"
+        raise BadInput(f"{path}: {where}: {first['msg']}") from None
+    return validate_script(script, max_turn_chars)
+
+
+__all__ = ["run_script", "load_script", "write_script", "validate_script", "make_speakers", "word_budgets",
+           "clean_text", "split_long", "MAX_TOKENS"]

@@ -1,0 +1,141 @@
+"""The human outputs of the notes stage: summary.md, notes.md, cards.csv + cards.apkg (Anki) and quiz.md.
+
+Every bullet ends with its page citation, "(p. 4)" or "(pp. 4-5)". Files are written atomically; the Anki deck and
+note ids derive from the document hash, so re-importing an updated deck updates the cards instead of duplicating them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from pathlib import Path
+
+from .citations import format_pages
+from .models import Document
+from .store import atomic_write_text
+
+
+def _heading(result, document: Document) -> str:
+    lines = [f"# {result.title}", ""]
+    if document.authors:
+        lines += [f"*{', '.join(document.authors)}*", ""]
+    lines += [f"Source: `{Path(document.source).name}` ({document.page_count} pages)", ""]
+    return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def summary_markdown(result, document: Document) -> str:
+    summary = result.summary
+    lines = [_heading(result, document), "## Abstract", ""]
+    lines += [f"- {_one_line(s.text)} {format_pages(s.pages)}" for s in summary.abstract] or ["- (no abstract)"]
+    lines += ["", "## Section by section", ""]
+    for section in summary.sections:
+        if not section.sentences:
+            continue
+        lines += [f"### {section.title} {format_pages(section.pages)}", ""]
+        lines += [f"- {_one_line(s.text)} {format_pages(s.pages)}" for s in section.sentences]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def notes_markdown(result, document: Document) -> str:
+    lines = [_heading(result, document), "## Key points", ""]
+    current = None
+    for note in result.chunk_notes:
+        section = " > ".join(note.section) or "Overview"
+        items = [p for p in note.key_points + note.facts if p in result.key_points]
+        if not items:
+            continue
+        if section != current:
+            lines += ["", f"### {section}", ""] if current is not None else [f"### {section}", ""]
+            current = section
+        lines += [f"- {_one_line(p.text)} {format_pages(p.pages)}" for p in items]
+    lines += ["", "## Glossary", ""]
+    lines += [f"- **{_one_line(t.term)}**: {_one_line(t.definition)} {format_pages(t.pages)}" for t in result.glossary]
+    lines += ["", "## Questions and answers", ""]
+    for pair in result.qa:
+        lines += [f"- **Q:** {_one_line(pair.question)}", f"  **A:** {_one_line(pair.answer)} {format_pages(pair.pages)}"]
+    questions = [q for n in result.chunk_notes for q in n.questions]
+    if questions:
+        lines += ["", "## Open questions", ""]
+        lines += [f"- {_one_line(q.text)} {format_pages(q.pages)}" for q in questions]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def quiz_markdown(result, document: Document) -> str:
+    lines = [_heading(result, document), "## Quiz", ""]
+    for i, q in enumerate(result.quiz, 1):
+        lines += [f"{i}. {_one_line(q.question)}", ""]
+        lines += [f"   {letter}) {_one_line(option)}" for letter, option in zip("ABCD", q.options)]
+        lines.append("")
+    lines += ["## Answers", ""]
+    for i, q in enumerate(result.quiz, 1):
+        lines.append(f"{i}. {q.answer}) {_one_line(q.correct)}: read {format_pages(q.pages)[1:-1]}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def cards_csv(result) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["front", "back", "pages", "kind"])
+    for card in result.cards:
+        writer.writerow([card.front, card.back, format_pages(card.pages)[1:-1], card.kind])
+    return buffer.getvalue()
+
+
+def _anki_id(sha256: str, salt: str) -> int:
+    """A stable 31-bit id from the document hash (Anki wants ids below 2**63; genanki's examples use this range)."""
+    import hashlib
+
+    return (1 << 30) + int(hashlib.sha256(f"{salt}:{sha256}".encode()).hexdigest()[:8], 16) % (1 << 30)
+
+
+def write_apkg(result, path: Path) -> Path:
+    import genanki
+
+    model = genanki.Model(
+        _anki_id(result.document, "model"),
+        "notebooklm-clone card",
+        fields=[{"name": "Front"}, {"name": "Back"}, {"name": "Pages"}],
+        templates=[{
+            "name": "Card 1",
+            "qfmt": "{{Front}}",
+            "afmt": '{{FrontSide}}<hr id="answer">{{Back}}<br><small>{{Pages}}</small>',
+        }],
+    )  # fmt: skip
+    deck = genanki.Deck(_anki_id(result.document, "deck"), result.title)
+    for card in result.cards:
+        deck.add_note(genanki.Note(
+            model=model, fields=[card.front, card.back, format_pages(card.pages)],
+            guid=genanki.guid_for(result.document, card.kind, card.front),
+        ))  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        genanki.Package(deck).write_to_file(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_outputs(result, document: Document, out_dir: Path, products) -> dict[str, str]:
+    """Write the requested products; returns output name -> path."""
+    files: dict[str, str] = {}
+    if "summary" in products and result.summary is not None:
+        files["summary"] = str(atomic_write_text(out_dir / "summary.md", summary_markdown(result, document)))
+    if "notes" in products:
+        files["notes"] = str(atomic_write_text(out_dir / "notes.md", notes_markdown(result, document)))
+    if "cards" in products:
+        files["cards_csv"] = str(atomic_write_text(out_dir / "cards.csv", cards_csv(result)))
+        files["cards_apkg"] = str(write_apkg(result, out_dir / "cards.apkg"))
+    if "quiz" in products:
+        files["quiz"] = str(atomic_write_text(out_dir / "quiz.md", quiz_markdown(result, document)))
+    return files

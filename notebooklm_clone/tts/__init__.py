@@ -1,0 +1,114 @@
+"""Text-to-speech engines behind one small protocol.
+
+An engine turns one piece of text into mono float32 samples at its own rate; `speech.py` splits text to the engine's
+`max_chars`, caches clips and runs engines in parallel; `mix.py` resamples everything to one rate. Engines are
+loaded lazily and once per process (`get_engine`), because loading a voice model costs more than a sentence of speech.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from ..config import TTSSettings
+from ..errors import BackendUnavailable, UsageError
+
+ENGINES: dict[str, str] = {
+    "embedded": "notebooklm_clone.tts.embedded:EmbeddedEngine",
+    "openai": "notebooklm_clone.tts.openai_speech:OpenAIEngine",
+    "coqui": "notebooklm_clone.tts.coqui:CoquiEngine",
+    "espeak": "notebooklm_clone.tts.espeak:EspeakEngine",
+}
+
+
+class Capabilities(BaseModel):
+    """What an engine can do, as data the callers read instead of asking the engine's name."""
+
+    languages: list[str]  # ISO 639-1 codes ("*" = whatever the model speaks)
+    max_chars: int  # longest text one synthesize() call should get
+    sample_rate: int  # native output rate (the mix resamples)
+    voices: list[str]  # voice names accepted by synthesize()
+    default_voices: list[str] = Field(default_factory=list)  # speaker 1, 2, 3, 4 ... when none is configured
+
+
+@runtime_checkable
+class TTSEngine(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    def synthesize(self, text: str, voice: str) -> tuple[np.ndarray, int]:
+        """Speak `text` with `voice`: mono float32 samples in [-1, 1] and their sample rate."""
+
+    def identity(self) -> dict:
+        """Everything besides text and voice that changes the audio (model, settings): part of the clip cache key."""
+
+
+def engine_class(name: str) -> type:
+    if name not in ENGINES:
+        raise UsageError(f"unknown TTS engine {name!r}; choose one of {', '.join(ENGINES)}")
+    module, _, cls = ENGINES[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+_loaded: dict[str, TTSEngine] = {}
+
+
+def get_engine(settings: TTSSettings, threads: int | None = None, cache_dir: str | Path | None = None) -> TTSEngine:
+    """The engine `settings` name, constructed once per process (and per distinct settings). `cache_dir` is where
+    an engine may put files it derives from installed models (Settings.cache_dir)."""
+    key = f"{settings.model_dump_json()}|{threads}|{cache_dir}"
+    if key not in _loaded:
+        _loaded[key] = engine_class(settings.engine)(settings, threads=threads,
+                                                     cache_dir=Path(cache_dir) if cache_dir else None)
+    return _loaded[key]
+
+
+def voice_for(engine: TTSEngine, settings: TTSSettings, speaker_index: int, speaker_id: str,
+              speaker_voice: str | None = None) -> str:
+    """A speaker's voice: the settings (--voice SPEAKER=VOICE) win, then the script's own choice, then the engine's
+    default for that position, so two to four hosts always sound different."""
+    voice = settings.voices.get(speaker_id) or settings.voices.get(str(speaker_index + 1)) or speaker_voice
+    caps = engine.capabilities
+    if voice is None:
+        defaults = caps.default_voices or caps.voices
+        if not defaults:
+            raise BackendUnavailable(f"TTS engine {engine.name} offers no voice")
+        return defaults[speaker_index % len(defaults)]
+    if caps.voices and voice not in caps.voices and not getattr(engine, "accepts_any_voice", False):
+        raise UsageError(f"voice {voice!r} is not one of engine {engine.name}'s: {', '.join(caps.voices)}")
+    return voice
+
+
+def engine_status(settings: TTSSettings | None = None) -> list[dict]:
+    """Which engines work on this machine: name, ok, one-line detail, voices. Used by `doctor` and `voices`."""
+    settings = settings or TTSSettings()
+    rows = []
+    for name in ENGINES:
+        try:
+            cls = engine_class(name)
+            ok, detail = cls.check(settings.model_copy(update={"engine": name}))
+            voices = list(cls.known_voices(settings))
+        except Exception as exc:  # noqa: BLE001 - a status report must list every engine, whatever breaks
+            ok, detail, voices = False, f"{type(exc).__name__}: {exc}", []
+        rows.append({"name": name, "ok": ok, "detail": detail, "voices": voices})
+    return rows
+
+
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def as_mono_float32(samples, rate: int) -> tuple[np.ndarray, int]:
+    """Engines hand back ints, lists, stereo... the protocol promises mono float32 in [-1, 1]."""
+    audio = np.asarray(samples)
+    if audio.dtype.kind in "iu":
+        audio = audio.astype(np.float32) / float(np.iinfo(audio.dtype).max)
+    audio = audio.astype(np.float32, copy=False)
+    if audio.ndim == 2:
+        audio = audio.mean(axis=1 if audio.shape[1] <= 8 else 0)
+    return np.clip(audio.ravel(), -1.0, 1.0), int(rate)

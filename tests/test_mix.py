@@ -1,0 +1,148 @@
+"""A real two-host podcast (Piper + Kokoro) through speech and mix, checked with independent tools: ffprobe for the
+duration, ffmpeg + pyloudnorm for loudness and true peak, mutagen for the chapters, and the subtitle files' own text."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import pytest
+import soundfile as sf
+from mutagen.id3 import ID3
+from scipy.signal import resample_poly
+
+from notebooklm_clone.config import Settings
+from notebooklm_clone.mix import pause_before
+from notebooklm_clone.models import Script, Segment, Speaker, Turn
+from notebooklm_clone.podcast import render_podcast
+from notebooklm_clone.speech import plan_clips
+from notebooklm_clone.tts import get_engine
+
+pytestmark = pytest.mark.tts
+
+SCRIPT = Script(
+    title="Test Episode",
+    speakers=[Speaker(id="host", name="Alex"), Speaker(id="expert", name="Sam")],
+    segments=[Segment(title="Opening", words=20), Segment(title="The numbers", words=20)],
+    turns=[
+        Turn(speaker="host", text="Welcome to the show. Today we read a short paper about city trees.", segment=0),
+        Turn(speaker="expert", text="Thanks. It found 3.5% more shade (p. 4).", segment=0),
+        Turn(speaker="host", text="Really?", segment=1),
+        Turn(speaker="expert", text="Yes, over 1,200 streets [12].", segment=1),
+    ],
+)
+
+
+def decode(path: Path, rate: int = 24000) -> np.ndarray:
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "1", "-ar", str(rate), "-"],
+                         capture_output=True, check=True).stdout
+    return np.frombuffer(raw, dtype="<f4")
+
+
+def ffprobe_duration(path: Path) -> float:
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    return float(out)
+
+
+def cue_starts(text: str, separator: str) -> list[tuple[float, str]]:
+    """(start seconds, cue text) of each cue of an SRT or VTT file."""
+    pattern = rf"(\d\d):(\d\d):(\d\d){re.escape(separator)}(\d{{3}}) --> .*\n(.+)"
+    return [(int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000, line)
+            for h, m, s, ms, line in re.findall(pattern, text)]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    root = tmp_path_factory.mktemp("podcast")
+    settings = Settings(cache_dir=str(root / "cache"))
+    result = render_podcast(SCRIPT, settings, root / "out")
+    return settings, result, root / "out"
+
+
+def test_files_and_clip_counts(rendered):
+    _, result, out = rendered
+    assert set(result.files) == {"podcast", "podcast_srt", "podcast_vtt", "transcript"}
+    assert all(Path(p).parent == out and Path(p).stat().st_size > 0 for p in result.files.values())
+    assert (result.clips_synthesized, result.clips_cached) == (4, 0)
+    assert result.voices == {"host": "joe", "expert": "jf_alpha"}
+    assert not list(out.glob("*.part"))
+
+
+def test_mp3_duration_is_clips_plus_pauses(rendered):
+    settings, result, out = rendered
+    engine = get_engine(settings.tts, cache_dir=settings.cache_dir)
+    clips = sum(sf.info(job.path).duration for job in plan_clips(SCRIPT, settings, engine))
+    pauses = sum(pause_before(i, SCRIPT, settings.audio) for i in range(len(SCRIPT.turns))) / 1000
+    assert pauses == pytest.approx(0.45 + 0.9 + 0.2)  # a normal pause, a chapter change, after the one-word "Really?"
+    expected = clips + pauses
+    assert ffprobe_duration(out / "podcast.mp3") == pytest.approx(expected, rel=0.02)
+    assert result.duration_s == pytest.approx(expected, abs=0.01)
+
+
+def test_loudness_and_true_peak_of_the_decoded_mp3(rendered):
+    settings, result, out = rendered
+    audio = decode(out / "podcast.mp3", 48000)
+    lufs = pyloudnorm.Meter(48000).integrated_loudness(audio.astype(np.float64))
+    peak = 20 * np.log10(np.max(np.abs(resample_poly(audio.astype(np.float64), 4, 1))))
+    print(f"decoded MP3: {lufs:.2f} LUFS, true peak {peak:.2f} dBTP (reported {result.lufs}, {result.peak_dbtp})")
+    assert lufs == pytest.approx(-16.0, abs=1.0)
+    assert peak <= -1.0 + 0.05  # 4x oversampling of a 48 kHz decode: an estimate of the true peak
+    assert result.lufs == pytest.approx(lufs, abs=0.3) and result.peak_dbtp <= -1.0
+
+
+def test_tags_chapters_and_subtitles_line_up(rendered):
+    _, result, out = rendered
+    tags = ID3(out / "podcast.mp3")
+    assert (str(tags["TIT2"]), str(tags["TPE1"]), str(tags["TALB"])) == ("Test Episode", "notebooklm-clone",
+                                                                       "notebooklm-clone podcasts")
+    toc = tags.getall("CTOC")[0]
+    chapters = sorted(tags.getall("CHAP"), key=lambda c: c.start_time)
+    assert toc.child_element_ids == [c.element_id for c in chapters]
+    assert [str(c.sub_frames["TIT2"]) for c in chapters] == ["Opening", "The numbers"]
+    assert chapters[0].start_time == 0 and chapters[0].end_time == chapters[1].start_time
+    assert chapters[1].end_time == pytest.approx(result.duration_s * 1000, abs=1)
+
+    srt = cue_starts((out / "podcast.srt").read_text(), ",")
+    vtt = cue_starts((out / "podcast.vtt").read_text(), ".")
+    assert (out / "podcast.vtt").read_text().startswith("WEBVTT\n\n")
+    assert [t for _, t in srt] == ["Alex: Welcome to the show.", "Alex: Today we read a short paper about city trees.",
+                                   "Sam: Thanks.", "Sam: It found 3.5% more shade.", "Alex: Really?",
+                                   "Sam: Yes, over 1,200 streets."]
+    assert [t for _, t in vtt][4] == "<v Alex>Really?"
+    # the second chapter starts exactly where the first cue of its segment starts
+    assert srt[4][0] * 1000 == pytest.approx(chapters[1].start_time, abs=1)
+    assert vtt[4][0] * 1000 == pytest.approx(chapters[1].start_time, abs=1)
+    assert srt[0][0] == vtt[0][0] == 0.0
+    transcript = (out / "transcript.md").read_text()
+    assert transcript.startswith("# Test Episode\n\n## Opening [00:00:00]\n\n**Alex** [00:00:00]: Welcome to the show.")
+    assert "## The numbers [00:00:" in transcript and "(p. 4)" not in transcript and "[12]" not in transcript
+
+
+def test_rerun_with_one_edited_turn_synthesises_one_clip(rendered, tmp_path):
+    settings, _, _ = rendered
+    edited = SCRIPT.model_copy(deep=True)
+    edited.turns[2].text = "Really? Tell me more."
+    again = render_podcast(edited, settings, tmp_path / "again")
+    assert (again.clips_synthesized, again.clips_cached) == (1, 3)
+    unchanged = render_podcast(SCRIPT, settings, tmp_path / "same")
+    assert (unchanged.clips_synthesized, unchanged.clips_cached) == (0, 4)
+
+
+def test_intro_and_outro_music_fade_around_the_speech(rendered, tmp_path):
+    settings, result, _ = rendered
+    rate = 24000
+    t = np.arange(int(3.0 * rate)) / rate
+    sf.write(tmp_path / "jingle.wav", 0.5 * np.sin(2 * np.pi * 440 * t), rate)
+    music = settings.with_overrides(**{"audio.intro_music": str(tmp_path / "jingle.wav"),
+                                       "audio.outro_music": str(tmp_path / "jingle.wav")})
+    with_music = render_podcast(SCRIPT, music, tmp_path / "music")
+    fade = settings.audio.music_fade_ms / 1000
+    # the intro plays, speech starts as it fades out; the outro starts as the speech ends
+    assert with_music.duration_s == pytest.approx(result.duration_s + 2 * (3.0 - fade), abs=0.01)
+    assert with_music.clips_synthesized == 0
+    audio = decode(tmp_path / "music" / "podcast.mp3")
+    assert np.max(np.abs(audio[: int(0.05 * rate)])) < 0.05  # faded in, not a click

@@ -1,0 +1,120 @@
+"""The audio commands as a user runs them: `speak` an (edited) script, `voices`, and `podcast` on a document."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from notebooklm_clone.cli import main
+from notebooklm_clone.models import Script, Segment, Speaker, Turn
+
+SCRIPT = Script(
+    title="CLI Episode",
+    speakers=[Speaker(id="host", name="Alex"), Speaker(id="expert", name="Sam")],
+    segments=[Segment(title="Only", words=20)],
+    turns=[Turn(speaker="host", text="Hello, and welcome."), Turn(speaker="expert", text="Glad to be here."),
+           Turn(speaker="host", text="Let us start with the 2019 results.")],
+)
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no notebooklm-clone.toml from elsewhere
+    monkeypatch.setenv("NOTEBOOKLM_CLONE_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "script.json").write_text(SCRIPT.model_dump_json(indent=2))
+    return tmp_path
+
+
+def speak(*args: str) -> dict:
+    result = CliRunner().invoke(main, ["--json", "speak", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.mark.tts
+def test_speak_renders_then_rerenders_only_the_edited_turn(workdir):
+    first = speak("script.json", "-o", "out")
+    assert (first["clips_synthesized"], first["clips_cached"]) == (3, 0)
+    assert {Path(p).name for p in first["files"].values()} == {"podcast.mp3", "podcast.srt", "podcast.vtt",
+                                                               "transcript.md"}
+    assert first["voices"] == {"host": "joe", "expert": "jf_alpha"} and first["duration_s"] > 3
+
+    edited = json.loads((workdir / "script.json").read_text())
+    edited["turns"][2]["text"] = "Let us start with the 2020 results."
+    (workdir / "script.json").write_text(json.dumps(edited))
+    second = speak("script.json", "-o", "out")
+    assert (second["clips_synthesized"], second["clips_cached"]) == (1, 2)
+    assert "2020 results" in (workdir / "out" / "transcript.md").read_text()
+
+
+def test_speak_with_engine_and_voice_overrides_default_out_dir(workdir):
+    result = speak("script.json", "--engine", "espeak", "--voice", "expert=en-gb+f4@70", "--voice", "1=en-us+m7@20",
+                   "--workers", "2")
+    assert result["engine"] == "espeak"
+    assert result["voices"] == {"host": "en-us+m7@20", "expert": "en-gb+f4@70"}
+    assert (result["clips_synthesized"], result["clips_cached"]) == (3, 0)
+    assert Path(result["files"]["podcast"]) == workdir / "podcast.mp3"  # beside the script
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"title": "x"}', "is not a valid script (speakers: Field required)"),
+    ("not json", "is not a valid script"),
+    ('{"title": "x", "speakers": [{"id": "a", "name": "A"}], "turns": [{"speaker": "b", "text": "Hi."}]}',
+     "turns by undeclared speaker(s) b; declared: a"),
+])
+def test_invalid_script_is_one_line_bad_input(workdir, content, message):
+    (workdir / "bad.json").write_text(content)
+    result = CliRunner().invoke(main, ["speak", "bad.json"])
+    assert result.exit_code == 3
+    assert result.stderr.startswith("error: ") and message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_bad_voice_flags_are_usage_errors(workdir):
+    result = CliRunner().invoke(main, ["speak", "script.json", "--voice", "host"])
+    assert result.exit_code == 2 and "SPEAKER=VOICE" in result.stderr
+    result = CliRunner().invoke(main, ["speak", "script.json", "--voice", "host=nobody"])
+    assert result.exit_code == 2 and "voice 'nobody' is not one of engine embedded's" in result.stderr
+
+
+def test_voices_lists_engines_and_what_works_here(workdir):
+    result = CliRunner().invoke(main, ["voices"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("ok embedded (default): Piper joe")
+    assert any(line.startswith("ok espeak") for line in lines)
+    assert any(line.startswith("-- openai: not configured") for line in lines)
+    rows = json.loads(CliRunner().invoke(main, ["--json", "voices"]).stdout)["engines"]
+    assert [r["name"] for r in rows] == ["embedded", "openai", "coqui", "espeak"]
+
+
+def test_podcast_command_rejects_a_missing_file(workdir):
+    result = CliRunner().invoke(main, ["podcast", "missing.pdf"])
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+
+
+@pytest.mark.llm
+@pytest.mark.tts
+@pytest.mark.skipif(importlib.util.find_spec("notebooklm_clone.script") is None, reason="script stage not merged yet")
+def test_podcast_command_end_to_end(workdir, llm_settings):
+    import fitz
+
+    pdf = workdir / "trees.pdf"
+    doc = fitz.open()
+    page = doc.new_page()
+    page.insert_text((72, 72), "City trees", fontsize=20)
+    page.insert_textbox(fitz.Rect(72, 100, 520, 700),
+                        "Street trees cool cities. A survey of 1,200 streets found 3.5% more shade each year "
+                        "where trees were planted, and lower summer temperatures at street level.", fontsize=11)
+    doc.save(pdf)
+    config = workdir / "notebooklm-clone.toml"
+    config.write_text(f'cache_dir = "{workdir / "cache"}"\n[llm]\nbase_url = "{llm_settings.llm.base_url}"\n'
+                      f'model = "{llm_settings.llm.model}"\ntier = "small"\n')
+    result = CliRunner().invoke(main, ["--json", "podcast", str(pdf), "-o", "out", "--minutes", "0.5",
+                                       "--model", "small"])
+    assert result.exit_code == 0, result.output
+    files = json.loads(result.stdout)["files"]
+    assert Path(files["podcast"]).name == "podcast.mp3" and Path(files["podcast"]).stat().st_size > 1000

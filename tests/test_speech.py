@@ -1,0 +1,128 @@
+"""Text made speakable, split to the engine's limit, and cache keys that change exactly when the audio would."""
+
+import pytest
+
+from notebooklm_clone.config import Settings, TTSSettings
+from notebooklm_clone.models import Script, Speaker, Turn
+from notebooklm_clone.speech import (normalize_for_speech, number_words, ordinal_words, plan_clips,
+                                     split_for_speech, strip_markup, year_words)
+from notebooklm_clone.tts import get_engine
+
+
+@pytest.mark.parametrize("text, spoken", [
+    ("Growth was 3.5% in 2019 (p. 4), e.g. 1,200 units [12].",
+     "Growth was three point five percent in twenty nineteen, for example one thousand two hundred units."),
+    ("See Fig. 3 vs. Fig. 4 (pp. 4-5), i.e. a ~10% gain → more & better ± 2.",
+     "See Figure three versus Figure four, that is a roughly ten percent gain leads to more and better plus or "
+     "minus two."),
+    ("Smith et al. found it in the 1990s; the 21st test cost $1.5 million at 37°C [1, 3].",
+     "Smith and colleagues found it in the nineteen nineties; the twenty-first test cost one point five million "
+     "dollars at thirty-seven degrees Celsius."),
+    ("Years 2005, 1905 and 1900; p = 0.05 and -3 degrees; pages 10–12.",
+     "Years two thousand five, nineteen oh five and nineteen hundred; p equals zero point zero five and minus three "
+     "degrees; pages ten to twelve."),
+    ("**Bold** and *italic* with `code`, a [link](https://example.org) and https://x.org/y [^2].",
+     "Bold and italic with code, a link and."),
+    ("## Heading\n- first point (page 7)\n- second point [3-5]", "Heading first point second point"),
+    ("R&D costs rose ~20% (p.12).", "R and D costs rose roughly twenty percent."),
+])
+def test_normalize_for_speech_exact(text, spoken):
+    assert normalize_for_speech(text) == spoken
+
+
+def test_citations_and_markup_never_survive_but_numbers_stay_for_display():
+    assert strip_markup("It grew 3.5% (p. 4) in **2019** [12].") == "It grew 3.5% in 2019."
+    assert normalize_for_speech("(p. 4) [12]") == ""
+
+
+def test_other_languages_keep_numbers_but_lose_markup():
+    assert normalize_for_speech("Das **Wachstum** lag bei 3,5 % (S. 4) [12].", "de") == "Das Wachstum lag bei 3,5 % (S. 4)."
+
+
+@pytest.mark.parametrize("n, words", [(0, "zero"), (13, "thirteen"), (45, "forty-five"), (100, "one hundred"),
+                                      (1200, "one thousand two hundred"), (2_000_017, "two million seventeen")])
+def test_number_words(n, words):
+    assert number_words(n) == words
+
+
+@pytest.mark.parametrize("n, words", [(1999, "nineteen ninety-nine"), (2020, "twenty twenty"), (2005, "two thousand five"),
+                                      (1900, "nineteen hundred"), (1905, "nineteen oh five"), (2000, "two thousand")])
+def test_year_words(n, words):
+    assert year_words(n) == words
+
+
+@pytest.mark.parametrize("n, words", [(1, "first"), (2, "second"), (3, "third"), (12, "twelfth"), (20, "twentieth"),
+                                      (21, "twenty-first"), (100, "one hundredth")])
+def test_ordinal_words(n, words):
+    assert ordinal_words(n) == words
+
+
+def test_split_at_sentences_under_the_limit():
+    text = "One sentence here. Two is here! Three, with a comma, is long enough to matter? Yes."
+    assert split_for_speech(text, 40) == ["One sentence here. Two is here!", "Three, with a comma,",
+                                          "is long enough to matter? Yes."]
+    assert split_for_speech(text, 1000) == [text]
+    long_word_soup = " ".join(["word"] * 50)
+    pieces = split_for_speech(long_word_soup, 30)
+    assert all(len(p) <= 30 for p in pieces) and " ".join(pieces) == long_word_soup
+
+
+def _script(second_text="Thanks. It grew 3.5% (p. 4)."):
+    return Script(title="t", speakers=[Speaker(id="a", name="A"), Speaker(id="b", name="B")],
+                  turns=[Turn(speaker="a", text="Welcome."), Turn(speaker="b", text=second_text),
+                         Turn(speaker="a", text="[12]")])
+
+
+def test_clip_keys_change_only_with_what_is_spoken(tmp_path):
+    settings = Settings(cache_dir=str(tmp_path))
+    engine = get_engine(settings.tts, cache_dir=tmp_path)
+    first = plan_clips(_script(), settings, engine)
+    assert [(j.turn, j.voice, j.text) for j in first] == [(0, "joe", "Welcome."),
+                                                          (1, "jf_alpha", "Thanks. It grew three point five percent.")]
+    # a citation-only edit does not change the audio, so the key stays; a spoken edit changes exactly one key
+    same = plan_clips(_script("Thanks. It grew 3.5% [7]."), settings, engine)
+    edited = plan_clips(_script("Thanks. It grew 4%."), settings, engine)
+    assert [j.path for j in same] == [j.path for j in first]
+    assert [j.path == k.path for j, k in zip(first, edited)] == [True, False]
+    # another voice is another clip
+    swapped = settings.with_overrides(**{"tts.voices": {"a": "joe-deep"}})
+    assert plan_clips(_script(), swapped, get_engine(swapped.tts, cache_dir=tmp_path))[0].path != first[0].path
+    assert all(j.path.startswith(str(tmp_path / "tts")) for j in first)
+
+
+def test_unknown_voice_is_a_usage_error(tmp_path):
+    from notebooklm_clone.errors import UsageError
+
+    settings = Settings(cache_dir=str(tmp_path), tts=TTSSettings(voices={"a": "nobody"}))
+    with pytest.raises(UsageError, match="nobody"):
+        plan_clips(_script(), settings, get_engine(settings.tts, cache_dir=tmp_path))
+
+
+def test_ctrl_c_keeps_finished_clips_and_writes_no_mp3_fake_interrupt(tmp_path, monkeypatch):
+    """Ctrl-C cannot be typed in a test, so the engine raises KeyboardInterrupt on its third clip."""
+    from notebooklm_clone.podcast import render_podcast
+    from notebooklm_clone.tts.espeak import EspeakEngine
+
+    script = Script(title="t", speakers=[Speaker(id="a", name="A"), Speaker(id="b", name="B")],
+                    turns=[Turn(speaker="a", text=f"This is turn number {i}.") for i in range(4)])
+    settings = Settings(cache_dir=str(tmp_path / "cache"), tts=TTSSettings(engine="espeak", workers=1))
+    real = EspeakEngine.synthesize
+    calls = []
+
+    def interrupted(self, text, voice):
+        calls.append(text)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(self, text, voice)
+
+    monkeypatch.setattr(EspeakEngine, "synthesize", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        render_podcast(script, settings, tmp_path / "out")
+    cache = tmp_path / "cache" / "tts"
+    assert len(list(cache.rglob("*.flac"))) == 2 and not list(cache.rglob("*.part"))
+    assert not (tmp_path / "out").exists()
+    monkeypatch.setattr(EspeakEngine, "synthesize", real)
+    result = render_podcast(script, settings, tmp_path / "out")
+    assert (result.clips_synthesized, result.clips_cached) == (2, 2)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["podcast.mp3", "podcast.srt", "podcast.vtt",
+                                                                     "transcript.md"]
