@@ -4,9 +4,11 @@
 processes over one process.
 
 Engines are loaded before timing (loading happens once per process in real runs). Each RTF is the best of --repeat
-runs. The parallel comparison renders the same 8 Piper turns twice into empty clip caches, once with workers=1 and
-once with workers=N (default: cores), wall time including the workers' start-up. Timings are noisy on a shared
-machine: only the ratios within one run mean anything.
+runs. The parallel comparison renders the same 8 turns (hosts joe and jf_alpha, as in a podcast) twice into empty
+clip caches, once with workers=1 (one process, onnxruntime using every core) and once with workers=N (default:
+cores; one thread each), wall time including the workers' start-up (a fresh Python process that imports
+numpy/scipy/onnxruntime and loads the voices: seconds, paid once per render). Timings are noisy on a shared machine:
+only the ratios within one run mean anything.
 
 Usage: python bench/bench_tts.py [--repeat N] [--workers N]
 """
@@ -56,8 +58,8 @@ def rtf(engine, voice: str, repeat: int) -> tuple[float, float]:
 
 def render_time(workers: int, cache: Path) -> float:
     script = Script(title="bench", speakers=[Speaker(id="a", name="A"), Speaker(id="b", name="B")],
-                    turns=[Turn(speaker="a", text=t) for t in TURNS])
-    settings = Settings(cache_dir=str(cache), tts=TTSSettings(workers=workers, voices={"b": "joe-deep"}))
+                    turns=[Turn(speaker="ab"[i % 2], text=t) for i, t in enumerate(TURNS)])
+    settings = Settings(cache_dir=str(cache), tts=TTSSettings(workers=workers))
     start = time.perf_counter()
     clips = synthesize_script(script, settings)
     assert sum(not c.cached for c in clips) == len(TURNS)

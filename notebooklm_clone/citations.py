@@ -145,6 +145,9 @@ class CitationChecker:
         kwargs = dict(phrases=phrases, numbers=numbers, stems=stems)
         if cited and self.supports(cited, **kwargs):
             self.report.ok += 1
+            if len(cited) > 1:  # small models cite every page they saw: keep the ones that hold it on their own
+                alone = [p for p in cited if self.supports([p], **kwargs)]
+                return alone or cited
             return cited
         found = self._nearest(cited or [1], kwargs)
         if found is None:

@@ -287,6 +287,16 @@ def _tail(path: Path, lines: int = 12) -> str:
         return "(no log)"
 
 
+def _remove_old_logs(log_dir: Path, max_age_s: float = 86400.0) -> None:
+    """Logs of servers that failed (kept for the error message) or whose owner was killed, after a day."""
+    for log in log_dir.glob("llama-server-*.log"):
+        try:
+            if time.time() - log.stat().st_mtime > max_age_s:
+                log.unlink()
+        except OSError:
+            pass
+
+
 class EmbeddedServer:
     """`python -m llama_cpp.server` on a free 127.0.0.1 port for the life of a `with` block.
 
@@ -374,6 +384,7 @@ class EmbeddedServer:
         self.port = free_port()
         log_dir = self.log_dir or Path(tempfile.gettempdir())
         log_dir.mkdir(parents=True, exist_ok=True)
+        _remove_old_logs(log_dir)
         self.log_path = log_dir / f"llama-server-{os.getpid()}-{self.port}.log"
         self._log_handle = open(self.log_path, "wb")
         self.process = subprocess.Popen(
@@ -392,6 +403,7 @@ class EmbeddedServer:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
         url = f"http://127.0.0.1:{self.port}/v1/models"
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via an HTTP(S)_PROXY
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise BackendUnavailable(
@@ -399,7 +411,7 @@ class EmbeddedServer:
                     f"{self.model_path.name}: {_tail(self.log_path)} (log: {self.log_path})"
                 )
             try:
-                with urllib.request.urlopen(url, timeout=2) as response:
+                with direct.open(url, timeout=2) as response:
                     if response.status == 200:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):

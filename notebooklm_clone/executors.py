@@ -140,13 +140,13 @@ class LocalExecutor:
         try:
             while pending or in_flight:
                 while pending and len(in_flight) < self.jobs:
-                    task = pending.popleft()
+                    future = pool.submit(_local_work, pending[0])
+                    in_flight[future] = task = pending.popleft()
                     driver.started(task["path"])
-                    in_flight[pool.submit(_local_work, task)] = task
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
-                    task = in_flight.pop(future)
-                    driver.finished(task["path"], future.result())
+                    outcome = future.result()  # raises BrokenProcessPool if a worker died
+                    driver.finished(in_flight.pop(future)["path"], outcome)
         except BrokenProcessPool:
             for task in in_flight.values():
                 deaths[task["path"]] += 1

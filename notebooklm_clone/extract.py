@@ -524,18 +524,22 @@ def _finish(parsed: _Parsed, source: str, sha: str, path: Path) -> Document:
 
 
 def _join_lines(lines: list[_Line], hyphenated: set[str]) -> str:
-    out = ""
+    """Lines of one paragraph joined by spaces, list items by newlines, words broken at a line end made whole."""
+    out, soft_break = "", False
     for line in lines:
-        text = line.text.strip()
+        text = clean_text(line.text).strip()
         if not out:
             out = text
+        elif soft_break:  # the line ended in a soft hyphen: a word broken where the typesetter was allowed to
+            out += text
         elif _BULLET.match(text) and _BULLET.match(out.split("\n")[0]):
             out += "\n" + text
         elif out.endswith("-") and len(out) > 1 and out[-2].isalpha() and text[:1].isalpha():
             out = _dehyphenate(out, text, hyphenated)
         else:
             out += " " + text
-    return clean_text(out)
+        soft_break = line.text.rstrip().endswith("\u00ad")
+    return out
 
 
 def _dehyphenate(left: str, right: str, hyphenated: set[str]) -> str:

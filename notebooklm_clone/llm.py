@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator, Literal
+from urllib.parse import urlsplit
 
 import openai
 from pydantic import BaseModel, ValidationError
@@ -41,6 +42,12 @@ from .store import JsonCache, hash_obj
 Role = Literal["default", "map", "thinking"]
 StructuredOutput = Literal["json_schema", "json_object_schema", "none"]
 CACHE_VERSION = "llm-1"  # bump when the cached shape or the request building changes
+
+
+class SchemaMismatch(BackendUnavailable):
+    """The model kept answering with something that does not match the schema (after the repair rounds).
+
+    A stage may skip that one item with a warning instead of failing the document; the endpoint itself works."""
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -96,6 +103,7 @@ def lookup_capabilities(kind: str, model: str, overrides: dict[str, Any] | None 
 # ---------------------------------------------------------------------------------------------------------------------
 # Prices and the usage ledger
 
+USAGE_TOKENS = ("prompt_tokens", "cached_tokens", "completion_tokens")
 USAGE_FIELDS = ("calls", "prompt_tokens", "cached_tokens", "completion_tokens", "cache_hits", "retries", "repairs")
 
 
@@ -175,11 +183,12 @@ class UsageLedger:
         """One line for the end of a run."""
         t = self.totals()
         line = (
-            f"LLM: {t['calls']} calls ({t['cache_hits']} answered from cache), {t['prompt_tokens']:,} prompt tokens "
+            f"LLM: {t['calls']} call{'s' * (t['calls'] != 1)} ({t['cache_hits']} answered from cache), "
+            f"{t['prompt_tokens']:,} prompt tokens "
             f"({t['cached_tokens']:,} reused), {t['completion_tokens']:,} completion tokens, "
             f"${self.cost_usd():.4f}"
         )
-        unpriced = [m for m in self.unpriced_models()]
+        unpriced = self.unpriced_models()
         return line + (f" (no price for {', '.join(unpriced)})" if unpriced else "")
 
 
@@ -322,10 +331,14 @@ class LLM:
         self.model = model
         self.gguf = str(gguf or "")
         self.endpoint = f"embedded llama.cpp server ({model})" if kind == "embedded" else (base_url or "api.openai.com")
-        self.client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=self.config.timeout)
+        # a loopback endpoint is never reached through HTTP(S)_PROXY from the environment
+        local = bool(base_url) and urlsplit(base_url).hostname in ("127.0.0.1", "localhost", "::1")
+        self.client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=self.config.timeout,
+                                    http_client=openai.DefaultHttpxClient(trust_env=False) if local else None)
         self.usage = UsageLedger(load_prices(self.config.prices_file))
         self.cache = JsonCache(Path(settings.cache_dir) / "llm") if self.config.use_cache else None
         self.requests_sent = 0  # HTTP requests actually made (retries included)
+        self.closed = False
         self._tokenizers: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -409,13 +422,11 @@ class LLM:
             params["response_format"] = fmt
 
         key = hash_obj(CACHE_VERSION, messages, json_schema, params)
-        if self.cache is not None and (hit := self.cache.get(key)) is not None:
-            data = validate(schema, hit["data"]) if schema is not None else None
+        if self.cache is not None and (hit := self._cached(key, schema)) is not None:
             self.usage.record(stage, model, cache_hits=1)
-            return Completion(text=hit["text"], data=data, usage=dict.fromkeys(("prompt_tokens", "cached_tokens",
-                              "completion_tokens"), 0), cached=True, model=model, finish_reason=hit.get("finish", ""))
+            return hit
 
-        total = dict.fromkeys(("prompt_tokens", "cached_tokens", "completion_tokens"), 0)
+        total = dict.fromkeys(USAGE_TOKENS, 0)
         conversation, error = list(messages), ""
         tries = 1 + (self.config.repair_retries if schema is not None else 0)
         for attempt in range(tries):
@@ -444,14 +455,24 @@ class LLM:
             completion = Completion(text=text, data=data, usage=total, model=model, finish_reason=finish)
             break
         else:
-            raise BackendUnavailable(
-                f"{where}: model output did not match the schema after {tries} tries: {error[:300]}"
-            )
+            raise SchemaMismatch(f"{where}: model output did not match the schema after {_tries(tries)}: {error[:300]}")
         if self.cache is not None:
             data = completion.data
             stored = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
             self.cache.put(key, {"text": completion.text, "data": stored, "finish": finish, "model": model})
         return completion
+
+    def _cached(self, key: str, schema) -> Completion | None:
+        """The stored answer for `key`, or None (also when it no longer validates, e.g. a hand-edited entry)."""
+        hit = self.cache.get(key)
+        if not isinstance(hit, dict) or "text" not in hit:
+            return None
+        try:
+            data = validate(schema, hit.get("data")) if schema is not None else None
+        except ValueError:
+            return None
+        return Completion(text=hit["text"], data=data, usage=dict.fromkeys(USAGE_TOKENS, 0), cached=True,
+                          model=hit.get("model", ""), finish_reason=hit.get("finish", ""))
 
     def complete_many(self, requests: list[dict]) -> list[Completion]:
         """`complete(**request)` for each request, `llm.concurrency` at a time, results in request order.
@@ -461,14 +482,15 @@ class LLM:
         workers = max(1, min(self.config.concurrency, len(requests)))
         if workers == 1:
             return [self.complete(**request) for request in requests]
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool:
-            futures = [pool.submit(self.complete, **request) for request in requests]
-            try:
-                return [future.result() for future in futures]
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm")
+        futures = [pool.submit(self.complete, **request) for request in requests]
+        try:
+            results = [future.result() for future in futures]
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C must not wait for queued requests
+            raise
+        pool.shutdown()
+        return results
 
     def ping(self) -> Completion:
         """A 1-token completion: proves the endpoint answers and the model exists (never cached)."""
@@ -481,14 +503,18 @@ class LLM:
         return Completion(text=response.choices[0].message.content or "", usage=counts, model=model)
 
     def close(self) -> None:
+        """Stop: requests still in flight in other threads fail at once instead of retrying."""
+        self.closed = True
         self.client.close()
 
-    # -- one request with retries ---------------------------------------------------------------------------------------
+    # -- one request with retries -------------------------------------------------------------------------------------
 
     def _send(self, params: dict, where: str, stage: str, model: str):
         tries = 1 + max(0, self.config.max_retries)
         last: Exception | None = None
         for attempt in range(tries):
+            if self.closed:
+                raise BackendUnavailable(f"{where}: the LLM was closed (interrupted run)")
             if attempt:
                 self.usage.record(stage, model, retries=1)
                 time.sleep(self._backoff(attempt, last))
@@ -512,13 +538,15 @@ class LLM:
                         f"{where}: the prompt does not fit the context of {model} ({_status_text(exc)}); lower "
                         "chunk.budget_tokens or set llm.context_size to what the endpoint really has"
                     ) from None
-                raise BackendUnavailable(f"{where}: {self.endpoint} rejected the request ({_status_text(exc)})") from None
+                raise BackendUnavailable(
+                    f"{where}: {self.endpoint} rejected the request ({_status_text(exc)})"
+                ) from None
             except _RETRYABLE as exc:
                 last = exc
                 continue
             except openai.APIStatusError as exc:
                 raise BackendUnavailable(f"{where}: {self.endpoint} failed: {_status_text(exc)}") from None
-            except (openai.APIResponseValidationError, ValueError, TypeError) as exc:
+            except (openai.APIResponseValidationError, ValueError) as exc:
                 raise BackendUnavailable(
                     f"{where}: {self.endpoint} did not answer like an OpenAI chat completion endpoint "
                     f"({type(exc).__name__})"
@@ -531,10 +559,10 @@ class LLM:
             return response
         if isinstance(last, openai.APIConnectionError) and not isinstance(last, openai.APITimeoutError):
             raise BackendUnavailable(
-                f"{where}: cannot reach the LLM endpoint {self.base_url or 'api.openai.com'} after {tries} tries: "
+                f"{where}: cannot reach the LLM endpoint {self.base_url or 'api.openai.com'} after {_tries(tries)}: "
                 f"{_status_text(last)}; is it running? (or unset llm.base_url / OPENAI_BASE_URL for the embedded model)"
             )
-        raise BackendUnavailable(f"{where}: {self.endpoint} kept failing after {tries} tries ({_status_text(last)})")
+        raise BackendUnavailable(f"{where}: {self.endpoint} kept failing after {_tries(tries)} ({_status_text(last)})")
 
     def _backoff(self, attempt: int, exc: Exception | None) -> float:
         """Exponential with full jitter; a server's Retry-After wins when it asks for longer."""
@@ -547,6 +575,10 @@ class LLM:
         except ValueError:
             pass
         return delay
+
+
+def _tries(n: int) -> str:
+    return f"{n} try" if n == 1 else f"{n} tries"
 
 
 def _content_text(content: Any) -> str:

@@ -30,8 +30,8 @@ from .store import JsonCache, hash_obj
 log = logging.getLogger(__name__)
 
 PRODUCTS = ("summary", "notes", "cards", "quiz")
-MAP_LIMITS = {"key_points": 5, "terms": 4, "facts": 4, "questions": 2}
-ITEM_CHARS = 180  # maxLength of one note in the schema: keeps small models from rambling
+MAP_LIMITS = {"key_points": 4, "terms": 3, "facts": 3, "questions": 2}
+MAP_MINIMUM = {"key_points": 2, "terms": 1}  # a 0.5B model otherwise answers with empty lists
 MAX_TOKENS = {"map": 1024, "digest": 1024, "section": 512, "abstract": 640, "qa": 1024, "quiz": 1536, "outline": 768}
 PROMPT_MARGIN = 96  # tokens for the chat template and the JSON grammar's framing, on top of the counted text
 MAX_TEMPERATURE = 0.2  # small models need it low to stay inside the schema and the facts
@@ -131,13 +131,13 @@ class NotesResult(BaseModel):
 
 
 class _Item(BaseModel):
-    text: str = Field(max_length=ITEM_CHARS)
+    text: str
     pages: list[int] = Field(min_length=1, max_length=3)
 
 
 class _TermOut(BaseModel):
-    term: str = Field(max_length=80)
-    definition: str = Field(max_length=ITEM_CHARS)
+    term: str
+    definition: str
     pages: list[int] = Field(min_length=1, max_length=3)
 
 
@@ -157,8 +157,8 @@ class SentencesOut(BaseModel):
 
 
 class _QAOut(BaseModel):
-    question: str = Field(max_length=200)
-    answer: str = Field(max_length=ITEM_CHARS)
+    question: str
+    answer: str
     pages: list[int] = Field(min_length=1, max_length=3)
 
 
@@ -167,8 +167,8 @@ class QAOut(BaseModel):
 
 
 class _QuizOut(BaseModel):
-    question: str = Field(max_length=200)
-    options: list[Annotated[str, Field(max_length=80)]] = Field(min_length=4, max_length=4)
+    question: str
+    options: list[str] = Field(min_length=4, max_length=4)
     answer: str
     pages: list[int] = Field(min_length=1, max_length=3)
 
@@ -177,10 +177,12 @@ class QuizOut(BaseModel):
     questions: list[_QuizOut]
 
 
-def output_schema(model: type[BaseModel], pages: list[int], **max_items: int) -> dict:
+def output_schema(model: type[BaseModel], pages: list[int], min_items: dict[str, int] | None = None,
+                  **max_items: int) -> dict:
     """The JSON schema of `model` with every "pages" item limited to `pages` and list lengths capped.
 
     llama.cpp turns the schema into a grammar, so the model cannot cite a page it was not shown nor write a 40-item list.
+    (No maxLength on strings: llama.cpp's grammar for it is so large that sampling slows to a crawl.)
     """
     schema = model.model_json_schema()
     allowed = sorted(set(pages))
@@ -194,6 +196,9 @@ def output_schema(model: type[BaseModel], pages: list[int], **max_items: int) ->
                 for name, limit in max_items.items():
                     if name in props:
                         props[name]["maxItems"] = limit
+                for name, least in (min_items or {}).items():
+                    if name in props:
+                        props[name]["minItems"] = least
                 if "answer" in props and "options" in props:
                     props["answer"] = {"type": "string", "enum": ["A", "B", "C", "D"]}
                 node["required"] = list(props)  # every field, so the grammar never skips one
@@ -406,8 +411,7 @@ class Caller:
         missing = [i for i, r in enumerate(results) if r is None]
         self.cached += len(prepared) - len(missing)
         if missing:
-            kwargs = [prepared[i]["kwargs"] for i in missing]
-            completions = self.llm.complete_many(kwargs) if len(kwargs) > 1 else [self.llm.complete(**kwargs[0])]
+            completions = self._complete([prepared[i]["kwargs"] for i in missing])
             self.calls[stage] = self.calls.get(stage, 0) + len(missing)
             for i, completion in zip(missing, completions):
                 data = _answer_data(completion)
@@ -422,6 +426,25 @@ class Caller:
                 self.warnings.append(f"{p['kwargs']['label'] or stage}: unusable answer ({exc.errors()[0]['msg']})")
                 parsed.append(None)
         return parsed
+
+    def _complete(self, requests: list[dict]) -> list[Any]:
+        """Completions in order; a request whose answer never matched the schema gives None (and a warning) instead
+        of failing the document. An unreachable backend still raises."""
+        try:
+            return self.llm.complete_many(requests)
+        except BackendUnavailable as exc:
+            if "schema" not in str(exc):
+                raise
+        results = []  # answers received before the failure are in the LLM's response cache: redoing them is free
+        for request in requests:
+            try:
+                results.append(self.llm.complete(**request))
+            except BackendUnavailable as exc:
+                if "schema" not in str(exc):
+                    raise
+                self.warnings.append(f"{request['label'] or request['stage']}: {exc}")
+                results.append(None)
+        return results
 
     def one(self, stage: str, messages: list[dict], schema: dict, model: type[BaseModel], label: str = "",
             role: str = "default") -> BaseModel | None:
@@ -451,7 +474,7 @@ def map_chunks(chunks: list[Chunk], caller: Caller, settings: Settings) -> list[
     """One call per chunk (concurrently when the LLM allows); a chunk whose answer is unusable yields no notes."""
     requests = []
     for chunk in chunks:
-        schema = output_schema(MapOut, chunk.pages)
+        schema = output_schema(MapOut, chunk.pages, min_items=MAP_MINIMUM)
         requests.append((map_messages(chunk, settings), schema, f"chunk {chunk.index} (pp. {chunk.page_start}-{chunk.page_end})"))
     answers = caller.many("map", requests, MapOut, role="map")
     notes = []

@@ -44,7 +44,7 @@ OUTRO_SHARE = 0.10
 
 class _TurnOut(BaseModel):
     speaker: str
-    text: str = Field(max_length=600)
+    text: str
 
 
 class TurnsOut(BaseModel):
@@ -52,13 +52,13 @@ class TurnsOut(BaseModel):
 
 
 class _ThemeOut(BaseModel):
-    title: str = Field(max_length=80)
-    summary: str = Field(max_length=200)
+    title: str
+    summary: str
     points: list[int]
 
 
 class OutlineOut(BaseModel):
-    title: str = Field(max_length=100)
+    title: str
     themes: list[_ThemeOut]
 
 

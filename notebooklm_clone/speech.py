@@ -16,8 +16,6 @@ import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Callable
-
 import numpy as np
 import soundfile as sf
 from pydantic import BaseModel
@@ -360,8 +358,7 @@ def worker_count(settings: TTSSettings, jobs: int) -> int:
     return max(1, min(settings.workers or cpu_count(), jobs))
 
 
-def synthesize_script(script: Script, settings: Settings, progress: Callable[[str], None] | None = None,
-                      engine: TTSEngine | None = None) -> list[Clip]:
+def synthesize_script(script: Script, settings: Settings, engine: TTSEngine | None = None) -> list[Clip]:
     """Clips for every spoken turn, in script order: cached ones reused, missing ones synthesised in parallel."""
     engine = engine or get_engine(settings.tts, cache_dir=settings.cache_dir)
     jobs = plan_clips(script, settings, engine)
@@ -399,6 +396,9 @@ def synthesize_script(script: Script, settings: Settings, progress: Callable[[st
                     raise
     finally:
         bar.close()
-    return [Clip(turn=job.turn, speaker=job.speaker, voice=job.voice, text=job.text, path=job.path,
-                 duration_s=durations.get(job.path) or clip_duration(job.path), cached=job.path not in durations)
-            for job in jobs]
+    clips, fresh = [], set(durations)
+    for job in jobs:
+        clips.append(Clip(turn=job.turn, speaker=job.speaker, voice=job.voice, text=job.text, path=job.path,
+                          duration_s=durations.get(job.path) or clip_duration(job.path), cached=job.path not in fresh))
+        fresh.discard(job.path)  # a line said twice was synthesised once
+    return clips

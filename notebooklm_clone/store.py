@@ -7,6 +7,9 @@ import hashlib
 import json
 import os
 import tempfile
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs should be ordinary files
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -45,7 +45,8 @@ def ok(content: str, *, prompt_tokens: int = 11, completion_tokens: int = 7, cac
     return Reply(200, json.dumps(body).encode(), {"content-type": "application/json"})
 
 
-def status(code: int, message: str = "", *, headers: dict[str, str] | None = None, code_name: str | None = None) -> Reply:
+def status(code: int, message: str = "", *, headers: dict[str, str] | None = None,
+           code_name: str | None = None) -> Reply:
     """An OpenAI-style error body with HTTP status `code`."""
     body = {"error": {"message": message or f"fake error {code}", "type": "fake", "code": code_name}}
     return Reply(code, json.dumps(body).encode(), {"content-type": "application/json", **(headers or {})})

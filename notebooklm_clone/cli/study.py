@@ -1,3 +1,117 @@
-"""CLI commands for this area (see cli/__init__.py)."""
+"""`notebooklm-clone notes FILE` (summary, notes, flashcards, quiz) and `notebooklm-clone script FILE` (the podcast
+script), both through pipeline.process_document so they share its caching, report.json and usage accounting."""
 
-commands: list = []
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..config import Settings, load_settings
+from ..errors import UsageError
+
+PRODUCT_NAMES = ("summary", "notes", "cards", "quiz")
+STYLES = ["deep-dive", "brief", "debate", "critique", "lecture"]
+
+
+def _settings(ctx: click.Context) -> Settings:
+    obj = ctx.ensure_object(dict)
+    return obj.get("settings") or load_settings()
+
+
+def _only(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    chosen = [p.strip() for p in value.split(",") if p.strip()]
+    unknown = [p for p in chosen if p not in PRODUCT_NAMES]
+    if unknown or not chosen:
+        raise UsageError(f"--only takes a comma-separated list of {', '.join(PRODUCT_NAMES)}; got {value!r}")
+    return chosen
+
+
+def _run(ctx: click.Context, source: str, out_root: str | None, settings: Settings, products: tuple[str, ...],
+         password: str | None) -> None:
+    from ..pipeline import doc_out_dir, process_document
+
+    obj = ctx.ensure_object(dict)
+    quiet, as_json = obj.get("quiet"), obj.get("json")
+    out = doc_out_dir(source, out_root or settings.out_dir)
+
+    def progress(stage: str) -> None:
+        if not quiet and not as_json:
+            click.echo(f"  {stage} done", err=True)
+
+    result = process_document(source, out, settings, products=products, password=password, progress=progress)
+    if as_json:
+        click.echo(json.dumps(result.model_dump(), indent=2, ensure_ascii=False))
+    elif not quiet:
+        click.echo(f"outputs in {out}/")
+        for name, path in result.files.items():
+            click.echo(f"  {name}: {path}")
+        usage = result.usage
+        click.echo(f"LLM: {usage.get('calls', 0)} calls, {usage.get('prompt_tokens', 0)} prompt + "
+                   f"{usage.get('completion_tokens', 0)} completion tokens"
+                   + (f", ${result.cost_usd:.4f}" if result.cost_usd else "")
+                   + "; " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
+    sys.stdout.flush()
+
+
+def _common(fn):
+    options = [
+        click.argument("source", metavar="FILE", type=click.Path(exists=True, dir_okay=False)),
+        click.option("-o", "--out", "out_root", type=click.Path(file_okay=False),
+                     help="Output root (default: settings.out_dir); files go to OUT/<document stem>/."),
+        click.option("--language", default=None, help="Language of the output (e.g. English, German)."),
+        click.option("--instructions", default=None,
+                     help="Your preference for focus, audience or tone (it cannot override the document-is-data rule)."),
+        click.option("--prompts", "prompts_dir", type=click.Path(exists=True, file_okay=False), default=None,
+                     help="Folder with your own prompt templates (*.j2); missing ones come from the built-in prompts/."),
+        click.option("--model", "tier", type=click.Choice(["small", "default"]), default=None,
+                     help="Embedded LLM tier (small = 0.5B, default = 1.5B)."),
+        click.option("--password", default=None, help="Password for an encrypted PDF."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+@click.command("notes")
+@_common
+@click.option("--only", default=None, metavar="LIST", help="Comma-separated subset of: summary, notes, cards, quiz.")
+@click.option("--level", type=click.Choice(["intro", "expert"]), default=None, help="Audience level.")
+@click.pass_context
+def notes(ctx: click.Context, source: str, out_root: str | None, language: str | None, instructions: str | None,
+          prompts_dir: str | None, tier: str | None, password: str | None, only: str | None, level: str | None) -> None:
+    """Study notes for FILE: summary.md, notes.md (key points, glossary, Q&A), cards.csv + cards.apkg, quiz.md,
+    every item citing its pages. Output goes to OUT/<document stem>/."""
+    settings = _settings(ctx).with_overrides(**{
+        "notes.only": _only(only), "notes.language": language, "notes.level": level,
+        "notes.instructions": instructions, "prompts_dir": prompts_dir, "llm.tier": tier})
+    _run(ctx, source, out_root, settings, ("notes",), password)
+
+
+@click.command("script")
+@_common
+@click.option("--minutes", type=click.FloatRange(min=0.5, max=120), default=None, help="Target length in minutes.")
+@click.option("--speakers", type=click.IntRange(min=1, max=4), default=None, help="Number of speakers (1-4).")
+@click.option("--style", type=click.Choice(STYLES), default=None, help="Show format.")
+@click.option("--script-only", is_flag=True, help="Write only the script (no summary/notes/cards/quiz files).")
+@click.pass_context
+def script(ctx: click.Context, source: str, out_root: str | None, language: str | None, instructions: str | None,
+           prompts_dir: str | None, tier: str | None, password: str | None, minutes: float | None,
+           speakers: int | None, style: str | None, script_only: bool) -> None:
+    """A podcast script for FILE: script.json (for `speak`, editable by hand) and script.md, written from the notes.
+    Output goes to OUT/<document stem>/."""
+    settings = _settings(ctx).with_overrides(**{
+        "script.minutes": minutes, "script.speakers": speakers, "script.style": style,
+        "script.language": language, "notes.language": language, "script.instructions": instructions,
+        "prompts_dir": prompts_dir, "llm.tier": tier})
+    products = ("script",) if script_only else ("notes", "script")
+    _run(ctx, source, out_root, settings, products, password)
+
+
+commands = [notes, script]

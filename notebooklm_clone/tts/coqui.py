@@ -21,7 +21,7 @@ from ..config import TTSSettings
 from ..errors import BackendUnavailable
 from . import Capabilities, as_mono_float32, cpu_count
 
-INSTALL_HINT = "pip install torch==2.13.0 && pip install coqui-tts (see docs/coqui.md)"
+INSTALL_HINT = "pip install torch==2.13.0 && pip install -r scripts/requirements-coqui.txt; see docs/coqui.md"
 
 
 def _module(name: str, **attrs) -> types.ModuleType:

