@@ -157,7 +157,8 @@ class CitationChecker:
             return None
         self.report.fixed += 1
         if len(self.report.fixed_items) < 20:
-            self.report.fixed_items.append(f"{label}: {text[:80]} {format_pages(pages)} -> {format_pages(found)}".strip(": "))
+            moved = f"{label}: {text[:80]} {format_pages(pages)} -> {format_pages(found)}"
+            self.report.fixed_items.append(moved.strip(": "))
         return found
 
     def _nearest(self, cited: list[int], kwargs: dict) -> list[int] | None:

@@ -25,14 +25,15 @@ from .config import Settings
 from .errors import BackendUnavailable, UsageError
 from .models import Chunk, Document
 from .prompts import render_messages
-from .store import JsonCache, hash_obj
+from .store import JsonCache, atomic_write_json, hash_obj
 
 log = logging.getLogger(__name__)
 
 PRODUCTS = ("summary", "notes", "cards", "quiz")
 MAP_LIMITS = {"key_points": 4, "terms": 3, "facts": 3, "questions": 2}
 MAP_MINIMUM = {"key_points": 2, "terms": 1}  # a 0.5B model otherwise answers with empty lists
-MAX_TOKENS = {"map": 1024, "digest": 1024, "section": 512, "abstract": 640, "qa": 1024, "quiz": 1536, "outline": 768}
+MAX_TOKENS = {"map": 1024, "digest": 1024, "section": 512, "abstract": 640, "qa": 1024, "quiz": 1536, "outline": 768,
+              "script": 768}  # output caps per call; the prompt budget is the context minus these
 PROMPT_MARGIN = 96  # tokens for the chat template and the JSON grammar's framing, on top of the counted text
 MAX_TEMPERATURE = 0.2  # small models need it low to stay inside the schema and the facts
 
@@ -181,7 +182,7 @@ def output_schema(model: type[BaseModel], pages: list[int], min_items: dict[str,
                   **max_items: int) -> dict:
     """The JSON schema of `model` with every "pages" item limited to `pages` and list lengths capped.
 
-    llama.cpp turns the schema into a grammar, so the model cannot cite a page it was not shown nor write a 40-item list.
+    llama.cpp turns the schema into a grammar: the model cannot cite a page it was not shown nor write a 40-item list.
     (No maxLength on strings: llama.cpp's grammar for it is so large that sampling slows to a crawl.)
     """
     schema = model.model_json_schema()
@@ -397,7 +398,7 @@ class Caller:
         max_tokens = self.budget.output(stage)
         used = self.budget.count(messages)
         if used + max_tokens + PROMPT_MARGIN > self.budget.context_size:
-            raise AssertionError(f"{stage} prompt of {used} tokens would overflow the {self.budget.context_size} context")
+            raise AssertionError(f"{stage} prompt of {used} tokens overflows the {self.budget.context_size} context")
         temperature = min(self.settings.llm.temperature, MAX_TEMPERATURE)
         key = hash_obj("v1", self.model_id, role, messages, schema, max_tokens, temperature)
         return dict(key=key, kwargs=dict(messages=messages, schema=schema, stage=stage, label=label,
@@ -475,7 +476,8 @@ def map_chunks(chunks: list[Chunk], caller: Caller, settings: Settings) -> list[
     requests = []
     for chunk in chunks:
         schema = output_schema(MapOut, chunk.pages, min_items=MAP_MINIMUM)
-        requests.append((map_messages(chunk, settings), schema, f"chunk {chunk.index} (pp. {chunk.page_start}-{chunk.page_end})"))
+        label = f"chunk {chunk.index} (pp. {chunk.page_start}-{chunk.page_end})"
+        requests.append((map_messages(chunk, settings), schema, label))
     answers = caller.many("map", requests, MapOut, role="map")
     notes = []
     for chunk, answer in zip(chunks, answers):
@@ -558,7 +560,8 @@ class Reducer:
                                  PointsOut, label="condense notes")
         if answer is None:  # keep the batch's first points rather than lose the span
             return batch[:limit]
-        return self._check([Cited(text=_clean(i.text), pages=i.pages) for i in answer.points], "condensed point") or batch[:limit]
+        points = self._check([Cited(text=_clean(i.text), pages=i.pages) for i in answer.points], "condensed point")
+        return points or batch[:limit]
 
     def condensed(self, points: list[Cited], stage: str, render) -> list[Cited]:
         def count_round(rounds: int, batches: int) -> None:
@@ -580,10 +583,12 @@ class Reducer:
         if not points:
             return []
         answer = self.caller.one(stage, render([p.line() for p in points]),
-                                 output_schema(SentencesOut, _pages_of(points), sentences=limit), SentencesOut, label=label)
+                                 output_schema(SentencesOut, _pages_of(points), sentences=limit), SentencesOut,
+                                 label=label)
         if answer is None:
             return []
-        return self._check([Cited(text=_clean(i.text), pages=i.pages) for i in answer.sentences if _clean(i.text)], label)
+        sentences = [Cited(text=_clean(i.text), pages=i.pages) for i in answer.sentences if _clean(i.text)]
+        return self._check(sentences, label)
 
     def summary(self, notes: list[ChunkNotes], overview: list[Cited]) -> Summary:
         abstract = self.sentences("abstract", "abstract", overview, self.settings.notes.abstract_sentences, "abstract")
@@ -625,12 +630,13 @@ class Reducer:
         questions = []
         for q in answer.questions if answer else []:
             options = [_clean(o) for o in q.options]
-            if len(options) != 4 or len({o.lower() for o in options}) != 4 or not all(options) or q.answer not in "ABCD":
+            if len({o.lower() for o in options}) != 4 or not all(options) or q.answer not in "ABCD":
                 continue  # a duplicated or empty option makes the question unanswerable
             correct = options["ABCD".index(q.answer)]
             pages = self.checker.check(f"{q.question} {correct}", q.pages, label="quiz")
             if pages:
-                questions.append(QuizQuestion(question=_clean(q.question), options=options, answer=q.answer, pages=pages))
+                questions.append(QuizQuestion(question=_clean(q.question), options=options, answer=q.answer,
+                                              pages=pages))
         return questions
 
 
@@ -731,6 +737,9 @@ def run_notes(
     result.cached_calls = caller.cached
     result.warnings = caller.warnings
     result.files = write_outputs(result, document, out_dir, products)
+    # all the data, citations report included: report.json lists this file, and the script stage can resume from it
+    result.files["notes_data"] = str(out_dir / "notes.json")
+    atomic_write_json(out_dir / "notes.json", result)
     return result
 
 
@@ -773,7 +782,8 @@ def plan_notes(chunks: list[Chunk], settings: Settings, tokenizer, context_size:
         points += worst_case_points(budget.output("map"), chunk.pages, MAP_LIMITS["key_points"] + MAP_LIMITS["facts"])
 
     def digest(batch: list[Cited], limit: int) -> list[Cited]:
-        record("digest", _digest_messages([p.line() for p in batch], limit, "notes", settings.prompts_dir, _style(settings)))
+        lines = [p.line() for p in batch]
+        record("digest", _digest_messages(lines, limit, "notes", settings.prompts_dir, _style(settings)))
         return worst_case_points(budget.output("digest"), _pages_of(batch), limit)
 
     title = "A planned document"

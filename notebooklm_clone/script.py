@@ -97,7 +97,8 @@ def _numbered(points: list[Cited]) -> list[str]:
     return [f"[{i}] {p.line()}" for i, p in enumerate(points)]
 
 
-def make_outline(notes: NotesResult, caller: Caller, settings: Settings, title: str) -> tuple[str, list[Segment], list[Cited]]:
+def make_outline(notes: NotesResult, caller: Caller, settings: Settings,
+                 title: str) -> tuple[str, list[Segment], list[Cited]]:
     """Episode title, the segments (intro, themes, wrap-up) with word budgets, and the points they index."""
     budget = caller.budget
     style = _style(settings)
@@ -129,8 +130,8 @@ def make_outline(notes: NotesResult, caller: Caller, settings: Settings, title: 
     episode = _speakable(answer.title) if answer and _speakable(answer.title) else title
     if len(themes) < n_themes:  # no usable outline: split the points evenly, in document order
         size = max(1, -(-len(points) // n_themes))
-        themes = [_ThemeOut(title=f"Part {i + 1}", summary="", points=list(range(i * size, min(len(points), (i + 1) * size))))
-                  for i in range(n_themes)]
+        themes = [_ThemeOut(title=f"Part {i + 1}", summary="",
+                            points=list(range(i * size, min(len(points), (i + 1) * size)))) for i in range(n_themes)]
     segments = [Segment(title="Introduction", words=budgets[0], summary=f"What {title} is about",
                         note_refs=list(range(min(5, len(points)))))]
     for theme, words in zip(themes, budgets[1:-1]):
@@ -177,6 +178,9 @@ def clean_text(text: str, speakers: list[Speaker]) -> str:
         if not match or match.group(1).strip().lower() not in labels:
             break
         text = text[match.end():]
+    if labels:  # "... right? Sam: Exactly." - a label after a sentence end, when the model merged two turns
+        names = "|".join(re.escape(x) for x in sorted(labels, key=len, reverse=True))
+        text = re.sub(rf"(?<=[.!?])\s+(?:{names})\s*:\s+", " ", text, flags=re.IGNORECASE)
     text = re.sub(r"\s+([,.!?;:])", r"\1", text)
     return " ".join(text.split()).strip()
 
@@ -203,6 +207,10 @@ def split_long(text: str, limit: int) -> list[str]:
     if current:
         pieces.append(current)
     return [p for p in pieces if p]
+
+
+def _speakable(text: str | None) -> str:
+    return clean_text(text or "", [])
 
 
 def clean_turns(turns: list[Turn], speakers: list[Speaker], max_chars: int) -> list[Turn]:

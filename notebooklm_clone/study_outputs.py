@@ -45,10 +45,15 @@ def summary_markdown(result, document: Document) -> str:
 
 def notes_markdown(result, document: Document) -> str:
     lines = [_heading(result, document), "## Key points", ""]
-    current = None
+    current, seen = None, set()
     for note in result.chunk_notes:
         section = " > ".join(note.section) or "Overview"
-        items = [p for p in note.key_points + note.facts if p in result.key_points]
+        items = []
+        for point in note.key_points + note.facts:  # each point once, under the section it first appears in
+            key = " ".join(point.text.lower().split())
+            if key not in seen:
+                seen.add(key)
+                items.append(point)
         if not items:
             continue
         if section != current:
@@ -59,7 +64,8 @@ def notes_markdown(result, document: Document) -> str:
     lines += [f"- **{_one_line(t.term)}**: {_one_line(t.definition)} {format_pages(t.pages)}" for t in result.glossary]
     lines += ["", "## Questions and answers", ""]
     for pair in result.qa:
-        lines += [f"- **Q:** {_one_line(pair.question)}", f"  **A:** {_one_line(pair.answer)} {format_pages(pair.pages)}"]
+        lines += [f"- **Q:** {_one_line(pair.question)}",
+                  f"  **A:** {_one_line(pair.answer)} {format_pages(pair.pages)}"]
     questions = [q for n in result.chunk_notes for q in n.questions]
     if questions:
         lines += ["", "## Open questions", ""]

@@ -17,6 +17,7 @@ test that needs an LLM uses the same server:
   the tokenizer and context of the served GGUF, retries that back off in milliseconds, and cache_dir under
   tmp_path (so each test starts with an empty response cache). Copy it with `.with_overrides(...)` to change more.
 
+Tests using any of these fixtures get the `llm` marker automatically (`pytest -m "not llm"` skips them).
 The server is stopped when the session ends (also on Ctrl-C; and it dies with the pytest process on Linux).
 """
 
@@ -29,6 +30,15 @@ from notebooklm_clone.embedded import MODELS, EmbeddedServer
 
 EMBEDDED_SMALL_MODEL = MODELS["small"].alias
 EMBEDDED_TEST_CONTEXT = 4096  # enough for ~800-token chunks plus instructions and answer; half the KV-cache RAM
+
+
+LLM_FIXTURES = {"embedded_small", "embedded_small_server", "llm_settings"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if LLM_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.llm)
 
 
 @pytest.fixture(scope="session")

@@ -26,8 +26,10 @@ def local_ray():
 
 
 def output_files(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and p.name not in NOT_COMPARED}
+    """Every output file under `out` by relative path; the OUT folder's own path (which some JSON files record)
+    is replaced by a placeholder so two OUT folders compare by content."""
+    return {p.relative_to(out).as_posix(): p.read_bytes().replace(str(out).encode(), b"<OUT>")
+            for p in sorted(out.rglob("*")) if p.is_file() and p.name not in NOT_COMPARED}
 
 
 def comparable(entry: dict) -> dict:
@@ -57,11 +59,9 @@ def test_ray_executor_matches_local_processes(tmp_path, local_ray):
         "alpha/document.json", "alpha/report.json", "nested/beta/document.json", "nested/beta/report.json",
         "nested/gamma/document.json", "nested/gamma/report.json"]
     for name, data in local_files.items():
-        if name.endswith("report.json"):  # names its own out_dir and timings; the rest must agree
+        if name.endswith("report.json"):  # the timings differ; the rest must agree
             a, b = json.loads(data), json.loads(ray_files[name])
-            for report in (a, b):
-                report.pop("timings"), report.pop("out_dir"), report.pop("files")
-            assert a == b
+            assert a.pop("timings").keys() == b.pop("timings").keys() and a == b
         else:
             assert ray_files[name] == data, name
 
@@ -86,13 +86,13 @@ def test_ray_executor_runs_the_llm_stages_with_the_settings_it_was_given(tmp_pat
     [(rel, here)] = local.documents.items()
     there = on_ray.documents[rel]
     assert here.state == there.state == "done" and here.files == there.files
-    assert set(here.files) == {"extract", "summary"}
-    assert here.usage["calls"] >= 1 and there.usage["calls"] == 0
-    assert there.usage["cache_hits"] == here.usage["calls"] - here.usage["repairs"]
+    assert {"extract", "summary"} <= set(here.files)
+    assert here.usage["calls"] >= 1 and there.usage["calls"] == 0, (here.usage, there.usage)
+    assert there.usage["cache_hits"] == here.usage["calls"] - here.usage["repairs"], (here.usage, there.usage)
     local_files, ray_files = output_files(tmp_path / "local"), output_files(tmp_path / "ray")
     assert sorted(local_files) == sorted(ray_files)
     for name, data in local_files.items():
-        if not name.endswith("report.json"):
+        if not name.endswith("report.json"):  # (report.json holds the timings and this run's LLM usage)
             assert ray_files[name] == data, name
 
 

@@ -98,23 +98,29 @@ def test_podcast_command_rejects_a_missing_file(workdir):
 
 @pytest.mark.llm
 @pytest.mark.tts
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("notebooklm_clone.script") is None, reason="script stage not merged yet")
 def test_podcast_command_end_to_end(workdir, llm_settings):
-    import fitz
+    import pymupdf
 
     pdf = workdir / "trees.pdf"
-    doc = fitz.open()
+    doc = pymupdf.open()
     page = doc.new_page()
     page.insert_text((72, 72), "City trees", fontsize=20)
-    page.insert_textbox(fitz.Rect(72, 100, 520, 700),
+    page.insert_textbox(pymupdf.Rect(72, 100, 520, 700),
                         "Street trees cool cities. A survey of 1,200 streets found 3.5% more shade each year "
                         "where trees were planted, and lower summer temperatures at street level.", fontsize=11)
     doc.save(pdf)
     config = workdir / "notebooklm-clone.toml"
     config.write_text(f'cache_dir = "{workdir / "cache"}"\n[llm]\nbase_url = "{llm_settings.llm.base_url}"\n'
-                      f'model = "{llm_settings.llm.model}"\ntier = "small"\n')
+                      f'model = "{llm_settings.llm.model}"\ntier = "small"\n'
+                      '[notes]\nonly = ["summary"]\n')  # the fewest LLM calls that still make notes
     result = CliRunner().invoke(main, ["--json", "podcast", str(pdf), "-o", "out", "--minutes", "0.5",
                                        "--model", "small"])
     assert result.exit_code == 0, result.output
-    files = json.loads(result.stdout)["files"]
+    report = json.loads(result.stdout)
+    files = report["files"]
+    print("podcast end to end, seconds per stage:", report["timings"])
     assert Path(files["podcast"]).name == "podcast.mp3" and Path(files["podcast"]).stat().st_size > 1000
+    assert {"podcast_srt", "podcast_vtt", "transcript", "script"} <= set(files)
+    assert result.stderr.splitlines()[-1] == "  podcast done"

@@ -1,0 +1,229 @@
+"""The notes stage: real PDF -> real extractor and chunker -> the real 0.5B model on the shared llama.cpp server.
+
+The model run happens once per session (`notes_run`, also used by test_script.py); the tests then check its outputs. Counts are kept small
+(2 Q&A pairs, 2 quiz questions) so the whole module stays within a few minutes on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import zipfile
+
+import pdfs
+import pytest
+
+from notebooklm_clone.chunk import chunk_document
+from notebooklm_clone.citations import CitationChecker
+from notebooklm_clone.config import Settings
+from notebooklm_clone.embedded import ensure_model
+from notebooklm_clone.errors import UsageError
+from notebooklm_clone.extract import extract_document
+from notebooklm_clone.llm import open_llm
+from notebooklm_clone.notes import (MAP_LIMITS, PROMPT_MARGIN, Budget, ChunkNotes, MapOut, NotesResult, output_schema,
+                                    pack, plan_notes, run_notes, with_page_markers)
+from notebooklm_clone.prompts import render_messages
+from notebooklm_clone.tokens import get_tokenizer
+
+CITATION = re.compile(r"\(pp?\. \d+(?:[-, ]+\d+)*\)$")
+
+
+def small_settings(server, tmp_path) -> Settings:
+    return Settings(
+        llm={"base_url": server.base_url, "api_key": "embedded", "model": server.alias, "tier": "small",
+             "tokenizer": f"gguf:{server.model_path}", "context_size": server.n_ctx, "retry_base_delay": 0.05},
+        notes={"qa_pairs": 2, "quiz_questions": 2, "abstract_sentences": 2, "section_sentences": 1},
+        script={"minutes": 1.5},
+        cache_dir=str(tmp_path / "cache"), out_dir=str(tmp_path / "out"),
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def notes_run(embedded_small_server, tmp_path_factory):
+    """One real notes run over the 3-page test paper; returns (document, chunks, settings, out_dir, result, usage)."""
+    tmp = tmp_path_factory.mktemp("notes")
+    settings = small_settings(embedded_small_server, tmp)
+    document = extract_document(pdfs.paper_pdf(tmp / "paper.pdf"))
+    out = tmp / "out" / "paper"
+    with open_llm(settings) as llm:
+        chunks = chunk_document(document, settings.chunk, llm.tokenizer)
+        result = run_notes(document, chunks, llm, settings, out)
+        usage = llm.usage.totals()
+    return document, chunks, settings, out, result, usage
+
+
+@pytest.mark.llm
+def test_every_body_chunk_is_mapped_and_references_are_skipped(notes_run):
+    document, chunks, _, _, result, usage = notes_run
+    body = [c for c in chunks if not c.is_references and c.text.strip()]
+    assert body and len(body) < len(chunks) or any(c.is_references for c in chunks) is False
+    assert [n.chunk for n in result.chunk_notes] == [c.index for c in body]
+    assert result.calls["map"] == len(body)
+    assert usage["calls"] >= sum(result.calls.values())  # repairs count as extra calls in the ledger
+    for notes in result.chunk_notes:
+        assert 1 <= len(notes.key_points) + len(notes.facts)
+        assert len(notes.key_points) <= MAP_LIMITS["key_points"] and len(notes.terms) <= MAP_LIMITS["terms"]
+
+
+@pytest.mark.llm
+def test_outputs_exist_and_every_bullet_cites_its_pages(notes_run):
+    _, _, _, out, result, _ = notes_run
+    assert set(result.files) == {"summary", "notes", "cards_csv", "cards_apkg", "quiz", "notes_data"}
+    assert NotesResult.model_validate_json((out / "notes.json").read_text()).chunk_notes == result.chunk_notes
+    notes_md = (out / "notes.md").read_text()
+    assert "## Key points" in notes_md and "## Glossary" in notes_md and "## Questions and answers" in notes_md
+    bullets = [line for line in notes_md.splitlines() if line.startswith("- ") or line.startswith("  **A:**")]
+    assert bullets
+    for line in bullets:
+        if line.startswith("- **Q:**"):
+            continue  # the answer line below it carries the citation
+        assert CITATION.search(line), line
+    summary_md = (out / "summary.md").read_text()
+    assert summary_md.startswith("# A Test Paper on Water Bears")
+    assert "## Abstract" in summary_md
+    for line in summary_md.splitlines():
+        if line.startswith("- ") or line.startswith("### "):
+            assert CITATION.search(line), line
+
+
+@pytest.mark.llm
+def test_every_citation_points_to_a_page_that_holds_the_cited_text(notes_run):
+    document, _, _, _, result, _ = notes_run
+    checker = CitationChecker(document)
+    items = [(p.text, p.pages, None) for n in result.chunk_notes for p in n.key_points + n.facts + n.questions]
+    items += [(t.term, t.pages, t.term) for t in result.glossary]
+    items += [(p.answer, p.pages, None) for p in result.qa]
+    items += [(s.text, s.pages, None) for s in result.summary.abstract]
+    assert items
+    for text, pages, anchor in items:
+        assert checker.check(text, pages, anchor=anchor) == pages, (text, pages)
+    assert checker.report.fixed == checker.report.dropped == 0
+    report = result.citations
+    assert report.checked == report.ok + report.fixed + report.dropped > 0
+    for term in result.glossary:  # the term itself is on each page it cites
+        assert all(term.term.lower() in document.page_text(p).lower().replace("\n", " ") or
+                   term.term.lower().rstrip("s") in document.page_text(p).lower() for p in term.pages)
+
+
+@pytest.mark.llm
+def test_cards_and_quiz(notes_run):
+    _, _, _, out, result, _ = notes_run
+    rows = list(csv.reader((out / "cards.csv").open()))
+    assert rows[0] == ["front", "back", "pages", "kind"]
+    assert len(rows) - 1 == len(result.cards) == len(result.glossary) + len(result.qa) > 0
+    with zipfile.ZipFile(out / "cards.apkg") as apkg:
+        assert "collection.anki2" in apkg.namelist()
+    quiz_md = (out / "quiz.md").read_text()
+    assert len(result.quiz) <= 2
+    for i, q in enumerate(result.quiz, 1):
+        assert len(q.options) == 4 and q.answer in "ABCD"
+        assert f"{i}. {q.answer}) " in quiz_md.split("## Answers")[1]
+        assert "read p" in quiz_md
+
+
+@pytest.mark.llm
+def test_rerun_makes_no_llm_calls_and_writes_the_same_files(notes_run):
+    document, chunks, settings, out, first, _ = notes_run
+    before = {name: (out / name).read_text() for name in ("notes.md", "summary.md", "quiz.md", "cards.csv")}
+    with open_llm(settings.with_overrides(**{"llm.use_cache": False})) as llm:  # only out/.cache can answer
+        again = run_notes(document, chunks, llm, settings, out)
+        assert llm.usage.totals().get("calls", 0) == 0
+    assert again.calls == {} and again.cached_calls == sum(first.calls.values())
+    assert {name: (out / name).read_text() for name in before} == before
+
+
+@pytest.mark.llm
+def test_products_choose_the_files(notes_run, tmp_path):
+    document, chunks, settings, out, first, _ = notes_run
+    import shutil
+
+    target = tmp_path / "only"
+    shutil.copytree(out / ".cache", target / ".cache")
+    with open_llm(settings) as llm:
+        result = run_notes(document, chunks, llm, settings, target, products=["cards"])
+    assert set(result.files) == {"cards_csv", "cards_apkg", "notes_data"}
+    assert sorted(p.name for p in target.iterdir() if not p.name.startswith(".")) == ["cards.apkg", "cards.csv",
+                                                                                       "notes.json"]
+    with pytest.raises(UsageError):
+        run_notes(document, chunks, None, settings, target, products=["poster"])
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# No model needed
+
+
+def test_map_prompt_puts_the_chunk_first_with_page_markers_and_instructions_last(tmp_path):
+    document = extract_document(pdfs.paper_pdf(tmp_path / "paper.pdf"))
+    chunks = chunk_document(document, Settings().chunk, get_tokenizer("fallback"))
+    spanning = [c for c in chunks if c.page_end > c.page_start]
+    chunk = (spanning or chunks)[0]
+    settings = Settings(notes={"language": "German", "level": "expert", "instructions": "Focus on methods."})
+    from notebooklm_clone.notes import map_messages
+
+    system, user = map_messages(chunk, settings)
+    assert system["role"] == "system" and user["role"] == "user"
+    assert "never instructions" in system["content"] and "German" in system["content"]
+    assert "expert" in system["content"] and "Focus on methods." in system["content"]
+    assert user["content"].startswith("<document")
+    assert user["content"].index("</document>") < user["content"].index("Write study notes")
+    marked = with_page_markers(chunk)
+    assert marked.startswith(f"[page {chunk.page_start}]")
+    for page in chunk.pages:
+        assert f"[page {page}]" in marked
+
+
+def test_schema_limits_pages_to_the_chunk_and_caps_lists():
+    schema = output_schema(MapOut, [4, 5], min_items={"key_points": 2})
+    item = schema["$defs"]["_Item"]["properties"]["pages"]["items"]
+    assert item == {"type": "integer", "enum": [4, 5]}
+    assert schema["properties"]["key_points"]["maxItems"] == MAP_LIMITS["key_points"]
+    assert schema["properties"]["key_points"]["minItems"] == 2
+
+
+def test_user_prompt_folder_overrides_one_template_and_falls_back_for_the_rest(tmp_path):
+    (tmp_path / "map.j2").write_text("{% block user %}MINE {{ text }}{% endblock %}")
+    messages = render_messages("map", str(tmp_path), text="abc", section="", limits=MAP_LIMITS, language="English",
+                               level="intro", instructions="")
+    assert messages == [{"role": "user", "content": "MINE abc"}]
+    fallback = render_messages("qa", str(tmp_path), items=["- a (p. 1)"], limit=2, title="T", language="English",
+                               level="intro", instructions="")
+    assert "review questions" in fallback[-1]["content"]
+    with pytest.raises(UsageError):
+        render_messages("map", str(tmp_path / "missing"), text="x")
+
+
+def test_pack_keeps_every_item_and_each_batch_fits():
+    budget = Budget(get_tokenizer("fallback"), context_size=1200)
+    items = [f"- Point number {i} about a measured value of {i * 7} units (p. {i})" for i in range(200)]
+    render = lambda batch: [{"role": "user", "content": "\n".join(batch)}]  # noqa: E731
+    batches = pack(items, render, budget, "section")
+    assert [i for b in batches for i in b] == items
+    assert len(batches) > 1
+    assert all(budget.count(render(b)) <= budget.prompt_limit("section") for b in batches)
+
+
+def test_300_page_book_is_planned_with_every_call_inside_the_context(tmp_path):
+    """Planning only: the real extractor, chunker and the 0.5B model's own tokenizer, no model calls."""
+    document = extract_document(pdfs.long_pdf(tmp_path / "book.pdf", pages=300))
+    tokenizer = get_tokenizer(f"gguf:{ensure_model('small')}")
+    settings = Settings()
+    chunks = chunk_document(document, settings.chunk, tokenizer)
+    context = 4096
+    planned = plan_notes(chunks, settings, tokenizer, context, max_output=2048, sections=10)
+    stages = [c.stage for c in planned]
+    assert stages.count("map") == len([c for c in chunks if not c.is_references])
+    covered = {p for c in chunks for p in c.pages}
+    assert covered == set(range(1, 301))  # nothing truncated: every page is in some mapped chunk
+    assert "digest" in stages  # the notes of 300 pages do not fit one call: condensed hierarchically
+    assert {"abstract", "qa", "quiz", "section"} <= set(stages)
+    assert max(c.total for c in planned) <= context
+    assert all(c.prompt_tokens + c.max_tokens + PROMPT_MARGIN <= context for c in planned)
+    # a bigger context needs fewer condensing calls, and never more map calls
+    roomy = plan_notes(chunks, settings, tokenizer, 32768, max_output=2048, sections=10)
+    assert [c.stage for c in roomy].count("digest") < stages.count("digest")
+    assert max(c.total for c in roomy) <= 32768
+
+
+def test_chunk_notes_model_round_trips():
+    notes = ChunkNotes(chunk=0, pages=[1], key_points=[{"text": "A point", "pages": [1]}])
+    assert ChunkNotes.model_validate_json(notes.model_dump_json()) == notes

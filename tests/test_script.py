@@ -1,0 +1,122 @@
+"""The script stage: outline + segments from real notes with the real 0.5B model; validation and cleaning without one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_notes import notes_run  # noqa: F401 - the shared session fixture
+
+from notebooklm_clone.errors import BadInput
+from notebooklm_clone.llm import open_llm
+from notebooklm_clone.models import Script, Speaker, Turn
+from notebooklm_clone.script import (clean_text, clean_turns, load_script, make_speakers, run_script, split_long,
+                                     word_budgets)
+
+
+@pytest.fixture(scope="module")
+def script_run(notes_run):
+    """The script from the session's notes run (test_notes.py) of the 3-page paper: 1.5 minutes -> 225 words."""
+    document, _, settings, out, notes, _ = notes_run
+    with open_llm(settings) as llm:
+        script = run_script(document, notes, llm, settings, out)
+    return document, notes, settings, out, script
+
+
+@pytest.mark.llm
+def test_script_length_is_within_20_percent_of_the_target(script_run):
+    _, _, settings, out, script = script_run
+    target = settings.script.minutes * settings.script.words_per_minute
+    assert sum(s.words for s in script.segments) == target == 225
+    assert 0.8 * target <= script.word_count() <= 1.2 * target, script.word_count()
+    stats = json.loads((out / ".cache" / "script_stats.json").read_text())
+    assert stats["words"] == script.word_count() and stats["target_words"] == 225
+
+
+@pytest.mark.llm
+def test_script_structure_speakers_and_clean_turns(script_run):
+    _, _, settings, out, script = script_run
+    assert [s.id for s in script.speakers] == ["host", "expert"]
+    assert script.segments[0].title == "Introduction" and script.segments[-1].title == "Wrap-up"
+    assert len(script.segments) >= 3
+    assert {t.speaker for t in script.turns} <= {"host", "expert"}
+    assert {t.segment for t in script.turns} == set(range(len(script.segments)))  # every segment was written
+    for turn in script.turns:
+        assert turn.text.strip() and len(turn.text) <= settings.script.max_turn_chars
+        assert clean_text(turn.text, script.speakers) == turn.text  # nothing left for TTS to misread
+    assert load_script(out / "script.json") == script
+    markdown = (out / "script.md").read_text()
+    assert markdown.startswith(f"# {script.title}") and "**Alex:**" in markdown and "## Wrap-up" in markdown
+
+
+@pytest.mark.llm
+def test_script_rerun_makes_no_llm_calls(script_run):
+    document, notes, settings, out, script = script_run
+    with open_llm(settings.with_overrides(**{"llm.use_cache": False})) as llm:
+        again = run_script(document, notes, llm, settings, out)
+        assert llm.usage.totals().get("calls", 0) == 0
+    assert again == script
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# No model needed
+
+
+SPEAKERS = [Speaker(id="host", name="Alex"), Speaker(id="expert", name="Sam")]
+
+
+@pytest.mark.parametrize("raw,clean", [
+    ("Host: Welcome back to the show!", "Welcome back to the show!"),
+    ("Sam: Alex: So the tun state (p. 4) matters.", "So the tun state matters."),
+    ("[laughs] That is **amazing** (pp. 4-5).", "That is amazing."),
+    ("## Results 🎉 The rate was 81 percent [page 2].", "Results The rate was 81 percent."),
+    ("*chuckles* Right, see https://example.org for more.", "Right, see for more."),
+    ("Note: this label is not a speaker.", "Note: this label is not a speaker."),
+])
+def test_clean_text_removes_what_tts_would_read_aloud(raw, clean):
+    assert clean_text(raw, SPEAKERS) == clean
+
+
+def test_long_turns_are_split_at_sentence_boundaries():
+    text = " ".join(f"Sentence number {i} is here." for i in range(40))
+    pieces = split_long(text, 120)
+    assert " ".join(pieces) == text
+    assert all(len(p) <= 120 and p.endswith(".") for p in pieces)
+    turns = clean_turns([Turn(speaker="host", text=text), Turn(speaker="ghost", text="Hi."),
+                         Turn(speaker="expert", text="[pause] ** ")], SPEAKERS, 120)
+    assert [t.speaker for t in turns] == ["host"] * len(pieces)
+
+
+@pytest.mark.parametrize("total,themes", [(225, 1), (750, 3), (3000, 6), (100, 2)])
+def test_word_budgets_add_up_to_the_target(total, themes):
+    budgets = word_budgets(total, themes)
+    assert sum(budgets) == total and len(budgets) == themes + 2 and min(budgets) > 0
+
+
+@pytest.mark.parametrize("n,ids", [(1, ["host"]), (2, ["host", "expert"]), (4, ["host", "expert", "skeptic", "guest"])])
+def test_speakers(n, ids):
+    from notebooklm_clone.config import Settings
+
+    speakers = make_speakers(Settings(script={"speakers": n, "speaker_names": ["Kim"]}))
+    assert [s.id for s in speakers] == ids and speakers[0].name == "Kim"
+    assert all(s.role for s in speakers)
+
+
+def test_load_script_rejects_bad_files_with_one_line(tmp_path):
+    bad_json = tmp_path / "a.json"
+    bad_json.write_text("{not json")
+    unknown = tmp_path / "b.json"
+    unknown.write_text(Script(title="t", speakers=SPEAKERS, turns=[Turn(speaker="ghost", text="Hi")]).model_dump_json())
+    empty = tmp_path / "c.json"
+    empty.write_text(Script(title="t", speakers=SPEAKERS, turns=[Turn(speaker="host", text="(p. 3)")]).model_dump_json())
+    missing_field = tmp_path / "d.json"
+    missing_field.write_text(json.dumps({"title": "t", "turns": []}))
+    for path, words in [(bad_json, "not valid JSON"), (unknown, "undeclared speaker 'ghost'"),
+                        (empty, "no turns with spoken text"), (missing_field, "speakers"),
+                        (tmp_path / "none.json", "not found")]:
+        with pytest.raises(BadInput, match=words):
+            load_script(path)
+    good = tmp_path / "e.json"
+    good.write_text(Script(title="t", speakers=SPEAKERS, turns=[Turn(speaker="host", text="Host: Hello (p. 2)")])
+                    .model_dump_json())
+    assert load_script(good).turns[0].text == "Hello"
