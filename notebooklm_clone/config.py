@@ -36,7 +36,7 @@ class LLMSettings(BaseModel):
     repair_retries: int = 2
     context_size: int | None = None  # override the endpoint's advertised context
     max_output_tokens: int | None = None
-    threads: int | None = None  # embedded server threads (default: all cores)
+    threads: int | None = None  # embedded server threads (default: cores-1 for generation, all cores for the prompt)
     prices_file: str | None = None  # TOML price table overriding the built-in one
     use_cache: bool = True
     structured_output: Literal["json_schema", "json_object_schema", "none"] | None = None  # override the table

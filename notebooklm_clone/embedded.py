@@ -381,24 +381,31 @@ class EmbeddedServer:
                 "the embedded LLM needs llama-cpp-python[server]: pip install 'llama-cpp-python[server]==0.3.36' "
                 "(or pip install -e '.[embedded]'), or point llm.base_url / OPENAI_BASE_URL at an endpoint"
             ) from None
-        self.port = free_port()
         log_dir = self.log_dir or Path(tempfile.gettempdir())
         log_dir.mkdir(parents=True, exist_ok=True)
         _remove_old_logs(log_dir)
-        self.log_path = log_dir / f"llama-server-{os.getpid()}-{self.port}.log"
-        self._log_handle = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            self.command(), stdin=subprocess.DEVNULL, stdout=self._log_handle, stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-        )  # fmt: skip
-        with _LIVE_LOCK:
-            _LIVE.add(self)
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop(keep_log=True)
-            raise
-        return self
+        for attempt in range(2):  # a second try if another process took the free port before the server bound it
+            self.port = free_port()
+            self.log_path = log_dir / f"llama-server-{os.getpid()}-{self.port}.log"
+            self._log_handle = open(self.log_path, "wb")
+            self.process = subprocess.Popen(
+                self.command(), stdin=subprocess.DEVNULL, stdout=self._log_handle, stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )  # fmt: skip
+            with _LIVE_LOCK:
+                _LIVE.add(self)
+            try:
+                self._wait_ready()
+                return self
+            except BackendUnavailable as exc:
+                self.stop(keep_log=True)
+                if attempt or "address already in use" not in str(exc).lower():
+                    raise
+                self.log_path.unlink(missing_ok=True)
+            except BaseException:
+                self.stop(keep_log=True)
+                raise
+        return self  # pragma: no cover - the loop returns or raises
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout

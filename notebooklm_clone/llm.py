@@ -380,10 +380,12 @@ class LLM:
         return self.tokenizer_for(self.model)
 
     def count_prompt_tokens(self, messages: list[dict], model: str | None = None) -> int:
-        """Prompt tokens including the chat template's per-message framing (and Qwen's default system prompt)."""
+        """Prompt tokens as the chat template frames them: ChatML (Qwen; OpenAI's is a little smaller) spends 5 tokens
+        a message and 3 to open the answer, and Qwen adds a 21-token system prompt when the messages have none."""
         tokenizer = self.tokenizer_for(model or self.model)
         text_tokens = sum(tokenizer.count(_content_text(m.get("content"))) for m in messages)
-        return text_tokens + 4 * len(messages) + 24
+        default_system = 0 if any(m.get("role") == "system" for m in messages) else 21
+        return text_tokens + 5 * len(messages) + 3 + default_system
 
     # -- calls ---------------------------------------------------------------------------------------------------------
 
@@ -562,7 +564,14 @@ class LLM:
                 f"{where}: cannot reach the LLM endpoint {self.base_url or 'api.openai.com'} after {_tries(tries)}: "
                 f"{_status_text(last)}; is it running? (or unset llm.base_url / OPENAI_BASE_URL for the embedded model)"
             )
-        raise BackendUnavailable(f"{where}: {self.endpoint} kept failing after {_tries(tries)} ({_status_text(last)})")
+        hint = ""
+        sent_json_schema = params.get("response_format", {}).get("type") == "json_schema"
+        if isinstance(last, openai.InternalServerError) and sent_json_schema:
+            hint = ("; llama-cpp-python's server answers 500 to json_schema: set llm.structured_output = "
+                    '"json_object_schema" for it')
+        raise BackendUnavailable(
+            f"{where}: {self.endpoint} kept failing after {_tries(tries)} ({_status_text(last)}){hint}"
+        )
 
     def _backoff(self, attempt: int, exc: Exception | None) -> float:
         """Exponential with full jitter; a server's Retry-After wins when it asks for longer."""
@@ -635,7 +644,13 @@ def open_llm(settings: Settings) -> Iterator[LLM]:
     endpoint is configured, else the endpoint in llm.base_url / OPENAI_BASE_URL (OpenAI itself with just a key)."""
     kind, base_url, api_key = endpoint_of(settings)
     if kind == "embedded":
-        from .embedded import DEFAULT_CONTEXT, EmbeddedServer
+        from .embedded import DEFAULT_CONTEXT, MODELS, EmbeddedServer
+
+        if settings.llm.model not in ("embedded", MODELS[settings.llm.tier].alias):
+            raise UsageError(
+                f"llm.model is {settings.llm.model!r} but no endpoint is configured: set OPENAI_API_KEY or "
+                'llm.base_url (OPENAI_BASE_URL) for it, or use model = "embedded" for the offline model'
+            )
 
         server = EmbeddedServer.for_tier(
             settings.llm.tier, settings.cache_dir, n_ctx=settings.llm.context_size or DEFAULT_CONTEXT,

@@ -609,7 +609,8 @@ class Reducer:
         if not overview:
             return []
         answer = self.caller.one("qa", render([p.line() for p in overview]),
-                                 output_schema(QAOut, _pages_of(overview), pairs=limit), QAOut, label="Q&A")
+                                 output_schema(QAOut, _pages_of(overview), {"pairs": limit}, pairs=limit), QAOut,
+                                 label="Q&A")
         pairs = []
         for pair in answer.pairs if answer else []:
             question, reply = _clean(pair.question), _clean(pair.answer)
@@ -626,11 +627,13 @@ class Reducer:
         if not overview:
             return []
         answer = self.caller.one("quiz", render([p.line() for p in overview]),
-                                 output_schema(QuizOut, _pages_of(overview), questions=limit), QuizOut, label="quiz")
+                                 output_schema(QuizOut, _pages_of(overview), {"questions": limit}, questions=limit),
+                                 QuizOut, label="quiz")
         questions = []
         for q in answer.questions if answer else []:
             options = [_clean(o) for o in q.options]
             if len({o.lower() for o in options}) != 4 or not all(options) or q.answer not in "ABCD":
+                self.caller.warnings.append(f"quiz: dropped a question with repeated or empty options: {q.question}")
                 continue  # a duplicated or empty option makes the question unanswerable
             correct = options["ABCD".index(q.answer)]
             pages = self.checker.check(f"{q.question} {correct}", q.pages, label="quiz")

@@ -247,38 +247,60 @@ def _segment_schema(speakers: list[Speaker], words: int) -> dict:
     return schema
 
 
+def _words(turns: list[Turn]) -> int:
+    return sum(len(t.text.split()) for t in turns)
+
+
+def _shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def _echoes(text: str, instructions: set[tuple[str, ...]]) -> bool:
+    """A small model sometimes reads its instructions back as dialogue ("The notes above: explain the ideas...")."""
+    own = _shingles(text)
+    return bool(own) and len(own & instructions) >= max(1, len(own) // 3)
+
+
 def write_segment(index: int, segment: Segment, kind: str, points: list[Cited], previous: list[Turn], title: str,
-                  speakers: list[Speaker], caller: Caller, settings: Settings) -> list[Turn]:
-    """Turns for one segment: calls of up to WORDS_PER_CALL words, continued until the budget is (nearly) met."""
+                  speakers: list[Speaker], caller: Caller, settings: Settings, words: int | None = None) -> list[Turn]:
+    """Turns for one segment: calls of up to WORDS_PER_CALL words, continued until `words` (default: the segment's
+    budget) is nearly met, then trimmed at turn boundaries if over. Turns that repeat earlier ones or read the
+    instructions back are dropped."""
     tolerance = settings.script.length_tolerance
+    target = words or segment.words
     items = [points[i].line() for i in segment.note_refs if 0 <= i < len(points)] or [p.line() for p in points[:6]]
     if segment.summary:
         items.insert(0, f"Segment focus: {segment.summary}")
+    seen = {" ".join(t.text.lower().split()) for t in previous}
     turns: list[Turn] = []
     context = list(previous[-4:])
+    stalls = 0
     for call in range(MAX_CALLS_PER_SEGMENT):
-        have = sum(len(t.text.split()) for t in turns)
-        missing = segment.words - have
-        if missing <= segment.words * tolerance / 2 or (call and missing < 25):
+        missing = target - _words(turns)
+        if missing <= target * tolerance / 2 or stalls >= 2:
             break
-        ask = min(WORDS_PER_CALL, missing)
+        ask = max(20, min(WORDS_PER_CALL, missing))
         messages = render_messages(
             "segment", settings.prompts_dir, items=items, previous=[t.model_dump() for t in context], title=title,
             segment=segment.title, words=ask, kind=kind, continuing=bool(turns), speakers=speakers,
             style=settings.script.style, **_style(settings),
         )  # fmt: skip
+        instructions = _shingles(messages[0]["content"] + " " + messages[-1]["content"].split("</document>")[-1])
         answer = caller.one("script", messages, _segment_schema(speakers, ask), TurnsOut,
                             label=f"segment {index} part {call + 1}", role="thinking")
-        if answer is None:
-            continue
         new = clean_turns([Turn(speaker=t.speaker, text=t.text, segment=index) for t in answer.turns], speakers,
-                          settings.script.max_turn_chars)
-        new = [t for t in new if t.text not in {x.text for x in turns}]  # a small model may repeat itself verbatim
-        if not new:
-            break
-        turns += new
-        context = (context + new)[-4:]
-    return trim_to(turns, round(segment.words * (1 + tolerance / 2)))
+                          settings.script.max_turn_chars) if answer else []
+        fresh = []
+        for turn in new:
+            key = " ".join(turn.text.lower().split())
+            if key not in seen and not _echoes(turn.text, instructions):
+                seen.add(key)
+                fresh.append(turn)
+        stalls = stalls + 1 if _words(fresh) < 5 else 0
+        turns += fresh
+        context = (context + fresh)[-4:]
+    return trim_to(turns, round(target * (1 + tolerance / 2)))
 
 
 def run_script(document: Document, notes_result: NotesResult, llm, settings: Settings, out_dir: str | Path) -> Script:
@@ -290,9 +312,13 @@ def run_script(document: Document, notes_result: NotesResult, llm, settings: Set
     speakers = make_speakers(settings)
     episode, segments, points = make_outline(notes_result, caller, settings, title)
     turns: list[Turn] = []
+    planned = 0
     for index, segment in enumerate(segments):
         kind = "intro" if index == 0 else "outro" if index == len(segments) - 1 else "theme"
-        turns += write_segment(index, segment, kind, points, turns, episode, speakers, caller, settings)
+        planned += segment.words
+        # a segment that came out short (or long) moves the difference to the next one, so the total holds
+        words = max(segment.words // 2, planned - _words(turns))
+        turns += write_segment(index, segment, kind, points, turns, episode, speakers, caller, settings, words)
     if not turns:
         raise BadInput(f"{document.source}: the model wrote no usable script turns")
     script = Script(title=episode, language=settings.script.language, speakers=speakers, segments=segments, turns=turns)

@@ -182,3 +182,18 @@ def test_server_never_outlives_its_owner(small_gguf, how):
         if owner.poll() is None:
             owner.kill()
             owner.wait()
+        for log in (embedded.default_cache_dir() / "logs").glob(f"llama-server-{owner.pid}-*.log"):
+            log.unlink()  # a killed owner cannot remove its server's log
+
+
+def test_port_taken_before_the_server_binds_is_retried_on_another(small_gguf, monkeypatch):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ports = [taken.getsockname()[1], embedded.free_port()]
+        monkeypatch.setattr(embedded, "free_port", lambda: ports.pop(0))
+        with EmbeddedServer.for_tier("small", n_ctx=512) as server:
+            assert server.port != taken.getsockname()[1] and ports == []  # the second port was asked for
+            assert alive(server.pid)

@@ -1,7 +1,7 @@
 """The notes stage: real PDF -> real extractor and chunker -> the real 0.5B model on the shared llama.cpp server.
 
-The model run happens once per session (`notes_run`, also used by test_script.py); the tests then check its outputs. Counts are kept small
-(2 Q&A pairs, 2 quiz questions) so the whole module stays within a few minutes on a 2-core machine.
+The model runs once per session (`shared_notes_run`, also used by test_script.py); the tests then check its outputs.
+Counts are kept small (2 Q&A pairs, 2 quiz questions) so the module stays within a few minutes on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -38,18 +38,28 @@ def small_settings(server, tmp_path) -> Settings:
     )  # fmt: skip
 
 
-@pytest.fixture(scope="session")
+_RUNS: dict = {}
+
+
+def shared_notes_run(server, tmp_path_factory):
+    """One real notes run over the 3-page test paper per session, shared with test_script.py (a fixture imported into
+    another module would run again): (document, chunks, settings, out_dir, result, usage)."""
+    if "run" not in _RUNS:
+        tmp = tmp_path_factory.mktemp("notes")
+        settings = small_settings(server, tmp)
+        document = extract_document(pdfs.paper_pdf(tmp / "paper.pdf"))
+        out = tmp / "out" / "paper"
+        with open_llm(settings) as llm:
+            chunks = chunk_document(document, settings.chunk, llm.tokenizer)
+            result = run_notes(document, chunks, llm, settings, out)
+            usage = llm.usage.totals()
+        _RUNS["run"] = (document, chunks, settings, out, result, usage)
+    return _RUNS["run"]
+
+
+@pytest.fixture
 def notes_run(embedded_small_server, tmp_path_factory):
-    """One real notes run over the 3-page test paper; returns (document, chunks, settings, out_dir, result, usage)."""
-    tmp = tmp_path_factory.mktemp("notes")
-    settings = small_settings(embedded_small_server, tmp)
-    document = extract_document(pdfs.paper_pdf(tmp / "paper.pdf"))
-    out = tmp / "out" / "paper"
-    with open_llm(settings) as llm:
-        chunks = chunk_document(document, settings.chunk, llm.tokenizer)
-        result = run_notes(document, chunks, llm, settings, out)
-        usage = llm.usage.totals()
-    return document, chunks, settings, out, result, usage
+    return shared_notes_run(embedded_small_server, tmp_path_factory)
 
 
 @pytest.mark.llm
@@ -114,7 +124,11 @@ def test_cards_and_quiz(notes_run):
     with zipfile.ZipFile(out / "cards.apkg") as apkg:
         assert "collection.anki2" in apkg.namelist()
     quiz_md = (out / "quiz.md").read_text()
-    assert len(result.quiz) <= 2
+    # the schema asks for exactly 2 questions (and 2 Q&A pairs): each is either kept or accounted for as dropped
+    dropped_quiz = [w for w in result.warnings if w.startswith("quiz:")]
+    dropped_quiz += [d for d in result.citations.dropped_items if d.startswith("quiz:")]
+    assert len(result.quiz) + len(dropped_quiz) == 2
+    assert len(result.qa) + len([d for d in result.citations.dropped_items if d.startswith("Q&A:")]) == 2
     for i, q in enumerate(result.quiz, 1):
         assert len(q.options) == 4 and q.answer in "ABCD"
         assert f"{i}. {q.answer}) " in quiz_md.split("## Answers")[1]
@@ -227,3 +241,19 @@ def test_300_page_book_is_planned_with_every_call_inside_the_context(tmp_path):
 def test_chunk_notes_model_round_trips():
     notes = ChunkNotes(chunk=0, pages=[1], key_points=[{"text": "A point", "pages": [1]}])
     assert ChunkNotes.model_validate_json(notes.model_dump_json()) == notes
+
+
+def test_cli_rejects_unknown_products_and_bad_flags_with_usage_exit_code(tmp_path):
+    from click.testing import CliRunner
+
+    from notebooklm_clone.cli import main
+
+    pdf = pdfs.paper_pdf(tmp_path / "paper.pdf")
+    runner = CliRunner()
+    result = runner.invoke(main, ["notes", str(pdf), "-o", str(tmp_path / "out"), "--only", "summary,poster"])
+    assert result.exit_code == 2 and "--only takes" in result.output
+    result = runner.invoke(main, ["script", str(pdf), "--speakers", "9"])
+    assert result.exit_code == 2
+    result = runner.invoke(main, ["notes", str(pdf), "--prompts", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert not (tmp_path / "out").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,8 @@ def test_podcast_command_rejects_a_missing_file(workdir):
 @pytest.mark.tts
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("notebooklm_clone.script") is None, reason="script stage not merged yet")
+@pytest.mark.skipif(not os.environ.get("NOTEBOOKLM_CLONE_E2E"),
+                    reason="~5 min of 0.5B LLM work (notes + script) on this machine; set NOTEBOOKLM_CLONE_E2E=1")
 def test_podcast_command_end_to_end(workdir, llm_settings):
     import pymupdf
 

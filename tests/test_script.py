@@ -1,11 +1,11 @@
-"""The script stage: outline + segments from real notes with the real 0.5B model; validation and cleaning without one."""
+"""The script stage: outline + segments from real notes with the real 0.5B model; validation and cleaning without."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from test_notes import notes_run  # noqa: F401 - the shared session fixture
+from test_notes import shared_notes_run
 
 from notebooklm_clone.errors import BadInput
 from notebooklm_clone.llm import open_llm
@@ -15,9 +15,9 @@ from notebooklm_clone.script import (clean_text, clean_turns, load_script, make_
 
 
 @pytest.fixture(scope="module")
-def script_run(notes_run):
+def script_run(embedded_small_server, tmp_path_factory):
     """The script from the session's notes run (test_notes.py) of the 3-page paper: 1.5 minutes -> 225 words."""
-    document, _, settings, out, notes, _ = notes_run
+    document, _, settings, out, notes, _ = shared_notes_run(embedded_small_server, tmp_path_factory)
     with open_llm(settings) as llm:
         script = run_script(document, notes, llm, settings, out)
     return document, notes, settings, out, script
@@ -108,7 +108,8 @@ def test_load_script_rejects_bad_files_with_one_line(tmp_path):
     unknown = tmp_path / "b.json"
     unknown.write_text(Script(title="t", speakers=SPEAKERS, turns=[Turn(speaker="ghost", text="Hi")]).model_dump_json())
     empty = tmp_path / "c.json"
-    empty.write_text(Script(title="t", speakers=SPEAKERS, turns=[Turn(speaker="host", text="(p. 3)")]).model_dump_json())
+    only_citation = Script(title="t", speakers=SPEAKERS, turns=[Turn(speaker="host", text="(p. 3)")])
+    empty.write_text(only_citation.model_dump_json())
     missing_field = tmp_path / "d.json"
     missing_field.write_text(json.dumps({"title": "t", "turns": []}))
     for path, words in [(bad_json, "not valid JSON"), (unknown, "undeclared speaker 'ghost'"),

@@ -225,7 +225,8 @@ def build_tiny_vits(directory) -> None:
 
 
 @pytest.mark.skipif(importlib.util.find_spec("TTS") is None,
-                    reason="coqui-tts not installed (pip install torch==2.13.0 && pip install coqui-tts six)")
+                    reason="coqui-tts not installed "
+                           "(pip install torch==2.13.0 && pip install -r scripts/requirements-coqui.txt)")
 def test_coqui_engine_with_tiny_model_built_by_coqui(tmp_path):
     build_tiny_vits(tmp_path / "tiny")
     engine = get_engine(TTSSettings(engine="coqui", model=str(tmp_path / "tiny")), threads=1)

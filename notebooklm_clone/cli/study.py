@@ -67,9 +67,11 @@ def _common(fn):
                      help="Output root (default: settings.out_dir); files go to OUT/<document stem>/."),
         click.option("--language", default=None, help="Language of the output (e.g. English, German)."),
         click.option("--instructions", default=None,
-                     help="Your preference for focus, audience or tone (it cannot override the document-is-data rule)."),
+                     help="Your preference for focus, audience or tone (it cannot override the "
+                          "document-is-data rule)."),
         click.option("--prompts", "prompts_dir", type=click.Path(exists=True, file_okay=False), default=None,
-                     help="Folder with your own prompt templates (*.j2); missing ones come from the built-in prompts/."),
+                     help="Folder with your own prompt templates (*.j2); missing ones come from the "
+                          "built-in prompts/."),
         click.option("--model", "tier", type=click.Choice(["small", "default"]), default=None,
                      help="Embedded LLM tier (small = 0.5B, default = 1.5B)."),
         click.option("--password", default=None, help="Password for an encrypted PDF."),
