@@ -298,7 +298,8 @@ def srt(placed: list[Placed]) -> str:
 
 
 def vtt(placed: list[Placed]) -> str:
-    blocks = [f"{_clock(start, '.')} --> {_clock(end, '.')}\n<v {p.name}>{text}\n" for start, end, p, text in cues(placed)]
+    blocks = [f"{_clock(start, '.')} --> {_clock(end, '.')}\n<v {p.name}>{text}\n"
+              for start, end, p, text in cues(placed)]
     return "WEBVTT\n\n" + "\n".join(blocks)
 
 

@@ -13,10 +13,9 @@ makes no new calls, and a changed setting, prompt template or chunk redoes only 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -26,8 +25,6 @@ from .errors import BackendUnavailable, UsageError
 from .models import Chunk, Document
 from .prompts import render_messages
 from .store import JsonCache, atomic_write_json, hash_obj
-
-log = logging.getLogger(__name__)
 
 PRODUCTS = ("summary", "notes", "cards", "quiz")
 MAP_LIMITS = {"key_points": 4, "terms": 3, "facts": 3, "questions": 2}

@@ -13,7 +13,7 @@ import json
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .config import Settings
 from .errors import BadInput
@@ -37,7 +37,9 @@ STYLE_ROLES = {  # roles that fit the style better than the defaults
 }
 SOLO_ROLE = "the narrator who explains the document to the listener"
 WORDS_PER_CALL = 220  # one segment call writes at most this many words: keeps the JSON well inside max_tokens
-MAX_CALLS_PER_SEGMENT = 6
+MAX_CALLS_PER_SEGMENT = 8
+MAX_STALLS = 3  # calls in a row that add nothing new before a segment gives up
+TOP_UP_ROUNDS = 2  # passes over the themes when the whole script is still short
 INTRO_SHARE = 0.12
 OUTRO_SHARE = 0.10
 
@@ -263,7 +265,8 @@ def _echoes(text: str, instructions: set[tuple[str, ...]]) -> bool:
 
 
 def write_segment(index: int, segment: Segment, kind: str, points: list[Cited], previous: list[Turn], title: str,
-                  speakers: list[Speaker], caller: Caller, settings: Settings, words: int | None = None) -> list[Turn]:
+                  speakers: list[Speaker], caller: Caller, settings: Settings, words: int | None = None,
+                  continuing: bool = False, attempt: int = 0) -> list[Turn]:
     """Turns for one segment: calls of up to WORDS_PER_CALL words, continued until `words` (default: the segment's
     budget) is nearly met, then trimmed at turn boundaries if over. Turns that repeat earlier ones or read the
     instructions back are dropped."""
@@ -274,21 +277,24 @@ def write_segment(index: int, segment: Segment, kind: str, points: list[Cited], 
         items.insert(0, f"Segment focus: {segment.summary}")
     seen = {" ".join(t.text.lower().split()) for t in previous}
     turns: list[Turn] = []
-    context = list(previous[-4:])
+    # a tiny model copies whatever dialogue it is shown: a new segment starts from the notes alone, a continuation
+    # sees only the last two turns
+    context = list(previous[-2:]) if continuing else []
     stalls = 0
     for call in range(MAX_CALLS_PER_SEGMENT):
         missing = target - _words(turns)
-        if missing <= target * tolerance / 2 or stalls >= 2:
+        if missing <= target * tolerance / 2 or stalls >= MAX_STALLS:
             break
         ask = max(20, min(WORDS_PER_CALL, missing))
         messages = render_messages(
             "segment", settings.prompts_dir, items=items, previous=[t.model_dump() for t in context], title=title,
-            segment=segment.title, words=ask, kind=kind, continuing=bool(turns), speakers=speakers,
+            segment=segment.title, words=ask, kind=kind, continuing=continuing or bool(turns), speakers=speakers,
             style=settings.script.style, **_style(settings),
         )  # fmt: skip
         instructions = _shingles(messages[0]["content"] + " " + messages[-1]["content"].split("</document>")[-1])
         answer = caller.one("script", messages, _segment_schema(speakers, ask), TurnsOut,
-                            label=f"segment {index} part {call + 1}", role="thinking")
+                            label=f"segment {index} part {call + 1}" + (f" top-up {attempt}" if attempt else ""),
+                            role="thinking")
         new = clean_turns([Turn(speaker=t.speaker, text=t.text, segment=index) for t in answer.turns], speakers,
                           settings.script.max_turn_chars) if answer else []
         fresh = []
@@ -299,8 +305,43 @@ def write_segment(index: int, segment: Segment, kind: str, points: list[Cited], 
                 fresh.append(turn)
         stalls = stalls + 1 if _words(fresh) < 5 else 0
         turns += fresh
-        context = (context + fresh)[-4:]
+        context = (context + fresh)[-2:]
     return trim_to(turns, round(target * (1 + tolerance / 2)))
+
+
+def fallback_turns(index: int, kind: str, segment: Segment, segments: list[Segment], title: str,
+                   speakers: list[Speaker], points: list[Cited]) -> list[Turn]:
+    """When the model writes nothing usable for a segment: a plain turn from the outline and notes, so no segment
+    (and no chapter) is silent."""
+    host = speakers[0].id
+    if kind == "intro":
+        text = f"Welcome! Today we talk about {title}."
+    elif kind == "outro":
+        themes = ", ".join(s.title for s in segments[1:-1])
+        text = f"That brings us to the end. We covered {themes}. Thanks for listening!"
+    else:
+        facts = " ".join(_speakable(points[i].text) for i in segment.note_refs[:3] if 0 <= i < len(points))
+        text = f"Let us turn to {segment.title}. {facts}".strip()
+    return [Turn(speaker=host, text=piece, segment=index) for piece in split_long(text, 500)]
+
+
+def top_up(turns: list[Turn], segments: list[Segment], points: list[Cited], title: str, speakers: list[Speaker],
+           caller: Caller, settings: Settings) -> list[Turn]:
+    """If the whole script is still short of the tolerance, continue the theme segments (inserted in place)."""
+    target = sum(s.words for s in segments)
+    floor = target * (1 - settings.script.length_tolerance / 2)
+    themes = list(range(1, len(segments) - 1)) or [0]
+    for attempt in range(1, TOP_UP_ROUNDS + 1):
+        for index in themes:
+            missing = round(target - _words(turns))
+            if _words(turns) >= floor:
+                return turns
+            share = max(20, missing // len(themes))
+            position = max((i for i, t in enumerate(turns) if t.segment == index), default=len(turns) - 1) + 1
+            more = write_segment(index, segments[index], "theme", points, turns[:position], title, speakers, caller,
+                                 settings, share, continuing=True, attempt=attempt)
+            turns = turns[:position] + more + turns[position:]
+    return turns
 
 
 def run_script(document: Document, notes_result: NotesResult, llm, settings: Settings, out_dir: str | Path) -> Script:
@@ -318,7 +359,9 @@ def run_script(document: Document, notes_result: NotesResult, llm, settings: Set
         planned += segment.words
         # a segment that came out short (or long) moves the difference to the next one, so the total holds
         words = max(segment.words // 2, planned - _words(turns))
-        turns += write_segment(index, segment, kind, points, turns, episode, speakers, caller, settings, words)
+        written = write_segment(index, segment, kind, points, turns, episode, speakers, caller, settings, words)
+        turns += written or fallback_turns(index, kind, segment, segments, episode, speakers, points)
+    turns = top_up(turns, segments, points, episode, speakers, caller, settings)
     if not turns:
         raise BadInput(f"{document.source}: the model wrote no usable script turns")
     script = Script(title=episode, language=settings.script.language, speakers=speakers, segments=segments, turns=turns)

@@ -106,7 +106,8 @@ def number_words(n: int) -> str:
 
 
 def year_words(n: int) -> str:
-    """1999 -> 'nineteen ninety-nine', 2005 -> 'two thousand five', 2020 -> 'twenty twenty', 1900 -> 'nineteen hundred'."""
+    """1999 -> 'nineteen ninety-nine', 2005 -> 'two thousand five', 2020 -> 'twenty twenty',
+    1900 -> 'nineteen hundred'."""
     if 2000 <= n <= 2009 or n % 1000 == 0:
         return number_words(n)
     high, low = divmod(n, 100)

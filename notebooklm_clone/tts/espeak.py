@@ -64,6 +64,7 @@ class EspeakEngine:
         # text goes in on stdin, so a turn starting with "-" is never read as an option
         done = subprocess.run(command, input=text.encode("utf-8"), capture_output=True, timeout=300)
         if done.returncode != 0 or not done.stdout:
-            raise BackendUnavailable(f"espeak-ng failed for voice {voice!r}: {done.stderr.decode(errors='replace').strip()}")
+            reason = done.stderr.decode(errors="replace").strip()
+            raise BackendUnavailable(f"espeak-ng failed for voice {voice!r}: {reason}")
         audio, rate = sf.read(io.BytesIO(done.stdout), dtype="float32")
         return as_mono_float32(audio, rate)
