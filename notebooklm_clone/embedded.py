@@ -260,11 +260,12 @@ atexit.register(_stop_all)
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Linux: the server gets SIGTERM when we die, even from SIGKILL, so no server outlives us."""
+    """Linux: the server gets SIGKILL when we die, even from SIGKILL, so no server outlives us (SIGKILL, because
+    llama_cpp.server ignores SIGTERM while it is generating, and it holds nothing that needs a clean shutdown)."""
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except Exception:  # noqa: BLE001 - not Linux: atexit and __exit__ still stop the server
         pass
 
@@ -434,7 +435,7 @@ class EmbeddedServer:
         if process is not None and process.poll() is None:
             process.terminate()
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=3)  # it ignores SIGTERM mid-generation; don't wait long before SIGKILL
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)

@@ -13,6 +13,7 @@ makes no new calls, and a changed setting, prompt template or chunk redoes only 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -492,8 +493,12 @@ def map_chunks(chunks: list[Chunk], caller: Caller, settings: Settings) -> list[
     return notes
 
 
+_INLINE_CITATION = re.compile(r"\s*[\(\[]\s*(?:pp?\.|pages?)\s*\d[\d\s,\-–]*[\)\]]", re.IGNORECASE)
+
+
 def _clean(text: str) -> str:
-    return " ".join(text.split()).strip(" -*•")
+    """One line, no bullet marks, and no "(p. 6)" of the model's own: the checked pages are appended when written."""
+    return " ".join(_INLINE_CITATION.sub("", text).split()).strip(" -*•")
 
 
 def check_chunk_notes(notes: list[ChunkNotes], checker: CitationChecker) -> list[ChunkNotes]:
@@ -737,9 +742,8 @@ def run_notes(
     result.cached_calls = caller.cached
     result.warnings = caller.warnings
     result.files = write_outputs(result, document, out_dir, products)
-    # all the data, citations report included: report.json lists this file, and the script stage can resume from it
-    result.files["notes_data"] = str(out_dir / "notes.json")
-    atomic_write_json(out_dir / "notes.json", result)
+    if products:  # all the data, citations report included (report.json lists it); a script-only run keeps it as is
+        result.files["notes_data"] = str(atomic_write_json(out_dir / "notes.json", result))
     return result
 
 

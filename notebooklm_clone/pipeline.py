@@ -24,7 +24,12 @@ class DocumentResult(BaseModel):
     files: dict[str, str] = Field(default_factory=dict)  # product name -> path written
     timings: dict[str, float] = Field(default_factory=dict)  # stage -> seconds
     usage: dict[str, int] = Field(default_factory=dict)  # prompt/cached/completion tokens, calls
+    usage_by_stage: dict[str, dict[str, int]] = Field(default_factory=dict)
     cost_usd: float = 0.0
+    options: dict = Field(default_factory=dict)  # the settings that shaped the outputs (language, level, ...)
+    citations: dict = Field(default_factory=dict)  # checked / ok / fixed / dropped
+    script: dict = Field(default_factory=dict)  # target and actual words, per segment
+    podcast: dict = Field(default_factory=dict)  # duration, loudness, clips synthesised / cached
     warnings: list[str] = Field(default_factory=list)
 
 
@@ -46,10 +51,11 @@ def process_document(
     """
     from .chunk import chunk_document
     from .extract import extract_document
-    from .store import atomic_write_json
+    from .store import atomic_write_json, read_json
 
     out_dir = Path(out_dir)
-    result = DocumentResult(source=str(source), out_dir=str(out_dir), products=list(products))
+    result = DocumentResult(source=str(source), out_dir=str(out_dir), products=list(products),
+                            options=_options(settings, products))
 
     def timed(stage, fn, *args, **kwargs):
         start = time.perf_counter()
@@ -74,15 +80,34 @@ def process_document(
             notes = timed("notes", run_notes, document, chunks, llm, settings, out_dir,
                           products=settings.notes.only if "notes" in products else [])
             result.files.update(notes.files)
+            result.citations = notes.citations.model_dump()
+            result.warnings.extend(notes.warnings)
             if "script" in products or "podcast" in products:
                 script = timed("script", run_script, document, notes, llm, settings, out_dir)
                 result.files.update({"script": str(out_dir / "script.json"), "script_md": str(out_dir / "script.md")})
+                result.script = read_json(out_dir / ".cache" / "script_stats.json", {})
             result.usage = llm.usage.totals()
+            result.usage_by_stage = llm.usage.by_stage()
             result.cost_usd = llm.usage.cost_usd()
         if "podcast" in products:
             from .podcast import render_podcast
 
             podcast = timed("podcast", render_podcast, script, settings, out_dir, progress=progress)
             result.files.update(podcast.files)
+            result.podcast = podcast.model_dump(exclude={"files"})
+            result.warnings.extend(podcast.warnings)
     atomic_write_json(out_dir / "report.json", result)
     return result
+
+
+def _options(settings: Settings, products) -> dict:
+    """What report.json records of the settings, so a reader knows what shaped these outputs."""
+    options: dict = {"chunk": settings.chunk.model_dump(), "llm_model": settings.llm.model, "llm_tier": settings.llm.tier}
+    if any(p in products for p in ("notes", "script", "podcast")):
+        options["notes"] = settings.notes.model_dump()
+    if any(p in products for p in ("script", "podcast")):
+        options["script"] = settings.script.model_dump()
+    if "podcast" in products:
+        options["tts"] = settings.tts.model_dump(exclude={"api_key"})
+        options["audio"] = settings.audio.model_dump()
+    return options

@@ -39,7 +39,8 @@ SOLO_ROLE = "the narrator who explains the document to the listener"
 WORDS_PER_CALL = 220  # one segment call writes at most this many words: keeps the JSON well inside max_tokens
 MAX_CALLS_PER_SEGMENT = 8
 MAX_STALLS = 3  # calls in a row that add nothing new before a segment gives up
-TOP_UP_ROUNDS = 2  # passes over the themes when the whole script is still short
+TOP_UP_ROUNDS = 2
+MAX_ITEMS = 12  # notes shown to one segment call  # passes over the themes when the whole script is still short
 INTRO_SHARE = 0.12
 OUTRO_SHARE = 0.10
 
@@ -266,16 +267,22 @@ def _echoes(text: str, instructions: set[tuple[str, ...]]) -> bool:
 
 def write_segment(index: int, segment: Segment, kind: str, points: list[Cited], previous: list[Turn], title: str,
                   speakers: list[Speaker], caller: Caller, settings: Settings, words: int | None = None,
-                  continuing: bool = False, attempt: int = 0) -> list[Turn]:
+                  continuing: bool = False, attempt: int = 0, material: list[str] | None = None) -> list[Turn]:
     """Turns for one segment: calls of up to WORDS_PER_CALL words, continued until `words` (default: the segment's
     budget) is nearly met, then trimmed at turn boundaries if over. Turns that repeat earlier ones or read the
     instructions back are dropped."""
     tolerance = settings.script.length_tolerance
     target = words or segment.words
-    items = [points[i].line() for i in segment.note_refs if 0 <= i < len(points)] or [p.line() for p in points[:6]]
+    items = [f"- {points[i].text}" for i in segment.note_refs if 0 <= i < len(points)]  # no page numbers to read
+    # a small model repeats a short list verbatim: give it the rest of the notes too (rotated on each top-up round)
+    rest = [line for line in (material or [f"- {p.text}" for p in points]) if line not in items]
+    if rest:
+        shift = (attempt * 5) % len(rest)
+        items += (rest[shift:] + rest[:shift])[: max(0, MAX_ITEMS - len(items))]
     if segment.summary:
         items.insert(0, f"Segment focus: {segment.summary}")
-    seen = {" ".join(t.text.lower().split()) for t in previous}
+    # no turn twice; except that a wrap-up may restate what earlier segments said (that is what a recap is)
+    seen = set() if kind == "outro" else {" ".join(t.text.lower().split()) for t in previous}
     turns: list[Turn] = []
     # a tiny model copies whatever dialogue it is shown: a new segment starts from the notes alone, a continuation
     # sees only the last two turns
@@ -326,7 +333,7 @@ def fallback_turns(index: int, kind: str, segment: Segment, segments: list[Segme
 
 
 def top_up(turns: list[Turn], segments: list[Segment], points: list[Cited], title: str, speakers: list[Speaker],
-           caller: Caller, settings: Settings) -> list[Turn]:
+           caller: Caller, settings: Settings, material: list[str] | None = None) -> list[Turn]:
     """If the whole script is still short of the tolerance, continue the theme segments (inserted in place)."""
     target = sum(s.words for s in segments)
     floor = target * (1 - settings.script.length_tolerance / 2)
@@ -339,7 +346,7 @@ def top_up(turns: list[Turn], segments: list[Segment], points: list[Cited], titl
             share = max(20, missing // len(themes))
             position = max((i for i, t in enumerate(turns) if t.segment == index), default=len(turns) - 1) + 1
             more = write_segment(index, segments[index], "theme", points, turns[:position], title, speakers, caller,
-                                 settings, share, continuing=True, attempt=attempt)
+                                 settings, share, continuing=True, attempt=attempt, material=material)
             turns = turns[:position] + more + turns[position:]
     return turns
 
@@ -352,6 +359,8 @@ def run_script(document: Document, notes_result: NotesResult, llm, settings: Set
     title = notes_result.title or document.title
     speakers = make_speakers(settings)
     episode, segments, points = make_outline(notes_result, caller, settings, title)
+    material = [f"- {p.text}" for p in points] + [f"- {t.term}: {t.definition}" for t in notes_result.glossary]
+    material += [f"- {q.question} {q.answer}" for q in notes_result.qa]
     turns: list[Turn] = []
     planned = 0
     for index, segment in enumerate(segments):
@@ -359,9 +368,10 @@ def run_script(document: Document, notes_result: NotesResult, llm, settings: Set
         planned += segment.words
         # a segment that came out short (or long) moves the difference to the next one, so the total holds
         words = max(segment.words // 2, planned - _words(turns))
-        written = write_segment(index, segment, kind, points, turns, episode, speakers, caller, settings, words)
+        written = write_segment(index, segment, kind, points, turns, episode, speakers, caller, settings, words,
+                                material=material)
         turns += written or fallback_turns(index, kind, segment, segments, episode, speakers, points)
-    turns = top_up(turns, segments, points, episode, speakers, caller, settings)
+    turns = top_up(turns, segments, points, episode, speakers, caller, settings, material)
     if not turns:
         raise BadInput(f"{document.source}: the model wrote no usable script turns")
     script = Script(title=episode, language=settings.script.language, speakers=speakers, segments=segments, turns=turns)

@@ -4,7 +4,6 @@ llama.cpp server never outlives its owner (normal exit, exception, Ctrl-C, the o
 from __future__ import annotations
 
 import dataclasses
-import os
 import signal
 import subprocess
 import sys

@@ -62,10 +62,10 @@ def test_speak_with_engine_and_voice_overrides_default_out_dir(workdir):
 
 
 @pytest.mark.parametrize("content, message", [
-    ('{"title": "x"}', "is not a valid script (speakers: Field required)"),
-    ("not json", "is not a valid script"),
+    ('{"title": "x"}', "speakers: Field required"),
+    ("not json", "is not valid JSON"),
     ('{"title": "x", "speakers": [{"id": "a", "name": "A"}], "turns": [{"speaker": "b", "text": "Hi."}]}',
-     "turns by undeclared speaker(s) b; declared: a"),
+     "undeclared speaker 'b'"),
 ])
 def test_invalid_script_is_one_line_bad_input(workdir, content, message):
     (workdir / "bad.json").write_text(content)

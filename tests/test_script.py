@@ -16,7 +16,7 @@ from notebooklm_clone.script import (clean_text, clean_turns, load_script, make_
 
 @pytest.fixture(scope="module")
 def script_run(embedded_small_server, tmp_path_factory):
-    """The script from the session's notes run (test_notes.py) of the 3-page paper: 1.5 minutes -> 225 words."""
+    """The script from the session's notes run (test_notes.py) of the 3-page paper: 1 minute -> 150 words."""
     document, _, settings, out, notes, _ = shared_notes_run(embedded_small_server, tmp_path_factory)
     with open_llm(settings) as llm:
         script = run_script(document, notes, llm, settings, out)
@@ -27,10 +27,10 @@ def script_run(embedded_small_server, tmp_path_factory):
 def test_script_length_is_within_20_percent_of_the_target(script_run):
     _, _, settings, out, script = script_run
     target = settings.script.minutes * settings.script.words_per_minute
-    assert sum(s.words for s in script.segments) == target == 225
+    assert sum(s.words for s in script.segments) == target == 150
     assert 0.8 * target <= script.word_count() <= 1.2 * target, script.word_count()
     stats = json.loads((out / ".cache" / "script_stats.json").read_text())
-    assert stats["words"] == script.word_count() and stats["target_words"] == 225
+    assert stats["words"] == script.word_count() and stats["target_words"] == 150
 
 
 @pytest.mark.llm

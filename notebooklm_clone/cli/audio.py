@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 import click
-from pydantic import ValidationError
 
 from ..config import Settings, load_settings
-from ..errors import BadInput, UsageError
+from ..errors import UsageError
 from ..tts import ENGINES
 
 ENGINE_CHOICE = click.Choice(list(ENGINES))
@@ -34,17 +33,11 @@ def _voices(pairs: tuple[str, ...]) -> dict[str, str] | None:
 
 
 def load_script(path: str | Path):
-    """A script JSON as written by the script stage (or edited by hand); anything else is one line of BadInput."""
-    from ..models import Script
+    """A script JSON as written by the script stage or edited by hand: validated and cleaned for speech by the
+    script stage's own loader, so hand edits get the same checks (declared speakers, no markup read aloud)."""
+    from ..script import load_script as load_and_validate
 
-    try:
-        return Script.model_validate_json(Path(path).read_bytes())
-    except FileNotFoundError:
-        raise BadInput(f"script not found: {path}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "file"
-        raise BadInput(f"{path} is not a valid script ({where}: {first['msg']})") from None
+    return load_and_validate(path)
 
 
 def _report(ctx: click.Context, data: dict, lines: list[str]) -> None:
