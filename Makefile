@@ -7,7 +7,7 @@ OUT ?= out
 .PHONY: run test setup setup-test bench bench-extract bench-llm bench-tts bench-batch clean
 
 run: setup
-	$(BIN)/notebooklm-clone batch samples -o $(OUT)/samples --products notes,podcast
+	$(BIN)/notebooklm-clone batch samples --glob '*.pdf' -o $(OUT)/samples --products notes,podcast
 
 test: setup-test
 	$(BIN)/python -m pytest -q tests

@@ -231,6 +231,26 @@ def clean_turns(turns: list[Turn], speakers: list[Speaker], max_chars: int) -> l
     return out
 
 
+_GREETING = re.compile(
+    r"^(?:(?:hi|hello|hey)\b[^.!?]*[.!?]\s*"
+    r"|welcome(?: back)?\b[^.!?]*[.!?]\s*"
+    r"|(?:i'm|i am) \w+,? (?:your|the) [^.!?]*[.!?]\s*"
+    r"|today,? we(?:'re| are| will be) (?:diving|going|talking|exploring|discussing|looking)\b[^.!?]*[.!?]\s*)+",
+    re.IGNORECASE,
+)
+
+
+def drop_greetings(turns: list[Turn]) -> list[Turn]:
+    """Past the intro, small models greet the listeners again at every segment start ("Welcome to the episode...");
+    those leading sentences go, the rest of the turn stays."""
+    kept = []
+    for turn in turns:
+        text = _GREETING.sub("", turn.text).strip()
+        if re.search(r"\w", text):
+            kept.append(turn.model_copy(update={"text": text}))
+    return kept
+
+
 def trim_to(turns: list[Turn], words: int) -> list[Turn]:
     """Drop whole turns from the end until the count is within `words` (at least one turn stays)."""
     kept = list(turns)
@@ -304,6 +324,8 @@ def write_segment(index: int, segment: Segment, kind: str, points: list[Cited], 
                             role="thinking")
         new = clean_turns([Turn(speaker=t.speaker, text=t.text, segment=index) for t in answer.turns], speakers,
                           settings.script.max_turn_chars) if answer else []
+        if kind != "intro":
+            new = drop_greetings(new)
         fresh = []
         for turn in new:
             key = " ".join(turn.text.lower().split())

@@ -10,7 +10,7 @@ from test_notes import shared_notes_run
 from notebooklm_clone.errors import BadInput
 from notebooklm_clone.llm import open_llm
 from notebooklm_clone.models import Script, Speaker, Turn
-from notebooklm_clone.script import (clean_text, clean_turns, load_script, make_speakers, run_script, split_long,
+from notebooklm_clone.script import (clean_text, clean_turns, drop_greetings, load_script, make_speakers, run_script, split_long,
                                      word_budgets)
 
 
@@ -121,3 +121,12 @@ def test_load_script_rejects_bad_files_with_one_line(tmp_path):
     good.write_text(Script(title="t", speakers=SPEAKERS, turns=[Turn(speaker="host", text="Host: Hello (p. 2)")])
                     .model_dump_json())
     assert load_script(good).turns[0].text == "Hello"
+
+
+def test_drop_greetings_removes_repeated_welcomes_but_keeps_the_content():
+    turns = [Turn(speaker="host", text="Welcome to the episode 'Water Bears'. Today, we're diving into tardigrades. "
+                                       "They survive 6,000 metres of altitude."),
+             Turn(speaker="expert", text="Hello everyone! I'm Sam, the expert here."),
+             Turn(speaker="expert", text="A welcome finding: Dsup binds chromatin.")]
+    assert [t.text for t in drop_greetings(turns)] == ["They survive 6,000 metres of altitude.",
+                                                      "A welcome finding: Dsup binds chromatin."]
