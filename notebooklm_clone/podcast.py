@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from .config import Settings
 from .errors import BadInput
 from .mix import mix_podcast
+from .lang import language_code
 from .models import Script
 from .speech import synthesize_script
 from .tts import get_engine
@@ -50,7 +51,7 @@ def speech_settings(script: Script, settings: Settings) -> tuple[Settings, list[
     """The script's language goes to the engine; an engine that cannot speak it is swapped for espeak-ng, with a
     warning, rather than reading the text with the wrong phonetics."""
     warnings: list[str] = []
-    language = (settings.tts.language or script.language or "en").lower()
+    language = language_code(settings.tts.language or script.language)
     settings = settings.with_overrides(**{"tts.language": language})
     engine = get_engine(settings.tts, cache_dir=settings.cache_dir)
     spoken = engine.capabilities.languages

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from .config import Settings
 from .errors import BadInput
+from .lang import language_code
 from .models import Document, Script, Segment, Speaker, Turn
 from .notes import MAX_TOKENS, Budget, Caller, Cited, NotesResult, condense, _digest_messages, output_schema
 from .prompts import render_messages
@@ -396,7 +397,7 @@ def run_script(document: Document, notes_result: NotesResult, llm, settings: Set
     turns = top_up(turns, segments, points, episode, speakers, caller, settings, material)
     if not turns:
         raise BadInput(f"{document.source}: the model wrote no usable script turns")
-    script = Script(title=episode, language=settings.script.language, speakers=speakers, segments=segments, turns=turns)
+    script = Script(title=episode, language=language_code(settings.script.language), speakers=speakers, segments=segments, turns=turns)
     script = validate_script(script, settings.script.max_turn_chars)
     write_script(script, out_dir)
     _record(out_dir, script, settings, caller)

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from .config import Settings, TTSSettings
 from .errors import BackendUnavailable
+from .lang import language_code
 from .models import Script
 from .store import atomic_write_bytes, hash_obj
 from .tts import TTSEngine, cpu_count, get_engine, voice_for
@@ -309,7 +310,7 @@ def plan_clips(script: Script, settings: Settings, engine: TTSEngine) -> list[Cl
     for index, turn in enumerate(script.turns):
         position, speaker = speakers[turn.speaker]
         voice = voice_for(engine, settings.tts, position, speaker.id, speaker.voice)
-        text = normalize_for_speech(turn.text, script.language)
+        text = normalize_for_speech(turn.text, language_code(script.language))
         pieces = split_for_speech(text, engine.capabilities.max_chars)
         if not pieces:
             continue

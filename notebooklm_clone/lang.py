@@ -1,0 +1,28 @@
+"""Language names as people type them ("English", "Deutsch", "pt-BR") to the ISO 639-1 codes engines declare.
+
+Prompts take the name the user gave (the model understands "English" best); engines, speech normalisation and the
+script file take the code.
+"""
+
+from __future__ import annotations
+
+_NAMES = {
+    "english": "en", "german": "de", "deutsch": "de", "french": "fr", "français": "fr", "francais": "fr",
+    "spanish": "es", "español": "es", "espanol": "es", "italian": "it", "italiano": "it", "portuguese": "pt",
+    "português": "pt", "portugues": "pt", "dutch": "nl", "nederlands": "nl", "swedish": "sv", "svenska": "sv",
+    "danish": "da", "norwegian": "no", "finnish": "fi", "polish": "pl", "polski": "pl", "czech": "cs",
+    "russian": "ru", "ukrainian": "uk", "greek": "el", "turkish": "tr", "arabic": "ar", "hebrew": "he",
+    "hindi": "hi", "chinese": "zh", "mandarin": "zh", "japanese": "ja", "korean": "ko", "vietnamese": "vi",
+    "indonesian": "id", "thai": "th", "hungarian": "hu", "romanian": "ro",
+}
+
+
+def language_code(language: str | None, default: str = "en") -> str:
+    """'English' -> 'en', 'en-US' -> 'en', 'pt_BR' -> 'pt'; an unknown name is returned lower-cased as it is."""
+    text = (language or "").strip().lower()
+    if not text:
+        return default
+    if text in _NAMES:
+        return _NAMES[text]
+    head = text.replace("_", "-").split("-")[0]
+    return head if len(head) in (2, 3) and head.isalpha() else _NAMES.get(head, text)
