@@ -252,6 +252,16 @@ def drop_greetings(turns: list[Turn]) -> list[Turn]:
     return kept
 
 
+def share_turns(turns: list[Turn], speakers: list[Speaker]) -> list[Turn]:
+    """A small model sometimes gives every turn of a segment to one speaker; a two-host show where one host never
+    speaks is not what was asked for, so such a segment's turns alternate between the declared speakers."""
+    if len(speakers) < 2 or len(turns) < 2 or len({t.speaker for t in turns}) > 1:
+        return turns
+    ids = [s.id for s in speakers]
+    start = ids.index(turns[0].speaker)
+    return [t.model_copy(update={"speaker": ids[(start + i) % len(ids)]}) for i, t in enumerate(turns)]
+
+
 def trim_to(turns: list[Turn], words: int) -> list[Turn]:
     """Drop whole turns from the end until the count is within `words` (at least one turn stays)."""
     kept = list(turns)
@@ -336,7 +346,7 @@ def write_segment(index: int, segment: Segment, kind: str, points: list[Cited], 
         stalls = stalls + 1 if _words(fresh) < 5 else 0
         turns += fresh
         context = (context + fresh)[-2:]
-    return trim_to(turns, round(target * (1 + tolerance / 2)))
+    return share_turns(trim_to(turns, round(target * (1 + tolerance / 2))), speakers)
 
 
 def fallback_turns(index: int, kind: str, segment: Segment, segments: list[Segment], title: str,

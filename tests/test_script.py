@@ -10,7 +10,7 @@ from test_notes import shared_notes_run
 from notebooklm_clone.errors import BadInput
 from notebooklm_clone.llm import open_llm
 from notebooklm_clone.models import Script, Speaker, Turn
-from notebooklm_clone.script import (clean_text, clean_turns, drop_greetings, load_script, make_speakers, run_script, split_long,
+from notebooklm_clone.script import (clean_text, clean_turns, drop_greetings, load_script, share_turns, make_speakers, run_script, split_long,
                                      word_budgets)
 
 
@@ -130,3 +130,12 @@ def test_drop_greetings_removes_repeated_welcomes_but_keeps_the_content():
              Turn(speaker="expert", text="A welcome finding: Dsup binds chromatin.")]
     assert [t.text for t in drop_greetings(turns)] == ["They survive 6,000 metres of altitude.",
                                                       "A welcome finding: Dsup binds chromatin."]
+
+
+def test_share_turns_alternates_a_one_speaker_segment_and_leaves_a_dialogue_alone():
+    one_voice = [Turn(speaker="expert", text=f"Point {i}.", segment=1) for i in range(3)]
+    assert [t.speaker for t in share_turns(one_voice, SPEAKERS)] == ["expert", "host", "expert"]
+    dialogue = [Turn(speaker="host", text="Why?"), Turn(speaker="expert", text="Because."),
+                Turn(speaker="expert", text="Also this.")]
+    assert share_turns(dialogue, SPEAKERS) == dialogue
+    assert share_turns(one_voice[:1], SPEAKERS) == one_voice[:1]
