@@ -29,6 +29,9 @@ MAX_KEYWORDS = 8
 STEM = 5  # content words match on their first 5 letters ("produces" ~ "produced")
 
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
+_UNITS = "one two three four five six seven eight nine".split()
+_TEENS = "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
 _WORD = re.compile(r"[^\W\d_]{4,}")
 
 
@@ -49,6 +52,18 @@ def numbers_in(text: str) -> list[str]:
         if (digits >= 2 or "." in number) and number not in found:
             found.append(number)
     return found
+
+
+def number_words(number: str) -> list[str]:
+    """English spellings of a whole number from 10 to 99: prose writes "eleven tuns" where a model's note says 11."""
+    if not number.isdigit() or not 10 <= int(number) <= 99:
+        return []
+    tens, unit = divmod(int(number), 10)
+    if tens == 1:
+        return [_TEENS[unit]]
+    if unit == 0:
+        return [_TENS[tens - 2]]
+    return [f"{_TENS[tens - 2]}-{_UNITS[unit - 1]}", f"{_TENS[tens - 2]} {_UNITS[unit - 1]}"]
 
 
 def keywords_in(text: str) -> list[str]:
@@ -113,7 +128,10 @@ class CitationChecker:
         return any(c in self._text.get(p, "") for p in pages for c in candidates)
 
     def _has_number(self, number: str, pages: list[int]) -> bool:
-        pattern = re.compile(rf"(?<![\d.]){re.escape(number)}(?!\d)")
+        digits = rf"(?<![\d.]){re.escape(number)}(?!\d)"
+        # "forty" must not match the "forty" of "forty-two"
+        words = [rf"\b{w}\b(?![-\s](?:{'|'.join(_UNITS)})\b)" if w in _TENS else rf"\b{w}\b" for w in number_words(number)]
+        pattern = re.compile("|".join([digits, *words]))
         return any(pattern.search(self._text_nocomma.get(p, "")) for p in pages)
 
     def _keyword_share(self, stems: list[str], pages: list[int]) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pdfs
 import pytest
 
-from notebooklm_clone.citations import CitationChecker, format_pages, keywords_in, numbers_in
+from notebooklm_clone.citations import CitationChecker, format_pages, keywords_in, number_words, numbers_in
 from notebooklm_clone.extract import extract_document
 
 
@@ -62,6 +62,22 @@ def test_a_page_that_does_not_hold_it_is_removed_from_a_multi_page_citation(pape
 def test_numbers_and_keywords():
     assert numbers_in("In 1773, 1,200 of 97.5% and 3 cats") == ["1773", "1200", "97.5"]
     assert keywords_in("The animals were dried at humidity") == ["anima", "dried", "humid"]
+
+
+def test_spelled_out_numbers_support_the_digits_a_note_cites(tmp_path):
+    import pymupdf
+
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 100), "We counted forty-two animals; eleven tuns did not recover.", fontsize=11)
+    doc.new_page().insert_text((72, 100), "Most walked within forty minutes.", fontsize=11)
+    doc.save(tmp_path / "memo.pdf")
+    checker = CitationChecker(extract_document(tmp_path / "memo.pdf"))
+    assert checker.check("11 tuns did not recover.", [1]) == [1]
+    assert checker.check("42 animals were counted.", [2]) == [1]
+    assert checker.check("They walked within 40 minutes.", [1]) == [2]  # "forty-two" on p. 1 is not 40
+    assert checker.check("59 animals in total.", [1]) is None
+    assert number_words("42") == ["forty-two", "forty two"] and number_words("11") == ["eleven"]
+    assert number_words("7") == number_words("100") == number_words("4.5") == []
 
 
 @pytest.mark.parametrize("pages,text", [([4], "(p. 4)"), ([5, 4], "(pp. 4-5)"), ([2, 7, 8, 9], "(pp. 2, 7-9)"),
