@@ -290,6 +290,37 @@ def _shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
 
 
+class _Said:
+    """What the script has already said, as 5-word shingles: the 1.5B model restates a note it has voiced before
+    ("Tardigrades are eight-legged micro-animals known as water bears" in four segments), in new turns around it."""
+
+    REPEAT_SHARE = 0.6  # a sentence with at least this share of its shingles already said is a repetition
+
+    def __init__(self, turns: list[Turn] = ()):
+        self.shingles: set[tuple[str, ...]] = set()
+        self.short: set[str] = set()
+        for turn in turns:
+            self.add(turn.text)
+
+    def add(self, text: str) -> None:
+        for sentence in _SENTENCE_END.split(text):
+            self.shingles |= _shingles(sentence)
+            self.short.add(" ".join(re.findall(r"\w+", sentence.lower())))
+
+    def novel(self, text: str) -> str:
+        """`text` without the sentences already said (a short sentence only when said word for word)."""
+        kept = []
+        for sentence in _SENTENCE_END.split(text):
+            own = _shingles(sentence)
+            if own:
+                repeated = len(own & self.shingles) >= self.REPEAT_SHARE * len(own)
+            else:
+                repeated = " ".join(re.findall(r"\w+", sentence.lower())) in self.short
+            if not repeated and sentence.strip():
+                kept.append(sentence.strip())
+        return " ".join(kept) if any(re.search(r"\w", k) for k in kept) else ""
+
+
 def _echoes(text: str, instructions: set[tuple[str, ...]]) -> bool:
     """A small model sometimes reads its instructions back as dialogue ("The notes above: explain the ideas...")."""
     own = _shingles(text)
@@ -306,14 +337,14 @@ def write_segment(index: int, segment: Segment, kind: str, points: list[Cited], 
     target = words or segment.words
     items = [f"- {points[i].text}" for i in segment.note_refs if 0 <= i < len(points)]  # no page numbers to read
     # a small model repeats a short list verbatim: give it the rest of the notes too (rotated on each top-up round)
-    rest = [line for line in (material or [f"- {p.text}" for p in points]) if line not in items]
+    rest = [line for line in (material if material is not None else [f"- {p.text}" for p in points]) if line not in items]
     if rest:
         shift = (attempt * 5) % len(rest)
         items += (rest[shift:] + rest[:shift])[: max(0, MAX_ITEMS - len(items))]
     if segment.summary:
         items.insert(0, f"Segment focus: {segment.summary}")
-    # no turn twice; except that a wrap-up may restate what earlier segments said (that is what a recap is)
-    seen = set() if kind == "outro" else {" ".join(t.text.lower().split()) for t in previous}
+    # nothing said twice; except that a wrap-up may restate what earlier segments said (that is what a recap is)
+    said = _Said() if kind == "outro" else _Said(previous)
     turns: list[Turn] = []
     # a tiny model copies whatever dialogue it is shown: a new segment starts from the notes alone, a continuation
     # sees only the last two turns
@@ -339,10 +370,10 @@ def write_segment(index: int, segment: Segment, kind: str, points: list[Cited], 
             new = drop_greetings(new)
         fresh = []
         for turn in new:
-            key = " ".join(turn.text.lower().split())
-            if key not in seen and not _echoes(turn.text, instructions):
-                seen.add(key)
-                fresh.append(turn)
+            text = said.novel(turn.text)
+            if text and not _echoes(text, instructions):
+                said.add(text)
+                fresh.append(turn.model_copy(update={"text": text}))
         stalls = stalls + 1 if _words(fresh) < 5 else 0
         turns += fresh
         context = (context + fresh)[-2:]
@@ -365,8 +396,17 @@ def fallback_turns(index: int, kind: str, segment: Segment, segments: list[Segme
     return [Turn(speaker=host, text=piece, segment=index) for piece in split_long(text, 500)]
 
 
+def segment_material(index: int, segments: list[Segment], points: list[Cited], extra: list[str]) -> list[str]:
+    """Notes a segment may draw on beyond its own: points no other theme segment covers, then the glossary and Q&A.
+    Shown the whole list, the model talks about whatever comes first (the overview) in every segment."""
+    if index in (0, len(segments) - 1):
+        return [f"- {p.text}" for p in points] + extra
+    claimed = {r for i, s in enumerate(segments[:-1]) if i != index for r in s.note_refs}
+    return [f"- {p.text}" for i, p in enumerate(points) if i not in claimed] + extra
+
+
 def top_up(turns: list[Turn], segments: list[Segment], points: list[Cited], title: str, speakers: list[Speaker],
-           caller: Caller, settings: Settings, material: list[str] | None = None) -> list[Turn]:
+           caller: Caller, settings: Settings, extra: list[str] | None = None) -> list[Turn]:
     """If the whole script is still short of the tolerance, continue the theme segments (inserted in place)."""
     target = sum(s.words for s in segments)
     floor = target * (1 - settings.script.length_tolerance / 2)
@@ -379,7 +419,8 @@ def top_up(turns: list[Turn], segments: list[Segment], points: list[Cited], titl
             share = max(20, missing // len(themes))
             position = max((i for i, t in enumerate(turns) if t.segment == index), default=len(turns) - 1) + 1
             more = write_segment(index, segments[index], "theme", points, turns[:position], title, speakers, caller,
-                                 settings, share, continuing=True, attempt=attempt, material=material)
+                                 settings, share, continuing=True, attempt=attempt,
+                                 material=segment_material(index, segments, points, extra or []))
             turns = turns[:position] + more + turns[position:]
     return turns
 
@@ -392,8 +433,8 @@ def run_script(document: Document, notes_result: NotesResult, llm, settings: Set
     title = notes_result.title or document.title
     speakers = make_speakers(settings)
     episode, segments, points = make_outline(notes_result, caller, settings, title)
-    material = [f"- {p.text}" for p in points] + [f"- {t.term}: {t.definition}" for t in notes_result.glossary]
-    material += [f"- {q.question} {q.answer}" for q in notes_result.qa]
+    extra = [f"- {t.term}: {t.definition}" for t in notes_result.glossary]
+    extra += [f"- {q.question} {q.answer}" for q in notes_result.qa]
     turns: list[Turn] = []
     planned = 0
     for index, segment in enumerate(segments):
@@ -402,9 +443,9 @@ def run_script(document: Document, notes_result: NotesResult, llm, settings: Set
         # a segment that came out short (or long) moves the difference to the next one, so the total holds
         words = max(segment.words // 2, planned - _words(turns))
         written = write_segment(index, segment, kind, points, turns, episode, speakers, caller, settings, words,
-                                material=material)
+                                material=segment_material(index, segments, points, extra))
         turns += written or fallback_turns(index, kind, segment, segments, episode, speakers, points)
-    turns = top_up(turns, segments, points, episode, speakers, caller, settings, material)
+    turns = top_up(turns, segments, points, episode, speakers, caller, settings, extra)
     if not turns:
         raise BadInput(f"{document.source}: the model wrote no usable script turns")
     script = Script(title=episode, language=language_code(settings.script.language), speakers=speakers, segments=segments, turns=turns)

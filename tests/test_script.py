@@ -10,8 +10,10 @@ from test_notes import shared_notes_run
 from notebooklm_clone.errors import BadInput
 from notebooklm_clone.llm import open_llm
 from notebooklm_clone.models import Script, Speaker, Turn
-from notebooklm_clone.script import (clean_text, clean_turns, drop_greetings, load_script, share_turns, make_speakers, run_script, split_long,
-                                     word_budgets)
+from notebooklm_clone.models import Segment
+from notebooklm_clone.notes import Cited
+from notebooklm_clone.script import (_Said, clean_text, clean_turns, drop_greetings, load_script, make_speakers,
+                                     run_script, segment_material, share_turns, split_long, word_budgets)
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +47,11 @@ def test_script_structure_speakers_and_clean_turns(script_run):
         assert turn.text.strip() and len(turn.text) <= settings.script.max_turn_chars
         assert clean_text(turn.text, script.speakers) == turn.text  # nothing left for TTS to misread
     assert load_script(out / "script.json") == script
+    # no sentence of the theme segments is a restatement of one said before it
+    said = _Said([t for t in script.turns if t.segment == 0])
+    for turn in (t for t in script.turns if 0 < t.segment < len(script.segments) - 1):
+        assert said.novel(turn.text) == turn.text, turn.text
+        said.add(turn.text)
     markdown = (out / "script.md").read_text()
     assert markdown.startswith(f"# {script.title}") and "**Alex:**" in markdown and "## Wrap-up" in markdown
 
@@ -139,3 +146,22 @@ def test_share_turns_alternates_a_one_speaker_segment_and_leaves_a_dialogue_alon
                 Turn(speaker="expert", text="Also this.")]
     assert share_turns(dialogue, SPEAKERS) == dialogue
     assert share_turns(one_voice[:1], SPEAKERS) == one_voice[:1]
+
+
+def test_said_drops_restated_sentences_and_keeps_the_new_ones():
+    said = _Said([Turn(speaker="expert", text="Tardigrades are eight-legged micro-animals known as water bears. Yes.")])
+    restated = "Tardigrades are eight-legged micro animals known as water bears! Dsup binds to chromatin in the nucleus."
+    assert said.novel(restated) == "Dsup binds to chromatin in the nucleus."
+    assert said.novel("Yes.") == "" and said.novel("Yes, exactly.") == "Yes, exactly."
+    assert said.novel("Water bears are eight-legged micro-animals that survive drying.") != ""  # 2 of 6 shingles
+
+
+def test_a_theme_segment_sees_only_the_notes_no_other_segment_covers():
+    points = [Cited(text=f"Point {i}.", pages=[1]) for i in range(6)]
+    segments = [Segment(title="Introduction", words=20, note_refs=[0, 1]),
+                Segment(title="A", words=50, note_refs=[1, 2]), Segment(title="B", words=50, note_refs=[3]),
+                Segment(title="Wrap-up", words=20, note_refs=[2, 3])]
+    assert segment_material(1, segments, points, ["- term: meaning"]) == ["- Point 2.", "- Point 4.", "- Point 5.",
+                                                                          "- term: meaning"]
+    assert segment_material(2, segments, points, []) == ["- Point 3.", "- Point 4.", "- Point 5."]
+    assert len(segment_material(3, segments, points, [])) == 6
