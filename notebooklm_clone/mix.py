@@ -26,7 +26,8 @@ from scipy.signal import resample_poly
 from .config import AudioSettings
 from .errors import BadInput
 from .models import Script
-from .speech import Clip, sentences, strip_markup
+from .speech import Clip, strip_markup
+from .textsplit import sentences
 from .store import atomic_write_text
 
 QUICK_TURN_WORDS = 6  # a turn this short ("Right.", "Exactly!") is followed by the quick pause

@@ -22,6 +22,7 @@ from .models import Document, Script, Segment, Speaker, Turn
 from .notes import MAX_TOKENS, Budget, Caller, Cited, NotesResult, condense, _digest_messages, output_schema
 from .prompts import render_messages
 from .store import atomic_write_json, atomic_write_text
+from .textsplit import sentences, split_for_speech
 
 # (id, name, role) for 1-4 speakers; the first is always the host who opens and closes the show
 CAST = [
@@ -166,7 +167,6 @@ _BRACKETED = re.compile(r"\[[^\]]*\]|\*[^*\n]{1,40}\*(?=\s|$)|\((?:laughs?|chuck
 _EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]")
 _MARKUP = re.compile(r"[*_#`~>|]+")
 _URL = re.compile(r"https?://\S+")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
 def clean_text(text: str, speakers: list[Speaker]) -> str:
@@ -189,30 +189,6 @@ def clean_text(text: str, speakers: list[Speaker]) -> str:
     return " ".join(text.split()).strip()
 
 
-def split_long(text: str, limit: int) -> list[str]:
-    """Split at sentence boundaries into pieces of at most `limit` characters (a sentence longer than that is split
-    at the last comma or space before the limit)."""
-    pieces: list[str] = []
-    current = ""
-    for sentence in _SENTENCE_END.split(text):
-        while len(sentence) > limit:
-            cut = max(sentence.rfind(", ", 0, limit), sentence.rfind(" ", 0, limit))
-            cut = cut if cut > limit // 3 else limit
-            head, sentence = sentence[:cut + 1].strip(), sentence[cut + 1:].strip()
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(head)
-        if current and len(current) + 1 + len(sentence) > limit:
-            pieces.append(current)
-            current = sentence
-        else:
-            current = f"{current} {sentence}".strip()
-    if current:
-        pieces.append(current)
-    return [p for p in pieces if p]
-
-
 def _speakable(text: str | None) -> str:
     return clean_text(text or "", [])
 
@@ -227,7 +203,7 @@ def clean_turns(turns: list[Turn], speakers: list[Speaker], max_chars: int) -> l
         text = clean_text(turn.text, speakers)
         if not re.search(r"\w", text):
             continue
-        for piece in split_long(text, max_chars):
+        for piece in split_for_speech(text, max_chars):
             out.append(Turn(speaker=turn.speaker, text=piece, segment=turn.segment))
     return out
 
@@ -303,21 +279,21 @@ class _Said:
             self.add(turn.text)
 
     def add(self, text: str) -> None:
-        for sentence in _SENTENCE_END.split(text):
+        for sentence in sentences(text):
             self.shingles |= _shingles(sentence)
             self.short.add(" ".join(re.findall(r"\w+", sentence.lower())))
 
     def novel(self, text: str) -> str:
         """`text` without the sentences already said (a short sentence only when said word for word)."""
         kept = []
-        for sentence in _SENTENCE_END.split(text):
+        for sentence in sentences(text):
             own = _shingles(sentence)
             if own:
                 repeated = len(own & self.shingles) >= self.REPEAT_SHARE * len(own)
             else:
                 repeated = " ".join(re.findall(r"\w+", sentence.lower())) in self.short
-            if not repeated and sentence.strip():
-                kept.append(sentence.strip())
+            if not repeated:
+                kept.append(sentence)
         return " ".join(kept) if any(re.search(r"\w", k) for k in kept) else ""
 
 
@@ -329,15 +305,15 @@ def _echoes(text: str, instructions: set[tuple[str, ...]]) -> bool:
 
 def write_segment(index: int, segment: Segment, kind: str, points: list[Cited], previous: list[Turn], title: str,
                   speakers: list[Speaker], caller: Caller, settings: Settings, words: int | None = None,
-                  continuing: bool = False, attempt: int = 0, material: list[str] | None = None) -> list[Turn]:
+                  continuing: bool = False, attempt: int = 0, material: list[str] = ()) -> list[Turn]:
     """Turns for one segment: calls of up to WORDS_PER_CALL words, continued until `words` (default: the segment's
-    budget) is nearly met, then trimmed at turn boundaries if over. Turns that repeat earlier ones or read the
-    instructions back are dropped."""
+    budget) is nearly met, then trimmed at turn boundaries if over. Sentences that restate earlier ones and turns that
+    read the instructions back are dropped. `material`: further notes to show (see segment_material)."""
     tolerance = settings.script.length_tolerance
     target = words or segment.words
     items = [f"- {points[i].text}" for i in segment.note_refs if 0 <= i < len(points)]  # no page numbers to read
-    # a small model repeats a short list verbatim: give it the rest of the notes too (rotated on each top-up round)
-    rest = [line for line in (material if material is not None else [f"- {p.text}" for p in points]) if line not in items]
+    # a small model repeats a short list verbatim: give it more notes (rotated on each top-up round)
+    rest = [line for line in material if line not in items]
     if rest:
         shift = (attempt * 5) % len(rest)
         items += (rest[shift:] + rest[:shift])[: max(0, MAX_ITEMS - len(items))]
@@ -393,7 +369,7 @@ def fallback_turns(index: int, kind: str, segment: Segment, segments: list[Segme
     else:
         facts = " ".join(_speakable(points[i].text) for i in segment.note_refs[:3] if 0 <= i < len(points))
         text = f"Let us turn to {segment.title}. {facts}".strip()
-    return [Turn(speaker=host, text=piece, segment=index) for piece in split_long(text, 500)]
+    return [Turn(speaker=host, text=piece, segment=index) for piece in split_for_speech(text, 500)]
 
 
 def segment_material(index: int, segments: list[Segment], points: list[Cited], extra: list[str]) -> list[str]:
@@ -406,7 +382,7 @@ def segment_material(index: int, segments: list[Segment], points: list[Cited], e
 
 
 def top_up(turns: list[Turn], segments: list[Segment], points: list[Cited], title: str, speakers: list[Speaker],
-           caller: Caller, settings: Settings, extra: list[str] | None = None) -> list[Turn]:
+           caller: Caller, settings: Settings, extra: list[str]) -> list[Turn]:
     """If the whole script is still short of the tolerance, continue the theme segments (inserted in place)."""
     target = sum(s.words for s in segments)
     floor = target * (1 - settings.script.length_tolerance / 2)
@@ -420,7 +396,7 @@ def top_up(turns: list[Turn], segments: list[Segment], points: list[Cited], titl
             position = max((i for i, t in enumerate(turns) if t.segment == index), default=len(turns) - 1) + 1
             more = write_segment(index, segments[index], "theme", points, turns[:position], title, speakers, caller,
                                  settings, share, continuing=True, attempt=attempt,
-                                 material=segment_material(index, segments, points, extra or []))
+                                 material=segment_material(index, segments, points, extra))
             turns = turns[:position] + more + turns[position:]
     return turns
 
@@ -530,4 +506,4 @@ def load_script(path: str | Path, max_turn_chars: int = 500) -> Script:
 
 
 __all__ = ["run_script", "load_script", "write_script", "validate_script", "make_speakers", "word_budgets",
-           "clean_text", "split_long", "MAX_TOKENS"]
+           "clean_text", "MAX_TOKENS"]

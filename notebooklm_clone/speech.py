@@ -26,6 +26,7 @@ from .errors import BackendUnavailable
 from .lang import language_code
 from .models import Script
 from .store import atomic_write_bytes, hash_obj
+from .textsplit import split_for_speech
 from .tts import TTSEngine, cpu_count, get_engine, voice_for
 
 CLIP_FORMAT_VERSION = 1  # bump when the way a clip is made changes, so old clips are not reused
@@ -224,52 +225,6 @@ def normalize_for_speech(text: str, language: str = "en") -> str:
     text = re.sub(r"\s+([,.;:!?)])", r"\1", text)
     text = re.sub(r"([,;:])\1+", r"\1", text)
     return text.strip()
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Splitting to the engine's max_chars
-# --------------------------------------------------------------------------------------------------------------------
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
-
-
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
-
-
-def split_for_speech(text: str, max_chars: int) -> list[str]:
-    """Pieces of at most `max_chars`, cut at sentence ends, else at clause marks, else between words."""
-    pieces: list[str] = []
-    current = ""
-    for sentence in sentences(text):
-        for part in _split_long(sentence, max_chars):
-            if current and len(current) + 1 + len(part) > max_chars:
-                pieces.append(current)
-                current = part
-            else:
-                current = f"{current} {part}".strip()
-    if current:
-        pieces.append(current)
-    return pieces
-
-
-def _split_long(sentence: str, max_chars: int) -> list[str]:
-    if len(sentence) <= max_chars:
-        return [sentence]
-    for mark in (r"(?<=[;:])\s+", r"(?<=,)\s+", r"\s+"):
-        parts = re.split(mark, sentence)
-        if len(parts) > 1:
-            out, current = [], ""
-            for part in parts:
-                if current and len(current) + 1 + len(part) > max_chars:
-                    out.append(current)
-                    current = part
-                else:
-                    current = f"{current} {part}".strip()
-            out.append(current)
-            if all(len(p) <= max_chars for p in out):
-                return out
-            return [q for p in out for q in _split_long(p, max_chars)]
-    return [sentence[i:i + max_chars] for i in range(0, len(sentence), max_chars)]
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ from notebooklm_clone.models import Script, Speaker, Turn
 from notebooklm_clone.models import Segment
 from notebooklm_clone.notes import Cited
 from notebooklm_clone.script import (_Said, clean_text, clean_turns, drop_greetings, load_script, make_speakers,
-                                     run_script, segment_material, share_turns, split_long, word_budgets)
+                                     run_script, segment_material, share_turns, word_budgets)
+from notebooklm_clone.textsplit import split_for_speech
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,7 @@ def test_clean_text_removes_what_tts_would_read_aloud(raw, clean):
 
 def test_long_turns_are_split_at_sentence_boundaries():
     text = " ".join(f"Sentence number {i} is here." for i in range(40))
-    pieces = split_long(text, 120)
+    pieces = split_for_speech(text, 120)
     assert " ".join(pieces) == text
     assert all(len(p) <= 120 and p.endswith(".") for p in pieces)
     turns = clean_turns([Turn(speaker="host", text=text), Turn(speaker="ghost", text="Hi."),

@@ -4,8 +4,9 @@ import pytest
 
 from notebooklm_clone.config import Settings, TTSSettings
 from notebooklm_clone.models import Script, Speaker, Turn
-from notebooklm_clone.speech import (normalize_for_speech, number_words, ordinal_words, plan_clips,
-                                     split_for_speech, strip_markup, year_words)
+from notebooklm_clone.speech import (normalize_for_speech, number_words, ordinal_words, plan_clips, strip_markup,
+                                     year_words)
+from notebooklm_clone.textsplit import split_for_speech
 from notebooklm_clone.tts import get_engine
 
 
