@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: run test setup setup-test bench bench-extract bench-llm bench-tts bench-batch clean
+.PHONY: run test setup setup-test coqui bench bench-extract bench-llm bench-tts bench-batch bench-memory clean
 
 run: setup
 	$(BIN)/notebooklm-clone batch samples --glob '*.pdf' -o $(OUT)/samples --products notes,podcast
@@ -17,7 +17,11 @@ setup:
 	scripts/setup.sh default
 
 setup-test:
-	scripts/setup.sh small
+	scripts/setup.sh small coqui
+
+# The optional Coqui engine in its own venv (~2 GB of torch); `make run` never installs it.
+coqui:
+	scripts/setup.sh default coqui
 
 bench: bench-extract bench-llm bench-tts bench-batch
 
@@ -32,6 +36,9 @@ bench-tts: setup-test
 
 bench-batch: setup-test
 	$(BIN)/python bench/bench_batch.py
+
+bench-memory: setup
+	$(BIN)/python bench/bench_memory.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -1,10 +1,14 @@
 """Batch throughput: documents/minute with 1 vs 2 jobs, LLM response cache cold and warm, and the time of a full
-rerun when nothing changed. Printed as ratios measured in one run (timings on a shared machine are noisy).
+rerun when nothing changed. Printed as ratios measured in one run (timings are noisy).
 
     .venv/bin/python bench/bench_batch.py [--docs 4] [--products notes|extract]
+    .venv/bin/python bench/bench_batch.py --manifest [--entries 10000] [--files 100] [--file-mb 4]
 
 With the notes product it uses the 0.5B embedded model on ONE llama.cpp server shared by every run (as a batch
-does); `--products extract` measures the batch machinery without an LLM.
+does); `--products extract` measures the batch machinery without an LLM. `--manifest` measures the bookkeeping
+alone: the cost of recording one state change in a manifest of `--entries` documents (a journal line, against
+rewriting batch.json whole as every state change once did) and of planning a rerun of `--files` unchanged files
+(size and mtime compared, against reading and hashing every byte as a first run does).
 """
 
 from __future__ import annotations
@@ -75,11 +79,87 @@ def timed_batch(corpus: Path, out: Path, settings: Settings, products: list[str]
     return seconds, usage
 
 
+def big_manifest(batch: Batch, entries: int) -> None:
+    """`entries` finished documents with the outputs, timings and usage a notes run records."""
+    from notebooklm_clone.batch import Entry
+
+    for i in range(entries):
+        rel = f"folder{i // 100:03d}/document-{i:05d}.pdf"
+        stem = rel[:-4]
+        batch.manifest.documents[rel] = Entry(
+            path=rel, state="done", sha256="ab" * 32, size=123456, mtime_ns=1700000000000000000,
+            settings_hash="0123456789abcdef", products=["notes"], out_dir=stem, title=f"Document {i}",
+            files={k: f"{stem}/{k}.md" for k in ("summary", "notes", "quiz", "cards_csv", "cards_apkg", "notes_data")},
+            timings={"extract": 0.2, "chunk": 0.02, "notes": 48.3},
+            usage={"calls": 7, "prompt_tokens": 5210, "cached_tokens": 0, "completion_tokens": 1630, "cache_hits": 0},
+            attempts=1, started_at="2024-01-01T00:00:00.000+00:00", finished_at="2024-01-01T00:00:49.100+00:00",
+            seconds=49.1)
+
+
+def per_call(fn, repeat: int) -> float:
+    start = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    return (time.perf_counter() - start) / repeat
+
+
+def bench_manifest(entries: int, files: int, file_mb: int) -> None:
+    from notebooklm_clone.batch import MANIFEST_NAME, load_manifest
+    from notebooklm_clone.store import atomic_write_json
+
+    work = Path(tempfile.mkdtemp(prefix="bench-manifest-"))
+    try:
+        settings = Settings(cache_dir=str(work / "cache"))
+        (work / "in").mkdir()
+        (work / "in" / "one.md").write_text("# One\n", encoding="utf-8")
+        batch = Batch(work / "in", work / "out", settings, products=["extract"])
+        batch.out.mkdir(parents=True)
+        big_manifest(batch, entries)
+        entry = next(iter(batch.manifest.documents.values()))
+        rewrite = per_call(lambda: atomic_write_json(batch.manifest_path, batch.manifest), 10)
+        size_mb = (batch.out / MANIFEST_NAME).stat().st_size / 1e6
+        batch.write_summary()
+        journal = per_call(lambda: batch.record(entry), 200)
+        load = per_call(lambda: load_manifest(batch.out), 3)
+        batch.write_summary()
+
+        corpus = work / "corpus"
+        corpus.mkdir()
+        block = os.urandom(1 << 20)
+        for i in range(files):
+            with open(corpus / f"file{i:04d}.txt", "wb") as handle:
+                for k in range(file_mb):
+                    handle.write(block[k + i:] + block[:k + i])
+        planner = Batch(corpus, work / "out-corpus", settings, products=["extract"])
+        planner.out.mkdir(parents=True)
+        start = time.perf_counter()
+        planner.plan()
+        first_plan = time.perf_counter() - start
+        planner.write_summary()
+        rerun_plan = min(per_call(Batch(corpus, work / "out-corpus", settings, products=["extract"]).plan, 1)
+                         for _ in range(3))
+        print(f"bench_batch --manifest ({os.cpu_count()} cores)")
+        print(f"  one state change, {entries} entries: journal line {journal * 1000:.2f} ms; rewriting batch.json "
+              f"whole ({size_mb:.1f} MB) {rewrite * 1000:.0f} ms ({rewrite / journal:.0f}x)")
+        print(f"  loading the manifest of {entries} entries plus 200 journal lines: {load * 1000:.0f} ms")
+        print(f"  planning {files} files of {file_mb} MB: first run (hashes every byte) {first_plan:.3f} s, "
+              f"rerun with nothing changed (size + mtime) {rerun_plan:.4f} s")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=4)
     parser.add_argument("--products", default="notes", choices=["notes", "extract"])
+    parser.add_argument("--manifest", action="store_true", help="Measure the manifest and rerun bookkeeping only.")
+    parser.add_argument("--entries", type=int, default=10000)
+    parser.add_argument("--files", type=int, default=100)
+    parser.add_argument("--file-mb", type=int, default=4)
     args = parser.parse_args()
+    if args.manifest:
+        bench_manifest(args.entries, args.files, args.file_mb)
+        return
     products = [args.products]
     work = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     try:

@@ -3,7 +3,7 @@
 
 Builds bench/corpus/ once (git-ignored): a 320-page report laid out like the sample paper (running headers and
 footers, page numbers, headings, hyphenated line ends, a two-column page in every ten) plus the PDFs in samples/.
-Prints pages/s for both and the ratio ours/bare (target >= 0.5x). Timings are noisy on a shared machine: each
+Prints pages/s for both and the ratio ours/bare (target >= 0.5x). Timings are noisy: each
 measurement is the best of several runs, and only the ratio within one run means anything.
 
 Usage: python bench/bench_extract.py [--pages N] [--repeat N]

@@ -6,11 +6,15 @@ KV state instead of evaluating it again. This bench measures exactly that on the
 1. prompt speed: a ~700-token chunk, 1 output token (tokens/s from the server's own timings);
 2. generation speed: a short prompt, 64 free output tokens;
 3. same chunk, second task appended: time and prompt tokens evaluated, second call / first call (want << 1);
-4. same chunk again after a different chunk came in between (the RAM prompt cache, --cache): the same ratios.
+4. same chunk again after a different chunk came in between: the same ratios;
+5. the RAM prompt cache (`llm.prompt_cache`) on vs off over a pipeline-like sequence of calls (map, a repair turn,
+   the next chunk, a digest of the notes, then an earlier chunk again): prompt tokens evaluated and the server's
+   peak RSS with each setting. llama.cpp itself keeps the previous request's KV state, so consecutive calls share
+   their common prefix either way; the RAM cache only adds reuse for a prefix seen two or more calls back.
 
 Machines are shared and timings noisy, so the results are ratios within one run.
 
-    python bench/bench_llm.py [--tier small|default] [--threads N]
+    python bench/bench_llm.py [--tier small|default] [--threads N] [--skip-speed]
 """
 
 from __future__ import annotations
@@ -23,10 +27,14 @@ import time
 from pathlib import Path
 
 import openai
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from notebooklm_clone.config import LLMSettings, Settings  # noqa: E402
 from notebooklm_clone.embedded import EmbeddedServer  # noqa: E402
+from notebooklm_clone.notes import MAP_LIMITS, _digest_messages, _style  # noqa: E402
+from notebooklm_clone.prompts import render_messages  # noqa: E402
 
 PROMPT_EVAL = re.compile(r"prompt eval time =\s+([\d.]+) ms /\s+(\d+) tokens")
 GEN_EVAL = re.compile(r"\s eval time =\s+([\d.]+) ms /\s+(\d+) runs")
@@ -85,16 +93,69 @@ def task(chunk: str, instruction: str) -> list[dict]:
     ]
 
 
+def pipeline_calls(seed: int) -> list[tuple[str, list[dict]]]:
+    """What the notes stage sends, in order: the real map and digest prompts over three fresh chunks."""
+    style = _style(Settings())
+
+    def map_task(chunk: str) -> list[dict]:
+        return render_messages("map", text=chunk, section="Bench", limits=MAP_LIMITS, **style)
+
+    a, b, c = (make_chunk(seed + n) for n in (10, 11, 12))
+    repair = [{"role": "assistant", "content": '{"key_points": ['},
+              {"role": "user", "content": "That answer is invalid: cut off. Reply with only the corrected JSON object."}]
+    notes = [f"- {sentence.strip()}." for sentence in (a + b + c).split(".")[1:40:3]]
+    return [
+        ("map chunk A", map_task(a)),
+        ("repair turn on A", map_task(a) + repair),
+        ("map chunk B", map_task(b)),
+        ("map chunk C", map_task(c)),
+        ("digest of the notes", _digest_messages(notes, 12, "Bench", None, style)),
+        ("map chunk A again", map_task(a)),
+    ]
+
+
+def cache_comparison(tier: str, threads: int | None, seed: int) -> None:
+    calls = pipeline_calls(seed)
+    results = {}
+    for prompt_cache in (False, True):
+        with EmbeddedServer.for_tier(tier, n_ctx=4096, threads=threads, prompt_cache=prompt_cache) as server:
+            call, process, peak = Timed(server), psutil.Process(server.pid), 0
+            evaluated = []
+            for _, messages in calls:
+                result = call(messages, 8)
+                evaluated.append((result["prompt_tokens"], result["prompt_evaluated"]))
+                peak = max(peak, process.memory_info().rss)
+            results[prompt_cache] = evaluated, peak
+    print(f"prompt cache off vs on (default: {'on' if LLMSettings().prompt_cache else 'off'}), prompt tokens "
+          "evaluated per call:")
+    for (label, _), off, on in zip(calls, results[False][0], results[True][0]):
+        print(f"  {label:22s} prompt {off[0]:5d}   evaluated: cache off {off[1]:5d}, cache on {on[1]:5d}")
+    total = sum(p for p, _ in results[False][0])
+    off_sum, on_sum = (sum(e for _, e in results[flag][0]) for flag in (False, True))
+    print(f"  total: {total} prompt tokens; evaluated {off_sum} ({off_sum / total:.2f}) with the cache off, "
+          f"{on_sum} ({on_sum / total:.2f}) with it on; without the last call (the pipeline never returns to a "
+          f"chunk): {off_sum - results[False][0][-1][1]} vs {on_sum - results[True][0][-1][1]}")
+    print(f"  server peak RSS: cache off {results[False][1] / 1e9:.2f} GB, cache on {results[True][1] / 1e9:.2f} GB "
+          f"after {len(calls)} calls")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tier", choices=["small", "default"], default="small")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--skip-speed", action="store_true", help="only the prompt-cache comparison")
     args = parser.parse_args()
     seed = int(time.time())
+    if not args.skip_speed:
+        speed(args.tier, args.threads, seed)
+    cache_comparison(args.tier, args.threads, seed)
+    return 0
 
-    with EmbeddedServer.for_tier(args.tier, n_ctx=4096, threads=args.threads) as server:
+
+def speed(tier: str, threads: int | None, seed: int) -> None:
+    with EmbeddedServer.for_tier(tier, n_ctx=4096, threads=threads) as server:
         call = Timed(server)
-        print(f"model {server.alias} ({args.tier} tier), {server.threads} generation / {server.batch_threads} prompt "
+        print(f"model {server.alias} ({tier} tier), {server.threads} generation / {server.batch_threads} prompt "
               f"threads, n_ctx {server.n_ctx}")
         call([{"role": "user", "content": "Hi"}], 1)  # warm up: page in the weights
 
@@ -118,11 +179,9 @@ def main() -> int:
 
         call(task(chunk_b, "List the three key points as bullets."), 24)  # another chunk in between
         third = call(task(chunk_a, "Give two glossary terms from it."), 24)
-        print(f"RAM prompt cache, chunk A again after chunk B: third/first wall time "
-              f"{third['wall'] / first['wall']:.3f}, "
+        print(f"chunk A again after chunk B: third/first wall time {third['wall'] / first['wall']:.3f}, "
               f"prompt tokens evaluated {third['prompt_evaluated']}/{first['prompt_evaluated']} = "
               f"{third['prompt_evaluated'] / first['prompt_evaluated']:.3f}")
-    return 0
 
 
 if __name__ == "__main__":

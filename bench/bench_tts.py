@@ -7,7 +7,7 @@ Engines are loaded before timing (loading happens once per process in real runs)
 runs. The parallel comparison renders the same 8 turns (hosts joe and jf_alpha, as in a podcast) twice into empty
 clip caches, once with workers=1 (one process, onnxruntime using every core) and once with workers=N (default:
 cores; one thread each), wall time including the workers' start-up (a fresh Python process that imports
-numpy/scipy/onnxruntime and loads the voices: seconds, paid once per render). Timings are noisy on a shared machine:
+numpy/scipy/onnxruntime and loads the voices: seconds, paid once per render). Timings are noisy:
 only the ratios within one run mean anything.
 
 Usage: python bench/bench_tts.py [--repeat N] [--workers N]

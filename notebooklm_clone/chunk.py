@@ -29,6 +29,7 @@ MIN_BUDGET = 16
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]\u201d\u2019]*\s+(?=[\"'(\[\u201c\u2018]?[A-Z0-9])")
 _ABBREVIATION = re.compile(r"(\b(e\.g|i\.e|et al|etc|vs|cf|fig|figs|eq|eqs|ref|refs|no|vol|pp|approx|ca|dr|mr|mrs|ms|"
                            r"prof|st|jr|sr|inc|ltd|co|sec|ch|al)|\b[A-Z])\.$", re.I)
+ABBREVIATION_WINDOW = 12  # longer than the longest abbreviation above plus the character before it
 
 
 @dataclass
@@ -60,9 +61,12 @@ def split_sentences(text: str) -> list[str]:
     up to whitespace)."""
     parts, start = [], 0
     for match in _SENTENCE_END.finditer(text):
-        candidate = text[start:match.start()].strip()
-        if _ABBREVIATION.search(candidate):
+        end = match.start()
+        # Only the sentence's last few characters can hold an abbreviation: looking at those alone keeps a long run
+        # of abbreviations ("See Fig. A. See Fig. A. ...") linear instead of quadratic.
+        if _ABBREVIATION.search(text[max(start, end - ABBREVIATION_WINDOW):end]):
             continue
+        candidate = text[start:end].strip()
         if candidate:
             parts.append(candidate)
         start = match.end()

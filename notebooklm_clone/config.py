@@ -11,47 +11,61 @@ from pathlib import Path
 from typing import Any, Literal
 
 from platformdirs import user_cache_dir
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import UsageError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+class Section(BaseModel):
+    """A settings section: an unknown key (a typo such as `basse_url`) is an error naming it, never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 def default_cache_dir() -> Path:
     return Path(os.environ.get("NOTEBOOKLM_CLONE_CACHE") or user_cache_dir("notebooklm_clone"))
 
 
-class LLMSettings(BaseModel):
+class LLMSettings(Section):
     base_url: str | None = None  # None and no OPENAI_BASE_URL/OPENAI_API_KEY -> embedded llama.cpp server
     api_key: str | None = None
     model: str = "embedded"  # "embedded" or a model name the endpoint knows
     tier: Literal["default", "small"] = "default"  # embedded model: 1.5B (default) or 0.5B (small)
     map_model: str | None = None  # a faster model for the map stage, if any
     thinking_model: str | None = None  # a stronger model for outline and script, if any
-    concurrency: int = 1
-    temperature: float = 0.2
-    timeout: float = 600.0
-    max_retries: int = 5
-    repair_retries: int = 2
-    context_size: int | None = None  # override the endpoint's advertised context
-    max_output_tokens: int | None = None
-    threads: int | None = None  # embedded server threads (default: cores-1 for generation, all cores for the prompt)
+    concurrency: int = Field(default=1, ge=1, le=64)
+    temperature: float = Field(default=0.2, ge=0, le=2)
+    timeout: float = Field(default=600.0, gt=0)
+    max_retries: int = Field(default=5, ge=0, le=20)
+    repair_retries: int = Field(default=2, ge=0, le=10)
+    context_size: int | None = Field(default=None, ge=512)  # override the endpoint's advertised context
+    max_output_tokens: int | None = Field(default=None, ge=16)
+    threads: int | None = Field(default=None, ge=1)  # embedded server threads (default: cores-1 for generation, all cores for the prompt)
     prices_file: str | None = None  # TOML price table overriding the built-in one
     use_cache: bool = True
     structured_output: Literal["json_schema", "json_object_schema", "none"] | None = None  # override the table
     tokenizer: str | None = None  # override the tokenizer spec: gguf:<path>, tiktoken:<model>, fallback
-    retry_base_delay: float = 1.0  # seconds before the first retry; doubles each time (with jitter)
-    prompt_cache: bool = True  # embedded server keeps earlier prompt states in RAM to reuse shared prefixes
+    retry_base_delay: float = Field(default=1.0, ge=0)  # seconds before the first retry; doubles each time (with jitter)
+    # embedded server keeps earlier prompt states in RAM (~0.3 GB each, capped at 1 GiB); off: the pipeline never
+    # returns to an earlier prefix, and consecutive requests share theirs without it (bench-llm)
+    prompt_cache: bool = False
 
 
-class ChunkSettings(BaseModel):
-    budget_tokens: int = 700
-    overlap_tokens: int = 50
+class ChunkSettings(Section):
+    budget_tokens: int = 700  # chunk_document rejects a budget too small to hold a sentence
+    overlap_tokens: int = Field(default=50, ge=0)
+
+    @model_validator(mode="after")
+    def _overlap_below_budget(self) -> "ChunkSettings":
+        if self.overlap_tokens >= self.budget_tokens:
+            raise ValueError("overlap_tokens must be smaller than budget_tokens")
+        return self
 
 
-class NotesSettings(BaseModel):
-    language: str = "English"
+class NotesSettings(Section):
+    language: str = "auto"  # "auto": the language detected in the document; else a name like "English"
     level: Literal["intro", "expert"] = "intro"
     instructions: str = ""
     only: list[str] = Field(default_factory=lambda: ["summary", "notes", "cards", "quiz"])
@@ -61,51 +75,51 @@ class NotesSettings(BaseModel):
     quiz_questions: int = Field(default=8, ge=1, le=20)
 
 
-class ScriptSettings(BaseModel):
-    minutes: float = 5.0
-    speakers: int = 2
+class ScriptSettings(Section):
+    minutes: float = Field(default=5.0, ge=0.5, le=120)
+    speakers: int = Field(default=2, ge=1, le=4)
     style: Literal["deep-dive", "brief", "debate", "critique", "lecture"] = "deep-dive"
-    language: str = "English"
+    language: str = "auto"  # "auto": the language detected in the document; else a name like "English"
     instructions: str = ""
-    words_per_minute: int = 150
+    words_per_minute: int = Field(default=150, ge=60, le=300)
     max_turn_chars: int = Field(default=500, ge=80)  # longer turns are split at sentence boundaries (TTS-friendly)
     speaker_names: list[str] = Field(default_factory=list)  # override the default host names, in order
     length_tolerance: float = Field(default=0.2, gt=0, lt=1)  # word count may miss the target by this share
 
 
-class TTSSettings(BaseModel):
+class TTSSettings(Section):
     engine: Literal["embedded", "openai", "coqui", "espeak"] = "embedded"
     voices: dict[str, str] = Field(default_factory=dict)  # speaker id -> voice name
-    workers: int | None = None  # synthesis processes (default: cores)
+    workers: int | None = Field(default=None, ge=1)  # synthesis processes (default: cores)
     base_url: str | None = None  # openai engine
     api_key: str | None = None
     model: str | None = None  # openai: tts model; coqui: model name or path
     instructions: str = ""  # openai: how to speak (gpt-4o-mini-tts)
-    timeout: float = 120.0  # openai: seconds per request
-    max_retries: int = 3  # openai: retries on 429/5xx/timeouts
+    timeout: float = Field(default=120.0, gt=0)  # openai: seconds per request
+    max_retries: int = Field(default=3, ge=0, le=20)  # openai: retries on 429/5xx/timeouts
     coqui_config: str | None = None  # coqui: config.json when `model` is a checkpoint file without one beside it
     language: str | None = None  # language spoken (espeak voice, coqui multilingual id); default: the script's
-    espeak_wpm: int = 165  # espeak: speaking rate
+    espeak_wpm: int = Field(default=165, ge=80, le=450)  # espeak: speaking rate
 
 
-class AudioSettings(BaseModel):
-    target_lufs: float = -16.0
-    peak_dbtp: float = -1.0
-    pause_ms: int = 450
-    quick_pause_ms: int = 200
+class AudioSettings(Section):
+    target_lufs: float = Field(default=-16.0, ge=-40, le=-5)
+    peak_dbtp: float = Field(default=-1.0, ge=-20, le=0)
+    pause_ms: int = Field(default=450, ge=0, le=5000)
+    quick_pause_ms: int = Field(default=200, ge=0, le=5000)
     intro_music: str | None = None
     outro_music: str | None = None
-    bitrate: str = "128k"
-    sample_rate: int = 24000
-    clip_lufs: float = -20.0  # every clip is levelled to this before mixing, so the hosts sound equally loud
-    music_lufs: float = -24.0  # intro/outro music sits below the speech
-    music_fade_ms: int = 1500
+    bitrate: str = Field(default="128k", pattern=r"^(32|40|48|56|64|80|96|112|128|160|192|224|256|320)k?$")
+    sample_rate: int = Field(default=24000, ge=8000, le=48000)
+    clip_lufs: float = Field(default=-20.0, ge=-40, le=-5)  # every clip is levelled to this before mixing, so the hosts sound equally loud
+    music_lufs: float = Field(default=-24.0, ge=-60, le=-5)  # intro/outro music sits below the speech
+    music_fade_ms: int = Field(default=1500, ge=0)
     title: str | None = None  # ID3 title (default: the script's title)
     artist: str = "notebooklm-clone"
     album: str = "notebooklm-clone podcasts"
 
 
-class Settings(BaseModel):
+class Settings(Section):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     chunk: ChunkSettings = Field(default_factory=ChunkSettings)
     notes: NotesSettings = Field(default_factory=NotesSettings)
@@ -127,7 +141,18 @@ class Settings(BaseModel):
             for part in parents:
                 target = target[part]
             target[leaf] = value
+        return validate_settings(data)
+
+
+def validate_settings(data: dict[str, Any], where: str = "") -> "Settings":
+    """Settings from plain data; the first problem becomes a one-line usage error naming the key."""
+    try:
         return Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        message = "unknown setting" if first["type"] == "extra_forbidden" else first["msg"]
+        raise UsageError(f"bad setting {key}{where}: {message}") from None
 
 
 def load_settings(config_file: str | os.PathLike | None = None) -> Settings:
@@ -146,9 +171,4 @@ def load_settings(config_file: str | os.PathLike | None = None) -> Settings:
         llm["base_url"] = os.environ["OPENAI_BASE_URL"]
     if os.environ.get("OPENAI_API_KEY") and not llm.get("api_key"):
         llm["api_key"] = os.environ["OPENAI_API_KEY"]
-    try:
-        return Settings.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"bad setting {where}: {first['msg']}") from None
+    return validate_settings(data, f" in {path}" if path.is_file() else "")

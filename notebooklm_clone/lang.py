@@ -26,3 +26,11 @@ def language_code(language: str | None, default: str = "en") -> str:
         return _NAMES[text]
     head = text.replace("_", "-").split("-")[0]
     return head if len(head) in (2, 3) and head.isalpha() else _NAMES.get(head, text)
+
+
+_ENGLISH_NAMES = {code: name.title() for name, code in reversed(list(_NAMES.items()))}  # the English name wins
+
+
+def language_name(code: str) -> str:
+    """"zh" -> "Chinese": models follow a language's English name best; an unknown code stays as it is."""
+    return _ENGLISH_NAMES.get(code.lower().split("-")[0], code)

@@ -7,7 +7,9 @@ What it adds over a bare client call, so the stages stay simple:
 - retries with exponential backoff and jitter on 429, 5xx, timeouts and dropped connections (the client's own
   retries are off, so ours are the only ones), and one clear line for everything that retrying cannot fix;
 - a refusal before sending a prompt that cannot fit the model's context;
-- a response cache keyed by everything that shapes the answer, so a rerun on the same input makes no calls;
+- a response cache keyed by everything that shapes the answer, so a rerun on the same input makes no calls (the
+  model is named by `model_identity`, never by the port a server happens to listen on; llm.use_cache = false
+  turns it off);
 - a usage ledger (tokens per stage, cache hits, cost from a price table).
 
     with open_llm(settings) as llm:
@@ -41,13 +43,31 @@ from .store import JsonCache, hash_obj
 
 Role = Literal["default", "map", "thinking"]
 StructuredOutput = Literal["json_schema", "json_object_schema", "none"]
-CACHE_VERSION = "llm-1"  # bump when the cached shape or the request building changes
+CACHE_VERSION = "llm-2"  # bump when the cached shape or the request building changes
 
 
 class SchemaMismatch(BackendUnavailable):
     """The model kept answering with something that does not match the schema (after the repair rounds).
 
-    A stage may skip that one item with a warning instead of failing the document; the endpoint itself works."""
+    A stage may skip that one item with a warning instead of failing the document; the endpoint itself works. Every
+    other BackendUnavailable (an outage, a refused key, an unknown model) must fail the document: catch this class,
+    never match on an error's text."""
+
+
+def model_identity(kind: str, base_url: str | None, model: str) -> str:
+    """What answer caches key on: the embedded model by tier and GGUF sha256 (whichever port its server has), any
+    other by endpoint host and model name."""
+    from .embedded import MODELS
+
+    for tier, spec in MODELS.items():
+        if model == spec.alias and (kind == "embedded" or _is_loopback(base_url)):
+            return f"embedded:{tier}:{spec.sha256}"
+    host = urlsplit(base_url).hostname if base_url else None
+    return f"{host or 'api.openai.com'}/{model}"
+
+
+def _is_loopback(base_url: str | None) -> bool:
+    return bool(base_url) and urlsplit(base_url).hostname in ("127.0.0.1", "localhost", "::1")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -332,7 +352,7 @@ class LLM:
         self.gguf = str(gguf or "")
         self.endpoint = f"embedded llama.cpp server ({model})" if kind == "embedded" else (base_url or "api.openai.com")
         # a loopback endpoint is never reached through HTTP(S)_PROXY from the environment
-        local = bool(base_url) and urlsplit(base_url).hostname in ("127.0.0.1", "localhost", "::1")
+        local = _is_loopback(base_url)
         self.client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=self.config.timeout,
                                     http_client=openai.DefaultHttpxClient(trust_env=False) if local else None)
         self.usage = UsageLedger(load_prices(self.config.prices_file))
@@ -352,6 +372,10 @@ class LLM:
             return self.model
         chosen = {"map": self.config.map_model, "thinking": self.config.thinking_model}.get(role)
         return chosen or self.model
+
+    def model_identity(self, role: Role = "default") -> str:
+        """The model a role uses, as answer caches name it (see `model_identity`)."""
+        return model_identity(self.kind, self.base_url, self.model_for(role))
 
     def capabilities_for(self, model: str) -> Capabilities:
         overrides = {
@@ -423,7 +447,7 @@ class LLM:
         if json_schema is not None and (fmt := response_format(caps.structured_output, json_schema)):
             params["response_format"] = fmt
 
-        key = hash_obj(CACHE_VERSION, messages, json_schema, params)
+        key = hash_obj(CACHE_VERSION, model_identity(self.kind, self.base_url, model), messages, json_schema, params)
         if self.cache is not None and (hit := self._cached(key, schema)) is not None:
             self.usage.record(stage, model, cache_hits=1)
             return hit

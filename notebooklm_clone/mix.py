@@ -9,9 +9,9 @@ All files are written to a temp file and renamed into place.
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
+import subprocess
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -24,7 +24,7 @@ from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import resample_poly
 
 from .config import AudioSettings
-from .errors import BadInput
+from .errors import BackendUnavailable, BadInput
 from .models import Script
 from .speech import Clip, strip_markup
 from .textsplit import sentences
@@ -32,6 +32,9 @@ from .store import atomic_write_text
 
 QUICK_TURN_WORDS = 6  # a turn this short ("Right.", "Exactly!") is followed by the quick pause
 OVERSAMPLE = 4  # true-peak estimate, as BS.1770-4 annex 2
+FFMPEG_MIN_TIMEOUT_S = 60.0  # every ffmpeg run gets at least this...
+FFMPEG_TIMEOUT_PER_AUDIO_S = 0.25  # ...plus this per second of audio (it runs at 50-100x real time)
+MUSIC_TIMEOUT_S = 120.0  # decoding an intro/outro file of any length we would play
 
 
 class Placed(BaseModel):
@@ -124,15 +127,23 @@ def normalize(audio: np.ndarray, rate: int, target_lufs: float, ceiling_dbtp: fl
 # The programme
 # ---------------------------------------------------------------------------------------------------------------------
 def load_music(path: str, rate: int, lufs: float, fade_ms: int) -> np.ndarray:
-    """Intro/outro music in any format ffmpeg reads, mono at our rate, levelled under the speech and faded."""
+    """Intro/outro music in any format ffmpeg reads, mono at our rate, levelled under the speech and faded.
+
+    ffmpeg decodes under a time limit (pydub's own decoder has none); pydub fades the decoded segment."""
     from pydub import AudioSegment
 
+    if not shutil.which("ffmpeg"):
+        raise BadInput(f"cannot read music file {path}: ffmpeg is not installed (apt-get install ffmpeg)")
     try:
-        music = AudioSegment.from_file(path)
-    except Exception as exc:  # noqa: BLE001 - a music file we cannot decode is bad input, one line
-        raise BadInput(f"cannot read music file {path}: {exc}") from None
-    music = music.set_channels(1).set_frame_rate(rate).fade_in(fade_ms).fade_out(fade_ms)
-    samples = np.array(music.get_array_of_samples(), dtype=np.float32) / float(1 << (8 * music.sample_width - 1))
+        raw = run_ffmpeg(["-i", str(path), "-vn", "-f", "s16le", "-ac", "1", "-ar", str(rate), "-"],
+                         MUSIC_TIMEOUT_S, "music decoding")
+    except BackendUnavailable as exc:  # a music file we cannot decode (or that never ends) is bad input, one line
+        reason = str(exc).removeprefix("ffmpeg (music decoding) ")
+        raise BadInput(f"cannot read music file {path}: ffmpeg {reason}") from None
+    if not raw:
+        raise BadInput(f"cannot read music file {path}: no audio in it")
+    music = AudioSegment(data=raw, sample_width=2, frame_rate=rate, channels=1).fade_in(fade_ms).fade_out(fade_ms)
+    samples = np.array(music.get_array_of_samples(), dtype=np.float32) / 32768.0
     return level(samples, rate, lufs)
 
 
@@ -206,16 +217,35 @@ def _pcm16(audio: np.ndarray) -> bytes:
     return (np.clip(audio, -1.0, 1.0) * 32767).round().astype("<i2").tobytes()
 
 
+def ffmpeg_timeout(seconds_of_audio: float) -> float:
+    """Time allowed for ffmpeg to encode or decode this much audio: a run this long is stuck (an unreadable mount,
+    a broken build), not slow."""
+    return FFMPEG_MIN_TIMEOUT_S + FFMPEG_TIMEOUT_PER_AUDIO_S * seconds_of_audio
+
+
+def run_ffmpeg(args: list[str], timeout: float, what: str, input: bytes | None = None) -> bytes:
+    """ffmpeg's stdout; an error or a run over `timeout` seconds is one line (BackendUnavailable)."""
+    command = ["ffmpeg", "-nostdin", "-v", "error", *args]
+    try:
+        done = subprocess.run(command, input=input, stdin=None if input is not None else subprocess.DEVNULL,
+                              capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise BackendUnavailable(f"ffmpeg ({what}) did not finish within {timeout:g} s") from None
+    except OSError as exc:
+        raise BackendUnavailable(f"ffmpeg ({what}) could not run: {exc}") from None
+    if done.returncode != 0:
+        reason = " ".join(done.stderr.decode(errors="replace").split())[-300:] or f"exit code {done.returncode}"
+        raise BackendUnavailable(f"ffmpeg ({what}) failed: {reason}")
+    return done.stdout
+
+
 def encode_mp3(audio: np.ndarray, rate: int, bitrate: str) -> bytes:
-    """MP3 bytes: ffmpeg through pydub when ffmpeg is there, else lameenc (a wheel, no system library)."""
+    """MP3 bytes: ffmpeg (libmp3lame) when ffmpeg is there, else lameenc (a wheel, no system library)."""
     kbps = int(str(bitrate).lower().rstrip("k"))
     if shutil.which("ffmpeg"):
-        from pydub import AudioSegment
-
-        segment = AudioSegment(data=_pcm16(audio), sample_width=2, frame_rate=rate, channels=1)
-        buffer = io.BytesIO()
-        segment.export(buffer, format="mp3", bitrate=f"{kbps}k", parameters=["-write_xing", "1"])
-        return buffer.getvalue()
+        return run_ffmpeg(["-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "-", "-f", "mp3", "-b:a", f"{kbps}k",
+                           "-write_xing", "1", "-"], ffmpeg_timeout(len(audio) / rate), "MP3 encoding",
+                          input=_pcm16(audio))
     import lameenc
 
     encoder = lameenc.Encoder()
@@ -226,15 +256,14 @@ def encode_mp3(audio: np.ndarray, rate: int, bitrate: str) -> bytes:
     return bytes(encoder.encode(_pcm16(audio)) + encoder.flush())
 
 
-def decode_mp3(path: str | Path) -> tuple[np.ndarray, int] | None:
-    """The samples a player would get (None when no decoder is installed)."""
+def decode_mp3(path: str | Path, rate: int, seconds: float) -> np.ndarray | None:
+    """The samples a player would get, at `rate` (None when no decoder is installed); `seconds` is how long the
+    audio is, for the time limit."""
     if not shutil.which("ffmpeg"):
         return None
-    from pydub import AudioSegment
-
-    segment = AudioSegment.from_file(str(path), format="mp3").set_channels(1)
-    samples = np.array(segment.get_array_of_samples(), dtype=np.float32) / float(1 << (8 * segment.sample_width - 1))
-    return samples, segment.frame_rate
+    raw = run_ffmpeg(["-i", str(path), "-f", "f32le", "-ac", "1", "-ar", str(rate), "-"], ffmpeg_timeout(seconds),
+                     "MP3 decoding")
+    return np.frombuffer(raw, dtype="<f4").astype(np.float32)
 
 
 def tag_mp3(path: Path, title: str, artist: str, album: str, chapters: list[Chapter]) -> None:
@@ -330,9 +359,9 @@ def mix_podcast(script: Script, clips: list[Clip], audio: AudioSettings, out_dir
     for _ in range(4):
         final = normalize(programme, rate, target, ceiling)
         write_mp3(mp3_path, encode_mp3(final, rate, audio.bitrate), title, audio.artist, audio.album, chapters)
-        decoded = decode_mp3(mp3_path)
-        measured, measured_rate = decoded if decoded is not None else (final, rate)
-        lufs, peak = loudness(measured, measured_rate), true_peak_dbtp(measured)
+        decoded = decode_mp3(mp3_path, rate, len(final) / rate)
+        measured = decoded if decoded is not None else final
+        lufs, peak = loudness(measured, rate), true_peak_dbtp(measured)
         loud_ok, peak_ok = abs(lufs - audio.target_lufs) <= 0.2, peak <= audio.peak_dbtp
         if loud_ok and peak_ok:
             break

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from .textsplit import count_words
+
 BlockKind = Literal["heading", "paragraph", "list", "table", "caption", "references"]
 
 
@@ -92,4 +94,5 @@ class Script(BaseModel):
     turns: list[Turn]
 
     def word_count(self) -> int:
-        return sum(len(t.text.split()) for t in self.turns)
+        """Spoken length (Chinese and Japanese characters counted as the script budget counts them)."""
+        return sum(count_words(t.text) for t in self.turns)

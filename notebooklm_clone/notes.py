@@ -6,8 +6,9 @@ it is sent, and when the notes of a long document do not fit one call they are c
 batches that fit, each batch condensed to fewer points, repeated) until they do. `plan_notes` runs the same packing
 with worst-case outputs and no model, so the calls a 300-page book needs can be checked against the context up front.
 
-Every LLM answer is cached in `<out>/.cache` under a hash of the rendered prompt, the schema and the model, so a rerun
-makes no new calls, and a changed setting, prompt template or chunk redoes only what it shaped.
+Every LLM answer is cached in `<out>/.cache` under a hash of the rendered prompt, the schema and the model (by identity,
+not by the address of its server), so a rerun makes no new calls, and a changed setting, prompt template or chunk
+redoes only what it shaped. `llm.use_cache = false` turns this cache off too.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pydantic import BaseModel, Field, ValidationError
 from .citations import CitationChecker, CitationReport, format_pages
 from .config import Settings
 from .errors import BackendUnavailable, UsageError
+from .lang import language_name
+from .llm import SchemaMismatch
 from .models import Chunk, Document
 from .prompts import render_messages
 from .store import JsonCache, atomic_write_json, hash_obj
@@ -284,8 +287,25 @@ def map_messages(chunk: Chunk, settings: Settings) -> list[dict]:
 
 
 def _style(settings: Settings) -> dict:
-    return {"language": settings.notes.language, "level": settings.notes.level,
+    return {"language": prompt_language(settings.notes.language), "level": settings.notes.level,
             "instructions": settings.notes.instructions.strip()}
+
+
+AUTO_LANGUAGE = ("", "auto")
+
+
+def resolve_languages(settings: Settings, document: Document) -> Settings:
+    """Settings with notes.language and script.language set to the document's language where they are "auto"; a
+    language set explicitly is kept."""
+    detected = language_name(document.language or "en")
+    overrides = {f"{section}.language": detected for section in ("notes", "script")
+                 if getattr(settings, section).language.strip().lower() in AUTO_LANGUAGE}
+    return settings.with_overrides(**overrides) if overrides else settings
+
+
+def prompt_language(language: str) -> str:
+    """The language a prompt asks for; "auto" unresolved (planning without a document) is measured as English."""
+    return "English" if language.strip().lower() in AUTO_LANGUAGE else language
 
 
 def fit_chunks(chunks: list[Chunk], settings: Settings, budget: Budget) -> list[Chunk]:
@@ -378,19 +398,17 @@ def _digest_messages(items: list[str], limit: int, title: str, prompts_dir: str 
 
 
 class Caller:
-    """Sends prompts (measured first) and caches the validated answers by hash(prompt, schema, model)."""
+    """Sends prompts (measured first) and caches the validated answers by hash(prompt, schema, model identity);
+    with llm.use_cache = false nothing is cached."""
 
     def __init__(self, llm, settings: Settings, cache_dir: Path, budget: Budget):
         self.llm = llm
         self.settings = settings
-        self.cache = JsonCache(cache_dir / "calls")
+        self.cache = JsonCache(cache_dir / "calls") if settings.llm.use_cache else None
         self.budget = budget
         self.calls: dict[str, int] = {}
         self.cached = 0
         self.warnings: list[str] = []
-        llm_settings = settings.llm
-        self.model_id = [llm_settings.base_url, llm_settings.model, llm_settings.tier, llm_settings.map_model,
-                         llm_settings.thinking_model]
 
     def _request(self, stage: str, messages: list[dict], schema: dict, label: str, role: str) -> dict:
         max_tokens = self.budget.output(stage)
@@ -398,7 +416,7 @@ class Caller:
         if used + max_tokens + PROMPT_MARGIN > self.budget.context_size:
             raise AssertionError(f"{stage} prompt of {used} tokens overflows the {self.budget.context_size} context")
         temperature = min(self.settings.llm.temperature, MAX_TEMPERATURE)
-        key = hash_obj("v1", self.model_id, role, messages, schema, max_tokens, temperature)
+        key = hash_obj("v2", self.llm.model_identity(role), messages, schema, max_tokens, temperature)
         return dict(key=key, kwargs=dict(messages=messages, schema=schema, stage=stage, label=label,
                                          max_tokens=max_tokens, temperature=temperature, role=role))
 
@@ -406,7 +424,7 @@ class Caller:
              role: str = "default") -> list[BaseModel | None]:
         """Answers for (messages, schema, label) requests in order; None where the model's answer was unusable."""
         prepared = [self._request(stage, m, s, label, role) for m, s, label in requests]
-        results: list[Any] = [self.cache.get(p["key"]) for p in prepared]
+        results: list[Any] = [self.cache.get(p["key"]) if self.cache is not None else None for p in prepared]
         missing = [i for i, r in enumerate(results) if r is None]
         self.cached += len(prepared) - len(missing)
         if missing:
@@ -414,7 +432,7 @@ class Caller:
             self.calls[stage] = self.calls.get(stage, 0) + len(missing)
             for i, completion in zip(missing, completions):
                 data = _answer_data(completion)
-                if data is not None:
+                if data is not None and self.cache is not None:
                     self.cache.put(prepared[i]["key"], data)
                 results[i] = data
         parsed: list[BaseModel | None] = []
@@ -427,20 +445,17 @@ class Caller:
         return parsed
 
     def _complete(self, requests: list[dict]) -> list[Any]:
-        """Completions in order; a request whose answer never matched the schema gives None (and a warning) instead
-        of failing the document. An unreachable backend still raises."""
+        """Completions in order; a request whose answer never matched the schema (SchemaMismatch) gives None and a
+        warning instead of failing the document. Any other failure (an outage, a refused key) raises."""
         try:
             return self.llm.complete_many(requests)
-        except BackendUnavailable as exc:
-            if "schema" not in str(exc):
-                raise
+        except SchemaMismatch:
+            pass
         results = []  # answers received before the failure are in the LLM's response cache: redoing them is free
         for request in requests:
             try:
                 results.append(self.llm.complete(**request))
-            except BackendUnavailable as exc:
-                if "schema" not in str(exc):
-                    raise
+            except SchemaMismatch as exc:
                 self.warnings.append(f"{request['label'] or request['stage']}: {exc}")
                 results.append(None)
         return results
@@ -709,6 +724,7 @@ def run_notes(
     if unknown:
         raise UsageError(f"unknown notes product {unknown[0]!r}: choose from {', '.join(PRODUCTS)}")
     out_dir = Path(out_dir)
+    settings = resolve_languages(settings, document)
     budget = Budget.of(llm)
     caller = Caller(llm, settings, out_dir / ".cache", budget)
     checker = CitationChecker(document)
@@ -721,9 +737,15 @@ def run_notes(
             UsageError(f"{document.source}: only a references section, no body text to take notes from")
     notes = check_chunk_notes(map_chunks(body, caller, settings), checker)
     result.chunk_notes = notes
+    all_points = key_points(notes)
+    if not all_points:  # empty notes are never a finished document (nor the ground for a script)
+        last = f"; last problem: {caller.warnings[-1]}" if caller.warnings else ""
+        raise BackendUnavailable(
+            f"{document.source}: no usable notes from any of the {len(body)} chunks (the model's answers were "
+            f"unusable or cited pages that do not hold their text){last}"
+        )
 
     reducer = Reducer(caller, settings, title, checker)
-    all_points = key_points(notes)
     result.overview = reducer.condensed(all_points, "quiz", overview_render(settings, title))
     result.key_points = all_points
     result.glossary = glossary(notes)

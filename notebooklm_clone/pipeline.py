@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from .config import Settings
+from .errors import BackendUnavailable
+from .store import portable_name
 
 PRODUCTS = ("extract", "notes", "script", "podcast")
 
@@ -34,7 +36,7 @@ class DocumentResult(BaseModel):
 
 
 def doc_out_dir(source: str | Path, out_root: str | Path) -> Path:
-    return Path(out_root) / Path(source).stem
+    return Path(out_root) / portable_name(Path(source).stem)
 
 
 def process_document(
@@ -67,6 +69,11 @@ def process_document(
 
     document = timed("extract", extract_document, source, password=password)
     result.warnings.extend(document.warnings)
+    if any(p in products for p in ("notes", "script", "podcast")):
+        from .notes import resolve_languages
+
+        settings = resolve_languages(settings, document)  # "auto": the language the document is written in
+        result.options = _options(settings, products)
     if "extract" in products:
         result.files["extract"] = str(atomic_write_json(out_dir / "document.json", document))
     wants_llm = any(p in products for p in ("notes", "script", "podcast"))
@@ -79,6 +86,8 @@ def process_document(
             chunks = timed("chunk", chunk_document, document, settings.chunk, llm.tokenizer)
             notes = timed("notes", run_notes, document, chunks, llm, settings, out_dir,
                           products=settings.notes.only if "notes" in products else [])
+            if not notes.key_points:  # run_notes refuses too; an empty document must never be reported done
+                raise BackendUnavailable(f"{source}: the notes are empty; the document is not done")
             result.files.update(notes.files)
             result.citations = notes.citations.model_dump()
             result.warnings.extend(notes.warnings)

@@ -16,13 +16,16 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from .config import Settings
-from .errors import BadInput
+from .errors import BackendUnavailable, BadInput
 from .lang import language_code
 from .models import Document, Script, Segment, Speaker, Turn
-from .notes import MAX_TOKENS, Budget, Caller, Cited, NotesResult, condense, _digest_messages, output_schema
+from .notes import (MAX_TOKENS, Budget, Caller, Cited, NotesResult, _digest_messages, condense, output_schema,
+                    prompt_language, resolve_languages)
 from .prompts import render_messages
 from .store import atomic_write_json, atomic_write_text
-from .textsplit import sentences, split_for_speech
+from .textsplit import CJK_CHARACTER, CJK_CHARS_PER_WORD, count_words, sentences, split_for_speech
+
+CHARACTER_LANGUAGES = ("zh", "ja")  # languages whose script budgets are stated in characters
 
 # (id, name, role) for 1-4 speakers; the first is always the host who opens and closes the show
 CAST = [
@@ -85,6 +88,13 @@ def theme_count(settings: Settings, points: int) -> int:
     """About one main theme per 1.5 minutes (brief: per 2.5), at least 1, at most 6 and never more than the notes."""
     per = 2.5 if settings.script.style == "brief" else 1.5
     return max(1, min(6, round(settings.script.minutes / per), max(1, points // 2)))
+
+
+def spoken_length(words: int, language: str) -> str:
+    """How a segment prompt states its length: characters for Chinese and Japanese, words for the rest."""
+    if language_code(language) in CHARACTER_LANGUAGES:
+        return f"{round(words * CJK_CHARS_PER_WORD)} characters"
+    return f"{words} words"
 
 
 def word_budgets(total: int, themes: int) -> list[int]:
@@ -153,7 +163,7 @@ def _numbered_lines(lines: list[str]) -> list[str]:
 
 
 def _style(settings: Settings) -> dict:
-    return {"language": settings.script.language, "level": settings.notes.level,
+    return {"language": prompt_language(settings.script.language), "level": settings.notes.level,
             "instructions": settings.script.instructions.strip()}
 
 
@@ -241,7 +251,7 @@ def share_turns(turns: list[Turn], speakers: list[Speaker]) -> list[Turn]:
 def trim_to(turns: list[Turn], words: int) -> list[Turn]:
     """Drop whole turns from the end until the count is within `words` (at least one turn stays)."""
     kept = list(turns)
-    while len(kept) > 1 and sum(len(t.text.split()) for t in kept) > words:
+    while len(kept) > 1 and _words(kept) > words:
         kept.pop()
     return kept
 
@@ -258,11 +268,16 @@ def _segment_schema(speakers: list[Speaker], words: int) -> dict:
 
 
 def _words(turns: list[Turn]) -> int:
-    return sum(len(t.text.split()) for t in turns)
+    return sum(count_words(t.text) for t in turns)
+
+
+def _tokens(text: str) -> list[str]:
+    """Words, with each Chinese/Japanese character a word of its own (they are not separated by spaces)."""
+    return re.findall(CJK_CHARACTER.pattern + r"|[^\W" + CJK_CHARACTER.pattern[1:-1] + r"]+", text.lower())
 
 
 def _shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
-    words = re.findall(r"\w+", text.lower())
+    words = _tokens(text)
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
 
 
@@ -281,7 +296,7 @@ class _Said:
     def add(self, text: str) -> None:
         for sentence in sentences(text):
             self.shingles |= _shingles(sentence)
-            self.short.add(" ".join(re.findall(r"\w+", sentence.lower())))
+            self.short.add(" ".join(_tokens(sentence)))
 
     def novel(self, text: str) -> str:
         """`text` without the sentences already said (a short sentence only when said word for word)."""
@@ -291,7 +306,7 @@ class _Said:
             if own:
                 repeated = len(own & self.shingles) >= self.REPEAT_SHARE * len(own)
             else:
-                repeated = " ".join(re.findall(r"\w+", sentence.lower())) in self.short
+                repeated = " ".join(_tokens(sentence)) in self.short
             if not repeated:
                 kept.append(sentence)
         return " ".join(kept) if any(re.search(r"\w", k) for k in kept) else ""
@@ -333,10 +348,11 @@ def write_segment(index: int, segment: Segment, kind: str, points: list[Cited], 
         ask = max(20, min(WORDS_PER_CALL, missing))
         messages = render_messages(
             "segment", settings.prompts_dir, items=items, previous=[t.model_dump() for t in context], title=title,
-            segment=segment.title, words=ask, kind=kind, continuing=continuing or bool(turns), speakers=speakers,
-            style=settings.script.style, **_style(settings),
+            segment=segment.title, words=ask, length=spoken_length(ask, settings.script.language), kind=kind,
+            continuing=continuing or bool(turns), speakers=speakers, style=settings.script.style, **_style(settings),
         )  # fmt: skip
-        instructions = _shingles(messages[0]["content"] + " " + messages[-1]["content"].split("</document>")[-1])
+        told = re.split(r"</(?:document|conversation)>", messages[-1]["content"])[-1]  # after the data blocks
+        instructions = _shingles(messages[0]["content"] + " " + told)
         answer = caller.one("script", messages, _segment_schema(speakers, ask), TurnsOut,
                             label=f"segment {index} part {call + 1}" + (f" top-up {attempt}" if attempt else ""),
                             role="thinking")
@@ -404,15 +420,19 @@ def top_up(turns: list[Turn], segments: list[Segment], points: list[Cited], titl
 def run_script(document: Document, notes_result: NotesResult, llm, settings: Settings, out_dir: str | Path) -> Script:
     """Outline, segments, validation; writes script.json and script.md under `out_dir` and returns the Script."""
     out_dir = Path(out_dir)
+    settings = resolve_languages(settings, document)
     budget = Budget.of(llm)
     caller = Caller(llm, settings, out_dir / ".cache", budget)
     title = notes_result.title or document.title
     speakers = make_speakers(settings)
+    if not (notes_result.overview or notes_result.key_points):
+        raise BackendUnavailable(f"{document.source}: no notes to write a script from")
     episode, segments, points = make_outline(notes_result, caller, settings, title)
     extra = [f"- {t.term}: {t.definition}" for t in notes_result.glossary]
     extra += [f"- {q.question} {q.answer}" for q in notes_result.qa]
     turns: list[Turn] = []
     planned = 0
+    written_segments = 0
     for index, segment in enumerate(segments):
         kind = "intro" if index == 0 else "outro" if index == len(segments) - 1 else "theme"
         planned += segment.words
@@ -420,10 +440,12 @@ def run_script(document: Document, notes_result: NotesResult, llm, settings: Set
         words = max(segment.words // 2, planned - _words(turns))
         written = write_segment(index, segment, kind, points, turns, episode, speakers, caller, settings, words,
                                 material=segment_material(index, segments, points, extra))
+        written_segments += bool(written)
         turns += written or fallback_turns(index, kind, segment, segments, episode, speakers, points)
+    if not written_segments:  # only canned placeholder turns: that is no script
+        last = f"; last problem: {caller.warnings[-1]}" if caller.warnings else ""
+        raise BackendUnavailable(f"{document.source}: the model wrote no usable script turns for any segment{last}")
     turns = top_up(turns, segments, points, episode, speakers, caller, settings, extra)
-    if not turns:
-        raise BadInput(f"{document.source}: the model wrote no usable script turns")
     script = Script(title=episode, language=language_code(settings.script.language), speakers=speakers, segments=segments, turns=turns)
     script = validate_script(script, settings.script.max_turn_chars)
     write_script(script, out_dir)
@@ -437,7 +459,7 @@ def _record(out_dir: Path, script: Script, settings: Settings, caller: Caller) -
     atomic_write_json(out_dir / ".cache" / "script_stats.json", {
         "target_words": target, "words": script.word_count(), "ratio": round(script.word_count() / max(1, target), 3),
         "segments": [{"title": s.title, "budget": s.words,
-                      "words": sum(len(t.text.split()) for t in script.turns if t.segment == i)}
+                      "words": _words([t for t in script.turns if t.segment == i])}
                      for i, s in enumerate(script.segments)],
         "calls": caller.calls, "cached_calls": caller.cached, "warnings": caller.warnings,
     })  # fmt: skip

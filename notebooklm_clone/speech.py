@@ -4,13 +4,15 @@ Text is first made speakable (markup and citations removed, numbers, abbreviatio
 split at sentence boundaries to the engine's `max_chars`. Each turn becomes one clip, cached as FLAC under
 <cache_dir>/tts by hash(engine, engine identity, voice, spoken text), so an edited script re-synthesises only the
 turns that changed and an interrupted run keeps every finished clip. Missing clips are synthesised in parallel
-processes, each loading the engine once.
+processes, each loading the engine once and dying with the command that started them; a document that shares the
+machine with others (a batch with several jobs, a Ray task) synthesises inline on its share of the cores.
 """
 
 from __future__ import annotations
 
 import io
 import multiprocessing
+import os
 import re
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -25,6 +27,7 @@ from .config import Settings, TTSSettings
 from .errors import BackendUnavailable
 from .lang import language_code
 from .models import Script
+from .procs import cpu_share, die_with_parent
 from .store import atomic_write_bytes, hash_obj
 from .textsplit import split_for_speech
 from .tts import TTSEngine, cpu_count, get_engine, voice_for
@@ -254,7 +257,10 @@ def clip_cache_dir(settings: Settings) -> Path:
 
 
 def clip_key(engine: TTSEngine, voice: str, pieces: list[str]) -> str:
-    return hash_obj("clip", CLIP_FORMAT_VERSION, engine.name, engine.identity(), voice, pieces)
+    """An engine whose voices are files (Coqui's speaker_wav) keys them by their contents, not their names."""
+    voice_identity = getattr(engine, "voice_identity", None)
+    return hash_obj("clip", CLIP_FORMAT_VERSION, engine.name, engine.identity(),
+                    voice_identity(voice) if voice_identity else voice, pieces)
 
 
 def plan_clips(script: Script, settings: Settings, engine: TTSEngine) -> list[ClipJob]:
@@ -302,7 +308,9 @@ def clip_duration(path: str | Path) -> float:
 _worker: dict = {}
 
 
-def _init_worker(tts_json: str, threads: int, cache_dir: str) -> None:
+def _init_worker(tts_json: str, threads: int, cache_dir: str, parent_pid: int) -> None:
+    """Runs first in each synthesis process: it dies with the command that started it (even on kill -9)."""
+    die_with_parent(parent_pid)
     _worker.update(settings=TTSSettings.model_validate_json(tts_json), threads=threads, cache_dir=cache_dir)
 
 
@@ -312,6 +320,10 @@ def _run_job(job_json: str) -> float:
 
 
 def worker_count(settings: TTSSettings, jobs: int) -> int:
+    """Synthesis processes for `jobs` clips: the configured number (default: cores), but one (inline) when this
+    document shares the machine with others (a batch with several jobs, a Ray task): they already use every core."""
+    if cpu_share() is not None:
+        return 1
     return max(1, min(settings.workers or cpu_count(), jobs))
 
 
@@ -336,7 +348,8 @@ def synthesize_script(script: Script, settings: Settings, engine: TTSEngine | No
             threads = max(1, cpu_count() // workers)
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                      initializer=_init_worker,
-                                     initargs=(settings.tts.model_dump_json(), threads, settings.cache_dir)) as pool:
+                                     initargs=(settings.tts.model_dump_json(), threads, settings.cache_dir,
+                                               os.getpid())) as pool:
                 futures = {pool.submit(_run_job, job.model_dump_json()): job for job in todo}
                 try:
                     pending = set(futures)

@@ -7,6 +7,7 @@ note ids derive from the document hash, so re-importing an updated deck updates 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import os
 import tempfile
@@ -85,12 +86,19 @@ def quiz_markdown(result, document: Document) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def spreadsheet_safe(cell: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula (OWASP CSV injection: a leading = + - @ tab or CR
+    gets an apostrophe)."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
 def cards_csv(result) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["front", "back", "pages", "kind"])
     for card in result.cards:
-        writer.writerow([card.front, card.back, format_pages(card.pages)[1:-1], card.kind])
+        writer.writerow([spreadsheet_safe(cell) for cell in
+                         (card.front, card.back, format_pages(card.pages)[1:-1], card.kind)])
     return buffer.getvalue()
 
 
@@ -117,7 +125,7 @@ def write_apkg(result, path: Path) -> Path:
     deck = genanki.Deck(_anki_id(result.document, "deck"), result.title)
     for card in result.cards:
         deck.add_note(genanki.Note(
-            model=model, fields=[card.front, card.back, format_pages(card.pages)],
+            model=model, fields=[html.escape(card.front), html.escape(card.back), format_pages(card.pages)],
             guid=genanki.guid_for(result.document, card.kind, card.front),
         ))  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything notebooklm_clone needs on a fresh Debian machine: apt tools, a venv with the package and
 # its embedded runtime (llama.cpp server compiled with short build flags, Piper, Kokoro), and the model parts.
-#   scripts/setup.sh small    -> everything the tests need (0.5B model tier)
-#   scripts/setup.sh default  -> also the 1.5B model used by the main job
+#   scripts/setup.sh default        -> everything the main job needs (1.5B model tier)
+#   scripts/setup.sh small coqui    -> everything the tests need (0.5B model tier, and the optional Coqui engine)
+#   scripts/setup.sh default coqui  -> the main job plus the optional Coqui engine (`make coqui`)
 # Idempotent and quick when nothing changed (a stamp keyed by this file and pyproject.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TIER="${1:-default}"
+WITH_COQUI="${2:-}"
 VENV="${VENV:-.venv}"
 PY="${PYTHON:-python3}"
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -33,9 +35,10 @@ if [ ! -f "$STAMP" ]; then
   fi
   touch "$STAMP"
 fi
-# The optional Coqui engine lives in its own venv (torch CPU wheel + coqui-tts + a torchaudio stand-in, see
-# docs/coqui.md), so its heavy dependencies never disturb the main one; `make test` runs the Coqui tests there.
-if [ "${NLC_SKIP_COQUI:-0}" != 1 ]; then
+# The optional Coqui engine (~2 GB of torch) is installed only when asked. It lives in its own venv (torch CPU wheel +
+# coqui-tts + a torchaudio stand-in, see docs/coqui.md), so its heavy dependencies never disturb the main one;
+# `make test` installs it and runs the Coqui tests there.
+if [ "$WITH_COQUI" = coqui ]; then
   CVENV="$VENV-coqui"
   CSTAMP="$CVENV/.setup-$(cat scripts/setup.sh pyproject.toml scripts/requirements-coqui.txt | sha256sum | cut -c1-16)"
   if [ ! -f "$CSTAMP" ]; then

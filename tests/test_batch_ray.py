@@ -87,3 +87,21 @@ def test_remote_cluster_with_the_embedded_llm_is_refused_up_front(tmp_path, monk
         batch.run()
     assert caught.value.exit_code == 2
     assert batch.manifest.documents["alpha.pdf"].state == "pending"
+
+
+def test_a_ray_task_over_the_time_limit_is_cancelled_and_reported(tmp_path, local_ray):
+    """A scanned PDF (OCR, many seconds) under a 6 s limit: its task is cancelled and the document failed with
+    'timed out after 6 s'; the small document beside it is done."""
+    from notebooklm_clone.executors import make_executor
+
+    from test_processes import scanned_report
+
+    root = tmp_path / "in"
+    scanned_report(root / "scan.pdf", pages=30)
+    (root / "note.md").write_text("# Note\n\nShort.\n", encoding="utf-8")
+    batch = Batch(root, tmp_path / "out", Settings(cache_dir=str(tmp_path / "cache")), products=["extract"], jobs=2,
+                  executor="ray")
+    make_executor("ray", 2, time_limit=6).run([batch.task_for(e, batch.settings) for e in batch.plan()], batch)
+    documents = batch.manifest.documents
+    assert (documents["scan.pdf"].state, documents["scan.pdf"].error) == ("failed", "timed out after 6 s")
+    assert documents["note.md"].state == "done"

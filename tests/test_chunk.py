@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 
 import pytest
 
@@ -192,3 +194,24 @@ def test_gguf_tokenizer_counts_the_models_tokens(qwen):
     assert qwen.count("") == 0
     assert qwen.count("Hello world") == 2
     assert qwen.count("2017") == 4  # Qwen spends one token per digit
+
+
+def _run_with_limit(code: str, limit_s: float) -> subprocess.CompletedProcess:
+    """Runs `code` in a fresh interpreter; a quadratic or worse regex blows through the generous limit."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=limit_s)
+
+
+def test_sentence_splitting_stays_linear_on_abbreviation_runs():
+    # 24 KB of "See Fig. A. " took 7.5 s (every boundary follows an abbreviation, and each was re-checked against the
+    # whole growing sentence); 192 KB would take minutes. The result is one sentence: nothing may split it.
+    code = (
+        "from notebooklm_clone.chunk import split_sentences\n"
+        "for n in (2000, 16000):\n"
+        "    text = 'See Fig. A. ' * n\n"
+        "    parts = split_sentences(text)\n"
+        "    assert parts == [text.strip()], len(parts)\n"
+        "print('ok')\n"
+    )
+    done = _run_with_limit(code, 30)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-500:]
+    assert split_sentences("See Fig. A. It grows. Then e.g. B. Done.") == ["See Fig. A. It grows.", "Then e.g. B. Done."]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 
@@ -133,3 +134,30 @@ def test_default_tokenizer_spec_follows_the_llm_settings():
     from notebooklm_clone.embedded import ensure_model
 
     assert default_tokenizer_spec(Settings(llm={"tier": "small"})) == f"gguf:{ensure_model('small')}"
+
+
+def test_overlap_not_below_the_budget_is_a_usage_error(tmp_path):
+    # the flags were applied unchecked, though the same values in a config file are refused
+    result = run(SAMPLES / "tardigrades.pdf", "--chunks", "--budget", "100", "--overlap", "100", "--tokenizer", "fallback")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1 and "--overlap" in result.stderr
+
+
+def test_text_in_no_known_encoding_is_a_one_line_error(tmp_path):
+    # bytes that no text encoding reads sensibly were decoded as Windows-1252 and went on as "text"
+    source = tmp_path / "noise.txt"
+    rng = random.Random(7)
+    source.write_bytes(bytes(rng.randrange(1, 256) for _ in range(4000)))
+    result = run(source)
+    assert result.exit_code == 3 and result.stdout == ""
+    assert result.stderr == (f"error: {source} is not UTF-8 and no known text encoding reads it; convert it to UTF-8 "
+                             "(e.g. iconv -f ENCODING -t UTF-8)\n")
+
+
+def test_legacy_encoding_is_named_on_stderr(tmp_path):
+    source = tmp_path / "russian.txt"
+    text = "Тихоходки переносят высыхание. Они сворачиваются в бочонок и живут годами."
+    source.write_bytes(text.encode("koi8-r"))
+    result = run(source, "--format", "txt")
+    assert result.exit_code == 0 and result.stdout == text + "\n"
+    assert result.stderr.count("\n") == 1 and "russian.txt is not UTF-8; read it as koi8_r" in result.stderr

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import zipfile
 
 import pymupdf
@@ -251,3 +254,104 @@ def test_sample_pdfs_are_small_and_reproducible(tmp_path):
         assert len(built) < 1_000_000
         assert built == (SAMPLES / name).read_bytes(), f"samples/{name} is stale: run scripts/make_samples.py"
     assert pymupdf.open(tmp_path / "tardigrades.pdf").page_count == 7
+
+
+def test_markdown_heading_parsing_stays_linear_and_keeps_closing_hashes_rules(tmp_path):
+    # `# a<4000 spaces>b` took 74 s (the heading regex backtracked over the spaces); 32,000 spaces would take hours.
+    source = tmp_path / "spaces.md"
+    source.write_text("# a" + " " * 32000 + "b\n\nBody text here.\n\n## Closed ##\n\n## C#\n\n# Lone #\n",
+                      encoding="utf-8")
+    code = ("import sys\nfrom notebooklm_clone.extract import extract_document\n"
+            "doc = extract_document(sys.argv[1])\n"
+            "print([b.text[:3] + str(len(b.text)) for b in doc.blocks if b.kind == 'heading'])\n")
+    done = subprocess.run([sys.executable, "-c", code, str(source)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-500:]
+    headings = [b.text for b in extract_document(source).blocks if b.kind == "heading"]
+    assert headings[0].startswith("a") and headings[0].endswith("b")
+    assert headings[1:] == ["Closed", "C#", "Lone"]
+
+
+LEGACY_TEXTS = [
+    ("Les tardigrades résistent à la déshydratation et survivent des années à l'état sec, même à basse température.",
+     "latin-1"),
+    ("L’été, les tardigrades « survivent » à la sécheresse — même à -20 °C, écrit-elle.", "cp1252"),
+    ("Тихоходки переносят высыхание. Они сворачиваются в бочонок и живут годами.", "koi8-r"),
+    ("Тихоходки переносят высыхание. Они сворачиваются в бочонок и живут годами.", "cp1251"),
+    ("クマムシは乾燥に強い動物です。乾燥すると樽のような形になり、何年も生き延びます。", "shift_jis"),
+    ("水熊虫是一种非常耐旱的动物。干燥时它们会缩成桶状，可以存活很多年。", "gb2312"),
+]
+
+
+@pytest.mark.parametrize("text,encoding", LEGACY_TEXTS, ids=[e for _, e in LEGACY_TEXTS])
+def test_legacy_encodings_are_read_right_and_never_silently(tmp_path, text, encoding):
+    # These used to be read as Windows-1252 whatever they were, without a word (Cyrillic and Japanese became mojibake).
+    source = tmp_path / "legacy.txt"
+    source.write_bytes(text.encode(encoding))
+    doc = extract_document(source)
+    assert " ".join(b.text for b in doc.blocks) == text
+    assert any("not UTF-8" in w and "read it as" in w for w in doc.warnings), doc.warnings
+
+
+def test_utf8_text_gives_no_encoding_warning(tmp_path):
+    source = tmp_path / "plain.txt"
+    source.write_text("Tardigrades survive drying. They form tuns.", encoding="utf-8")
+    assert not [w for w in extract_document(source).warnings if "UTF-8" in w]
+
+
+def test_links_hyphens_and_joined_paragraphs_stay_linear(tmp_path):
+    # Each file below made extraction rescan or copy the text seen so far for every line, link or paragraph: at
+    # n = 40,000 that took 1-20 s per file (Markdown links, hyphenated-word collection, joining lines broken at a
+    # hyphen, joining lower-case paragraphs on one page); each is linear now, so n and 8n both finish at once.
+    code = r"""
+import json, sys
+from pathlib import Path
+from notebooklm_clone.extract import extract_document
+out = {}
+for n in (5000, 40000):
+    files = {"links.md": "\n\n".join(["[" * n, "![a" * n, "see [x](" * n]),
+             "words.md": "a" * n + " well-known",
+             "hyphens.txt": "aa-\n" * n,
+             "bullets.txt": "x\n" + "- a\n" * n,
+             "paragraphs.txt": "\f" + "a\n\n" * n + "\f"}
+    for name, body in files.items():
+        path = Path(sys.argv[1]) / f"{n}-{name}"
+        path.write_text(body, encoding="utf-8")
+        out[f"{n}-{name}"] = [b.text for b in extract_document(path).blocks]
+print(json.dumps(out))
+"""
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr[-500:]
+    blocks = json.loads(done.stdout)
+    for n in (5000, 40000):
+        assert blocks[f"{n}-links.md"] == ["[" * n, "![a" * n, ("see [x](" * n).strip()]
+        assert blocks[f"{n}-words.md"] == ["a" * n + " well-known"]
+        assert blocks[f"{n}-hyphens.txt"] == ["aa" * n + "-"]  # a word broken at each line end is joined whole
+        assert blocks[f"{n}-bullets.txt"] == ["x" + " - a" * n]
+        assert blocks[f"{n}-paragraphs.txt"] == [" ".join(["a"] * n)]  # one paragraph cut into lower-case parts
+
+
+def test_markdown_links_keep_their_text(tmp_path):
+    source = tmp_path / "links.md"
+    source.write_text("See [Foo](https://en.wikipedia.org/wiki/Foo_(bar)) and ![a chart](c.png \"t\") and "
+                      "[a [b](c) for **more**.\n", encoding="utf-8")
+    assert texts(extract_document(source)) == ["See Foo and a chart and [a b for more."]
+
+
+def test_html_in_a_legacy_encoding_is_read_right(tmp_path):
+    # MuPDF reads HTML as UTF-8 whatever it declares: a Latin-1 page lost its accents to U+FFFD without a word
+    french = "Les tardigrades résistent à la déshydratation et survivent des années."
+    declared = tmp_path / "declared.html"
+    declared.write_bytes(f'<html><head><meta charset="iso-8859-1"></head><body><p>{french}</p></body></html>'
+                         .encode("latin-1"))
+    doc = extract_document(declared)
+    assert texts(doc) == [french] and doc.warnings == []  # the file says what it is: no guess, no warning
+    russian = "Тихоходки переносят высыхание. Они сворачиваются в бочонок и живут годами."
+    undeclared = tmp_path / "undeclared.html"
+    undeclared.write_bytes(f"<html><body><p>{russian}</p></body></html>".encode("koi8-r"))
+    doc = extract_document(undeclared)
+    assert texts(doc) == [russian]
+    assert any("undeclared.html is not UTF-8; read it as koi8_r" in w for w in doc.warnings), doc.warnings
+    utf8 = tmp_path / "utf8.html"
+    utf8.write_text(f"<html><body><p>{russian}</p></body></html>", encoding="utf-8")
+    doc = extract_document(utf8)
+    assert texts(doc) == [russian] and doc.warnings == []

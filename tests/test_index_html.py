@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from notebooklm_clone.batch import Batch
+from notebooklm_clone.batch import Batch, render_index
 from notebooklm_clone.config import Settings
 
 from test_batch import make_pdf
@@ -59,12 +59,18 @@ def test_index_links_outputs_and_plays_the_podcast(tmp_path):
     settings = Settings(cache_dir=str(tmp_path / "cache"))
     Batch(root, out, settings, products=["extract"]).run()
 
-    # The study and podcast outputs of the notes/podcast stages, as those stages name them, plus a real 1.5 s MP3.
+    # The study and podcast outputs of the notes/podcast stages, as those stages name them, plus a real 1.5 s MP3,
+    # recorded in the manifest as a run with those products records them (the index links only recorded outputs).
     for name in ("summary.md", "notes.md", "quiz.md", "cards.csv", "cards.apkg", "script.md", "transcript.md"):
         (out / "alpha" / name).write_text(f"# {name}\n", encoding="utf-8")
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=330:duration=1.5",
                     "-ac", "1", "-ar", "24000", "-b:a", "64k", str(out / "alpha" / "podcast.mp3")], check=True)
-    Batch(root, out, settings, products=["extract"]).run()  # nothing to redo; index.html is rendered again
+    manifest = Batch(root, out, settings, products=["extract"]).run()  # nothing to redo
+    manifest.documents["alpha.pdf"].files.update({
+        "summary": "alpha/summary.md", "notes": "alpha/notes.md", "quiz": "alpha/quiz.md",
+        "cards_csv": "alpha/cards.csv", "cards_apkg": "alpha/cards.apkg", "script_md": "alpha/script.md",
+        "transcript": "alpha/transcript.md", "podcast": "alpha/podcast.mp3"})
+    (out / "index.html").write_text(render_index(manifest, out), encoding="utf-8")
 
     page = out / "index.html"
     html = dump_dom(page)

@@ -24,3 +24,12 @@ def test_script_in_english_by_name_keeps_the_embedded_voices(tmp_path):
     settings, warnings = speech_settings(script, Settings(cache_dir=str(tmp_path)))
     assert warnings == []
     assert settings.tts.engine == "embedded" and settings.tts.language == "en"
+
+
+def test_chinese_and_japanese_without_spaces_are_recognised():
+    # A line of Chinese or Japanese has no spaces: it used to count as "fewer than 3 words" and be called English.
+    from notebooklm_clone.extract import guess_language
+
+    assert guess_language("水熊虫是一种非常耐旱的动物。干燥时它们会缩成桶状，可以存活很多年。") == "zh"
+    assert guess_language("クマムシは乾燥に強い動物です。乾燥すると樽のような形になり、何年も生き延びます。") == "ja"
+    assert guess_language("Too short") == "en"

@@ -451,3 +451,17 @@ def test_a_remote_model_name_without_an_endpoint_is_a_usage_error(tmp_path, monk
         with open_llm(settings):
             pass
     assert not (tmp_path / "models").exists()  # refused before assembling or starting anything
+
+
+def test_an_outage_is_never_a_schema_mismatch_fake_server(tmp_path):
+    """Stages skip an item on SchemaMismatch but must fail the document on an outage: the two are told apart by type
+    (the outage's message mentions json_schema, which once passed for a schema problem)."""
+    with FakeLLMServer([status(500, "Internal Server Error")]) as fake:
+        with open_llm(fake_settings(fake, tmp_path, max_retries=0, structured_output="json_schema")) as llm:
+            with pytest.raises(BackendUnavailable) as outage:
+                llm.complete(facts_messages(), schema=Facts, stage="map")
+    assert not isinstance(outage.value, SchemaMismatch) and "json_schema" in str(outage.value)
+    with FakeLLMServer([ok("no JSON here")]) as fake:
+        with open_llm(fake_settings(fake, tmp_path, repair_retries=0)) as llm:
+            with pytest.raises(SchemaMismatch):
+                llm.complete(facts_messages(), schema=Facts, stage="map")

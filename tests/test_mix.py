@@ -146,3 +146,49 @@ def test_intro_and_outro_music_fade_around_the_speech(rendered, tmp_path):
     assert with_music.clips_synthesized == 0
     audio = decode(tmp_path / "music" / "podcast.mp3")
     assert np.max(np.abs(audio[: int(0.05 * rate)])) < 0.05  # faded in, not a click
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Every ffmpeg run has a time limit, and running over it is one clear error
+# ---------------------------------------------------------------------------------------------------------------------
+def test_a_music_file_that_never_delivers_data_is_one_line_bad_input(tmp_path, monkeypatch):
+    """A named pipe nobody writes to (as a stalled network mount would) blocks any reader forever: loading it as
+    music stops at the time limit with BadInput, and the reader it started is gone."""
+    import os
+    import threading
+
+    from notebooklm_clone import mix
+    from notebooklm_clone.errors import BadInput
+
+    monkeypatch.setattr(mix, "MUSIC_TIMEOUT_S", 2.0)
+    fifo = tmp_path / "jingle.mp3"
+    os.mkfifo(fifo)
+    outcome: list[BaseException | None] = []
+
+    def load():
+        try:
+            mix.load_music(str(fifo), 24000, -24.0, 500)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - recorded for the assertions below
+            outcome.append(exc)
+
+    loader = threading.Thread(target=load, daemon=True)
+    loader.start()
+    loader.join(timeout=30)
+    if loader.is_alive():  # release the blocked reader before failing
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        loader.join(timeout=10)
+        pytest.fail("loading the music file hung")
+    assert isinstance(outcome[0], BadInput)
+    assert str(outcome[0]) == f"cannot read music file {fifo}: ffmpeg did not finish within 2 s"
+
+
+def test_an_encoder_over_its_time_limit_is_backend_unavailable(monkeypatch):
+    from notebooklm_clone import mix
+    from notebooklm_clone.errors import BackendUnavailable
+
+    monkeypatch.setattr(mix, "FFMPEG_MIN_TIMEOUT_S", 0.001)
+    monkeypatch.setattr(mix, "FFMPEG_TIMEOUT_PER_AUDIO_S", 0.0)
+    audio = (0.1 * np.sin(np.arange(24000 * 60) / 10)).astype(np.float32)
+    with pytest.raises(BackendUnavailable, match=r"^ffmpeg \(MP3 encoding\) did not finish within 0\.001 s$"):
+        mix.encode_mp3(audio, 24000, "128k")

@@ -7,11 +7,13 @@ Counts are kept small (2 Q&A pairs, 2 quiz questions) so the module stays within
 from __future__ import annotations
 
 import csv
+import json
 import re
 import zipfile
 
 import pdfs
 import pytest
+from pydantic import BaseModel
 
 from notebooklm_clone.chunk import chunk_document
 from notebooklm_clone.citations import CitationChecker
@@ -136,10 +138,10 @@ def test_cards_and_quiz(notes_run):
 
 
 @pytest.mark.llm
-def test_rerun_makes_no_llm_calls_and_writes_the_same_files(notes_run):
+def test_rerun_makes_no_llm_calls_and_writes_the_same_files(notes_run, tmp_path):
     document, chunks, settings, out, first, _ = notes_run
     before = {name: (out / name).read_text() for name in ("notes.md", "summary.md", "quiz.md", "cards.csv")}
-    with open_llm(settings.with_overrides(**{"llm.use_cache": False})) as llm:  # only out/.cache can answer
+    with open_llm(settings.with_overrides(cache_dir=str(tmp_path / "empty"))) as llm:  # only out/.cache can answer
         again = run_notes(document, chunks, llm, settings, out)
         assert llm.usage.totals().get("calls", 0) == 0
     assert again.calls == {} and again.cached_calls == sum(first.calls.values())
@@ -272,3 +274,179 @@ def test_cli_rejects_unknown_products_and_bad_flags_with_usage_exit_code(tmp_pat
     result = runner.invoke(main, ["notes", str(pdf), "--prompts", str(tmp_path / "nope")])
     assert result.exit_code == 2
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# An endpoint that fails or answers nothing usable: the document fails, nothing is written as if it were done
+
+
+def _fake_config(workdir, fake, **llm) -> list[str]:
+    values = {"base_url": fake.base_url, "api_key": "sk-test", "model": "fake-model", "tokenizer": "fallback",
+              "structured_output": "json_schema", "retry_base_delay": 0.01, "max_retries": 1, "repair_retries": 1,
+              **llm}
+    lines = [f'cache_dir = "{workdir / "cache"}"', "[llm]"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in values.items()]
+    config = workdir / "config.toml"
+    config.write_text("\n".join(lines) + "\n")
+    return ["--config", str(config)]
+
+
+@pytest.mark.parametrize("command", ["notes", "script", "podcast"])
+def test_an_endpoint_outage_fails_the_document_with_exit_4_fake_server(tmp_path, command):
+    from click.testing import CliRunner
+    from fakes import FakeLLMServer, status
+
+    from notebooklm_clone.cli import main
+
+    pdf = pdfs.paper_pdf(tmp_path / "paper.pdf")
+    with FakeLLMServer([status(500, "Internal Server Error")]) as fake:
+        result = CliRunner().invoke(main, [*_fake_config(tmp_path, fake), command, str(pdf), "-o",
+                                           str(tmp_path / "out")])
+        sent = len(fake.requests)
+    assert result.exit_code == 4, result.output
+    assert "kept failing after 2 tries (HTTP 500" in result.stderr
+    assert sent == 2  # the first call's two tries; nothing after the outage is sent
+    written = sorted(p.name for p in (tmp_path / "out").rglob("*") if ".cache" not in p.parts and p.is_file())
+    assert written == []  # no report.json, notes or script: the document is not done
+
+
+def test_answers_that_never_make_notes_fail_the_document_fake_server(tmp_path):
+    from fakes import FakeLLMServer, ok
+
+    from notebooklm_clone.errors import BackendUnavailable
+    from notebooklm_clone.pipeline import process_document
+
+    pdf = pdfs.paper_pdf(tmp_path / "paper.pdf")
+    empty = json.dumps({"key_points": [], "terms": [], "facts": [], "questions": []})
+    with FakeLLMServer([ok(empty)]) as fake:
+        from fakes import fake_settings
+
+        settings = fake_settings(fake, tmp_path, structured_output="json_schema", repair_retries=0)
+        with pytest.raises(BackendUnavailable, match=r"no usable notes from any of the \d+ chunks"):
+            process_document(pdf, tmp_path / "out", settings, products=("notes", "podcast"))
+        assert 0 < len(fake.requests) <= 3  # only the map calls: no reduce, no script from nothing
+    assert not (tmp_path / "out").exists() or not [p for p in (tmp_path / "out").iterdir() if p.name != ".cache"]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The language of the notes follows the document unless one is set
+
+ZH_TEXT = ("水熊虫是一种微小的动物。它们在干燥时进入休眠状态，失去体内大部分水分，新陈代谢几乎停止。研究人员在湿度为百分之八十五的"
+           "条件下干燥了一百二十只动物，其中九十七只恢复了活力。")
+JA_TEXT = ("クマムシはとても小さな動物です。乾燥すると樽のような休眠状態になり、体内の水分のほとんどを失います。研究者は百二十匹を"
+           "乾燥させ、そのうち九十七匹が回復しました。")
+
+
+def cjk_pdf(path, title: str, text: str, font: str):
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 72), title, fontname=font, fontsize=18)
+    page.insert_textbox(pymupdf.Rect(72, 100, 520, 700), text, fontname=font, fontsize=11)
+    doc.save(path)
+    return path
+
+
+@pytest.mark.parametrize("title, text, font, language", [("水熊虫研究", ZH_TEXT, "china-s", "Chinese"),
+                                                        ("クマムシの研究", JA_TEXT, "japan", "Japanese")],
+                         ids=["zh", "ja"])
+def test_notes_are_asked_in_the_documents_language_unless_set_fake_server(tmp_path, title, text, font, language):
+    from fakes import FakeLLMServer, fake_settings, status
+
+    from notebooklm_clone.errors import BackendUnavailable
+    from notebooklm_clone.pipeline import process_document
+
+    pdf = cjk_pdf(tmp_path / "doc.pdf", title, text, font)
+    asked = {}
+    with FakeLLMServer([status(500)]) as fake:  # only the first prompt matters here
+        for setting in (None, "German"):
+            settings = fake_settings(fake, tmp_path, max_retries=0).with_overrides(**{"notes.language": setting})
+            with pytest.raises(BackendUnavailable):
+                process_document(pdf, tmp_path / "out", settings, products=("notes",))
+            asked[setting] = fake.requests[-1]["messages"][0]["content"]
+    assert f"Write in {language}." in asked[None]
+    assert "Write in German." in asked["German"]
+
+
+def test_languages_resolve_per_document_and_explicit_settings_win():
+    from notebooklm_clone.models import Document
+    from notebooklm_clone.notes import resolve_languages
+
+    assert Settings().notes.language == Settings().script.language == "auto"
+    doc = Document(source="x.pdf", sha256="0" * 64, title="t", page_count=1, language="zh")
+    resolved = resolve_languages(Settings(), doc)
+    assert (resolved.notes.language, resolved.script.language) == ("Chinese", "Chinese")
+    mixed = resolve_languages(Settings(script={"language": "German"}), doc.model_copy(update={"language": "ja"}))
+    assert (mixed.notes.language, mixed.script.language) == ("Japanese", "German")
+    unknown = resolve_languages(Settings(), doc.model_copy(update={"language": "sw"}))
+    assert unknown.notes.language == "sw"  # no English name known: the code itself
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The answer cache in out/.cache: keyed by the model, never the port; off with llm.use_cache = false
+
+
+class Word(BaseModel):
+    word: str
+
+
+WORD_SCHEMA = {"type": "object", "properties": {"word": {"type": "string", "enum": ["hi"]}}, "required": ["word"],
+               "additionalProperties": False}
+SAY_HI = [{"role": "user", "content": "Answer with the word hi."}]
+
+
+def _key(tmp_path, base_url: str | None, model: str, kind: str = "compatible") -> tuple[str, str]:
+    from notebooklm_clone.llm import LLM
+    from notebooklm_clone.notes import Caller
+
+    settings = Settings(llm={"base_url": base_url, "model": model, "tokenizer": "fallback"}, cache_dir=str(tmp_path))
+    llm = LLM(settings, base_url=base_url, api_key="x", kind=kind, model=model)
+    caller = Caller(llm, settings, tmp_path / ".cache", Budget.of(llm))
+    return llm.model_identity(), caller._request("map", SAY_HI, WORD_SCHEMA, "hi", "map")["key"]
+
+
+def test_answer_cache_key_names_the_model_not_the_port(tmp_path):
+    from notebooklm_clone.embedded import MODELS
+
+    small, default = MODELS["small"], MODELS["default"]
+    first = _key(tmp_path, "http://127.0.0.1:41234/v1", small.alias)
+    assert first[0] == f"embedded:small:{small.sha256}"
+    assert _key(tmp_path, "http://127.0.0.1:50321/v1", small.alias) == first  # the batch's server, another port
+    assert _key(tmp_path, None, small.alias, kind="embedded") == first
+    assert _key(tmp_path, "http://127.0.0.1:41234/v1", default.alias)[1] != first[1]
+    remote = _key(tmp_path, "https://llm.example.com/v1", "gpt-4o-mini")
+    assert remote[0] == "llm.example.com/gpt-4o-mini"
+    assert _key(tmp_path, "https://other.example.org/v1", "gpt-4o-mini")[1] != remote[1]
+    assert _key(tmp_path, "https://llm.example.com/v1", "gpt-4o")[1] != remote[1]
+
+
+def test_a_rerun_against_another_port_answers_from_the_document_cache(llm_settings, tmp_path):
+    from notebooklm_clone.embedded import free_port
+    from notebooklm_clone.notes import Caller
+
+    out = tmp_path / "out" / ".cache"
+    with open_llm(llm_settings) as llm:
+        caller = Caller(llm, llm_settings, out, Budget.of(llm))
+        first = caller.one("map", SAY_HI, WORD_SCHEMA, Word, label="hi")
+        assert first == Word(word="hi") and caller.calls == {"map": 1} and llm.requests_sent == 1
+    # the same model behind another port (nothing listens there: any request would fail) and an empty LLM cache
+    moved = llm_settings.with_overrides(**{"llm.base_url": f"http://127.0.0.1:{free_port()}/v1",
+                                           "llm.max_retries": 0, "cache_dir": str(tmp_path / "other")})
+    with open_llm(moved) as llm:
+        caller = Caller(llm, moved, out, Budget.of(llm))
+        assert caller.one("map", SAY_HI, WORD_SCHEMA, Word, label="hi") == first
+        assert (caller.calls, caller.cached, llm.requests_sent) == ({}, 1, 0)
+
+
+def test_use_cache_false_asks_the_model_again(llm_settings, tmp_path):
+    from notebooklm_clone.notes import Caller
+
+    settings = llm_settings.with_overrides(**{"llm.use_cache": False})
+    out = tmp_path / "out" / ".cache"
+    for _ in range(2):
+        with open_llm(settings) as llm:
+            caller = Caller(llm, settings, out, Budget.of(llm))
+            assert caller.one("map", SAY_HI, WORD_SCHEMA, Word, label="hi") == Word(word="hi")
+            assert (caller.calls, caller.cached, llm.requests_sent) == ({"map": 1}, 0, 1)
+    assert not list(tmp_path.rglob("*.json"))  # no answer cache was written anywhere

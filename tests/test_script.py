@@ -58,9 +58,9 @@ def test_script_structure_speakers_and_clean_turns(script_run):
 
 
 @pytest.mark.llm
-def test_script_rerun_makes_no_llm_calls(script_run):
+def test_script_rerun_makes_no_llm_calls(script_run, tmp_path):
     document, notes, settings, out, script = script_run
-    with open_llm(settings.with_overrides(**{"llm.use_cache": False})) as llm:
+    with open_llm(settings.with_overrides(cache_dir=str(tmp_path / "empty"))) as llm:  # only out/.cache can answer
         again = run_script(document, notes, llm, settings, out)
         assert llm.usage.totals().get("calls", 0) == 0
     assert again == script
@@ -166,3 +166,78 @@ def test_a_theme_segment_sees_only_the_notes_no_other_segment_covers():
                                                                           "- term: meaning"]
     assert segment_material(2, segments, points, []) == ["- Point 3.", "- Point 4.", "- Point 5."]
     assert len(segment_material(3, segments, points, [])) == 6
+
+
+def test_no_usable_segment_fails_instead_of_a_canned_script_fake_server(tmp_path):
+    from fakes import FakeLLMServer, fake_settings, ok
+
+    from notebooklm_clone.errors import BackendUnavailable
+    from notebooklm_clone.models import Document
+    from notebooklm_clone.notes import NotesResult
+
+    document = Document(source="paper.pdf", sha256="0" * 64, title="Water Bears", page_count=1)
+    points = [Cited(text="Water bears survive drying in a tun state.", pages=[1]),
+              Cited(text="Of 120 animals, 97 recovered.", pages=[1])]
+    notes = NotesResult(document=document.sha256, title="Water Bears", overview=points, key_points=points)
+    with FakeLLMServer([ok("Sorry, I cannot help with that.")]) as fake:  # never JSON: every call is a mismatch
+        settings = fake_settings(fake, tmp_path, repair_retries=0).with_overrides(**{"script.minutes": 0.5})
+        with open_llm(settings) as llm:
+            with pytest.raises(BackendUnavailable, match="the model wrote no usable script turns for any segment"):
+                run_script(document, notes, llm, settings, tmp_path / "out")
+    assert not (tmp_path / "out" / "script.json").exists()
+
+
+def test_empty_notes_give_no_script_fake_server(tmp_path):
+    from fakes import FakeLLMServer, fake_settings, ok
+
+    from notebooklm_clone.errors import BackendUnavailable
+    from notebooklm_clone.models import Document
+    from notebooklm_clone.notes import NotesResult
+
+    document = Document(source="paper.pdf", sha256="0" * 64, title="Water Bears", page_count=1)
+    with FakeLLMServer([ok("{}")]) as fake:
+        with open_llm(fake_settings(fake, tmp_path)) as llm:
+            with pytest.raises(BackendUnavailable, match="no notes to write a script from"):
+                run_script(document, NotesResult(document=document.sha256, title="t"), llm, fake_settings(fake, tmp_path),
+                           tmp_path / "out")
+        assert fake.requests == []
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Chinese and Japanese have no spaces between words: their characters are counted
+
+
+def test_word_count_counts_chinese_and_japanese_characters():
+    from notebooklm_clone.script import CJK_CHARS_PER_WORD, count_words
+
+    assert count_words("Water bears enter a tun state.") == 6
+    zh = "水熊虫在干燥时进入休眠状态。"  # 13 characters and a full stop
+    assert count_words(zh) == round(13 / CJK_CHARS_PER_WORD)
+    ja = "クマムシは乾燥すると休眠します。"  # 15 kana and kanji
+    assert count_words(ja) == round(15 / CJK_CHARS_PER_WORD)
+    assert count_words("DNA 修复蛋白 Dsup") == 2 + round(4 / CJK_CHARS_PER_WORD)
+    assert count_words("") == 0
+
+
+def test_a_chinese_script_is_trimmed_to_its_budget_and_its_length_is_counted(tmp_path):
+    from notebooklm_clone.script import CJK_CHARS_PER_WORD, trim_to, write_script
+
+    sentence = "水熊虫在干燥时进入休眠状态，失去体内大部分水分，新陈代谢几乎停止。"  # 30 characters
+    turns = [Turn(speaker="host" if i % 2 else "expert", text=sentence) for i in range(10)]
+    per_turn = round(30 / CJK_CHARS_PER_WORD)
+    kept = trim_to(turns, 5 * per_turn)
+    assert len(kept) == 5
+    script = Script(title="水熊虫", language="zh", speakers=SPEAKERS, segments=[Segment(title="A", words=80)],
+                    turns=kept)
+    assert script.word_count() == 5 * per_turn
+    write_script(script, tmp_path)
+    assert f"*{5 * per_turn} words*" in (tmp_path / "script.md").read_text()
+
+
+def test_the_segment_prompt_asks_chinese_for_characters():
+    from notebooklm_clone.script import CJK_CHARS_PER_WORD, spoken_length
+
+    assert spoken_length(120, "Chinese") == f"{round(120 * CJK_CHARS_PER_WORD)} characters"
+    assert spoken_length(120, "ja") == f"{round(120 * CJK_CHARS_PER_WORD)} characters"
+    assert spoken_length(120, "English") == "120 words"
+    assert spoken_length(120, "German") == "120 words"

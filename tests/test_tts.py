@@ -17,7 +17,8 @@ from notebooklm_clone.config import Settings, TTSSettings
 from notebooklm_clone.errors import BackendUnavailable
 from notebooklm_clone.models import Script, Speaker, Turn
 from notebooklm_clone.podcast import render_podcast
-from notebooklm_clone.tts import ENGINES, engine_status, get_engine
+from notebooklm_clone.speech import plan_clips
+from notebooklm_clone.tts import ENGINES, engine_class, engine_status, get_engine
 
 SENTENCE = "The study followed two hundred people for three years and found a clear effect."
 
@@ -189,6 +190,15 @@ def test_openai_engine_error_is_backend_unavailable_fake_server(fake_speech_serv
     assert len(FakeSpeech.requests) == 1
 
 
+def test_espeak_over_its_time_limit_is_backend_unavailable(monkeypatch):
+    from notebooklm_clone.tts import espeak
+
+    engine = get_engine(TTSSettings(engine="espeak"))
+    monkeypatch.setattr(espeak, "TIMEOUT_S", 0.001)
+    with pytest.raises(BackendUnavailable, match=r"^espeak-ng did not finish within 0\.001 s for voice 'en-us'$"):
+        engine.synthesize(SENTENCE * 20, "en-us")
+
+
 def test_openai_engine_without_key_or_url_is_backend_unavailable(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
@@ -199,6 +209,42 @@ def test_openai_engine_without_key_or_url_is_backend_unavailable(monkeypatch):
 # ---------------------------------------------------------------------------------------------------------------------
 # Coqui: a tiny VITS (random weights, two speakers) built with Coqui's own API, saved, loaded back through the engine
 # ---------------------------------------------------------------------------------------------------------------------
+def test_coqui_key_parts_follow_model_files_and_speaker_wav_contents(tmp_path):
+    """What keys a Coqui clip besides the text: the model's files (path, size, mtime) and a reference recording's
+    contents, so a retrained checkpoint or a re-recorded speaker_wav at the same path never reuses an old clip."""
+    import os
+
+    from notebooklm_clone.tts import coqui  # importable without torch or coqui-tts
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "best_model.pth").write_bytes(b"weights, first training run")
+    (model / "config.json").write_text('{"audio": {"sample_rate": 16000}}')
+    (model / "speakers.json").write_text('{"alice": 0}')
+    wav = tmp_path / "speaker.wav"
+    rng = np.random.default_rng(0)
+    sf.write(wav, 0.1 * rng.standard_normal(16000), 16000)
+
+    def model_key():
+        return coqui.file_stamps(coqui.model_files(str(model), None))
+
+    first_model, first_voice = model_key(), coqui.voice_identity(str(wav))
+    assert model_key() == first_model and coqui.voice_identity(str(wav)) == first_voice
+    assert coqui.voice_identity("alice") == "alice"  # a speaker name is its own identity
+
+    stat = wav.stat()
+    sf.write(wav, 0.1 * rng.standard_normal(16000), 16000)  # re-recorded: same size, same mtime
+    os.utime(wav, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert wav.stat().st_size == stat.st_size
+    assert coqui.voice_identity(str(wav)) != first_voice
+
+    (model / "best_model.pth").write_bytes(b"weights, second training run")
+    assert model_key() != first_model
+    second_model = model_key()
+    (model / "speakers.json").write_text('{"alice": 0, "bob": 1}')
+    assert model_key() != second_model
+
+
 def build_tiny_vits(directory) -> None:
     from notebooklm_clone.tts.coqui import _import_coqui
 
@@ -245,3 +291,15 @@ def test_coqui_engine_with_tiny_model_built_by_coqui(tmp_path):
     assert result.duration_s > 0.5 and (tmp_path / "out" / "podcast.mp3").stat().st_size > 1000
     with pytest.raises(BackendUnavailable, match="cannot load model"):
         get_engine(TTSSettings(engine="coqui", model="tts_models/xx/none/missing"))
+
+    # the clip cache key follows a reference recording's contents and the checkpoint's file
+    wav = tmp_path / "speaker.wav"
+    sf.write(wav, 0.1 * np.random.default_rng(0).standard_normal(16000), 16000)
+    voiced = settings.model_copy(update={"tts": settings.tts.model_copy(update={"voices": {"a": str(wav)}})})
+    first = plan_clips(script, voiced, engine)[0].path
+    sf.write(wav, 0.1 * np.random.default_rng(1).standard_normal(16000), 16000)
+    assert plan_clips(script, voiced, engine)[0].path != first
+    again = plan_clips(script, voiced, engine)[0].path
+    build_tiny_vits(tmp_path / "tiny")  # the checkpoint written again, as a further training run would
+    reloaded = engine_class("coqui")(voiced.tts, threads=1)
+    assert plan_clips(script, voiced, reloaded)[0].path != again

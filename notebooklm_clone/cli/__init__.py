@@ -18,12 +18,31 @@ from ..errors import NotebookError
 AREAS = ("extract", "llm", "study", "audio", "batch")
 
 
+def usage_error(exc: click.UsageError) -> click.exceptions.Exit:
+    """A bad flag or argument as one line on stderr, like every other error (click prints usage, hint and error)."""
+    where = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
+    click.echo(f"error: {exc.format_message()}{where}", err=True)
+    return click.exceptions.Exit(exc.exit_code)
+
+
 class Group(click.Group):
     """Turns our errors into one line on stderr and a distinct exit code; never a traceback."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            raise usage_error(exc) from None
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            raise usage_error(exc) from None
         except NotebookError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)

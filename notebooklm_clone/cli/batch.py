@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from ..batch import run_batch, summary_table
+from ..batch import DEFAULT_TIME_LIMIT, run_batch, summary_table
 from ..errors import PartialFailure
+from ..store import json_text, portable_name
 
 
 @click.command("batch")
@@ -24,13 +24,20 @@ from ..errors import PartialFailure
 @click.option("--address", default=None, help="Ray cluster address (e.g. ray://head:10001 or head:6379).")
 @click.option("--model", "tier", type=click.Choice(["small", "default"]), default=None,
               help="Embedded model tier (small = 0.5B, default = 1.5B).")
+@click.option("--prompts", "prompts_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Folder with your own prompt templates (*.j2); missing ones come from the built-in prompts/. "
+                   "Editing one redoes the documents it shaped on the next run.")
+@click.option("--follow-symlinks", is_flag=True,
+              help="Read symbolic links under DIR (by default they are listed as skipped, never read).")
+@click.option("--time-limit", type=click.FloatRange(min=0), default=DEFAULT_TIME_LIMIT, show_default=True,
+              metavar="SECONDS", help="A document taking longer is recorded as failed (0 = no limit).")
 @click.option("--password", default=None, help="Password for encrypted documents.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest summary as JSON on stdout.")
 @click.pass_context
 def batch(ctx: click.Context, input_dir: str, out_dir: str | None, products: str, jobs: int | None,
-          pattern: str | None, executor: str, address: str | None, tier: str | None, password: str | None,
-          quiet: bool, as_json: bool) -> None:
+          pattern: str | None, executor: str, address: str | None, tier: str | None, prompts_dir: str | None,
+          follow_symlinks: bool, time_limit: float, password: str | None, quiet: bool, as_json: bool) -> None:
     """Process every document under DIR (pdf, epub, html, md, txt) into OUT/<path>/, with OUT/batch.json and
     OUT/index.html. Rerunning resumes: finished, unchanged documents are skipped."""
     obj = ctx.ensure_object(dict)
@@ -39,23 +46,26 @@ def batch(ctx: click.Context, input_dir: str, out_dir: str | None, products: str
         from ..config import load_settings
 
         settings = load_settings()
-    settings = settings.with_overrides(**{"llm.tier": tier})
+    settings = settings.with_overrides(**{"llm.tier": tier,
+                                          "prompts_dir": str(Path(prompts_dir).resolve()) if prompts_dir else None})
     quiet = quiet or obj.get("quiet", False)
     as_json = as_json or obj.get("json", False)
-    out = Path(out_dir) if out_dir else Path(settings.out_dir) / Path(input_dir).resolve().name
+    out = Path(out_dir) if out_dir else Path(settings.out_dir) / portable_name(Path(input_dir).resolve().name)
     from ..batch import Reporter
 
     manifest = run_batch(input_dir, out, settings, products=products,
                          jobs=jobs or (None if executor == "ray" else 1), pattern=pattern, executor=executor,
-                         address=address, password=password, reporter=Reporter(quiet=quiet))
+                         address=address, password=password, reporter=Reporter(quiet=quiet),
+                         follow_symlinks=follow_symlinks, time_limit=time_limit)
     if as_json:
-        click.echo(json.dumps(manifest.summary(), indent=2, ensure_ascii=False))
+        click.echo(json_text(manifest.summary()))
     elif not quiet:
         click.echo(summary_table(manifest))
-        click.echo(f"index: {out / 'index.html'}")
+        click.echo(f"index: {portable_name(str(out / 'index.html'))}")
     failed = manifest.counts()["failed"]
     if failed:
-        raise PartialFailure(f"{failed} of {len(manifest.documents)} documents failed; see {out / 'batch.json'}")
+        raise PartialFailure(f"{failed} of {len(manifest.documents)} documents failed; "
+                             f"see {portable_name(str(out / 'batch.json'))}")
 
 
 commands = [batch]

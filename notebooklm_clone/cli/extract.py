@@ -53,6 +53,9 @@ def extract(ctx: click.Context, file: Path, out: Path | None, fmt: str, chunks: 
         chunk_settings = settings.chunk.model_copy(update={k: v for k, v in
                                                            (("budget_tokens", budget), ("overlap_tokens", overlap))
                                                            if v is not None})
+        if chunk_settings.overlap_tokens >= chunk_settings.budget_tokens:  # refused in a config file too
+            raise click.BadParameter(f"{chunk_settings.overlap_tokens} tokens is not smaller than the chunk budget "
+                                     f"({chunk_settings.budget_tokens})", param_hint="'--overlap'")
         tokenizer = get_tokenizer(tokenizer_spec or default_tokenizer_spec(settings))
         if getattr(tokenizer, "note", ""):
             warnings.append(tokenizer.note)

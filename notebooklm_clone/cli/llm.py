@@ -20,7 +20,7 @@ from ..config import Settings
 from ..errors import BackendUnavailable, NotebookError
 
 APT_TOOLS = {  # tool -> what it is for
-    "ffmpeg": "audio decoding/encoding (pydub)",
+    "ffmpeg": "audio decoding/encoding (ffmpeg, through pydub for music)",
     "tesseract": "OCR of scanned pages",
     "espeak-ng": "espeak TTS engine and phonemes",
 }

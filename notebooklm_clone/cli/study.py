@@ -3,13 +3,13 @@ script), both through pipeline.process_document so they share its caching, repor
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
 from ..config import Settings, load_settings
 from ..errors import UsageError
+from ..store import json_text
 
 PRODUCT_NAMES = ("summary", "notes", "cards", "quiz")
 STYLES = ["deep-dive", "brief", "debate", "critique", "lecture"]
@@ -44,7 +44,7 @@ def _run(ctx: click.Context, source: str, out_root: str | None, settings: Settin
 
     result = process_document(source, out, settings, products=products, password=password, progress=progress)
     if as_json:
-        click.echo(json.dumps(result.model_dump(), indent=2, ensure_ascii=False))
+        click.echo(json_text(result.model_dump()))
     elif not quiet:
         click.echo(f"outputs in {out}/")
         for name, path in result.files.items():
@@ -64,7 +64,8 @@ def _common(fn):
         click.argument("source", metavar="FILE", type=click.Path(exists=True, dir_okay=False)),
         click.option("-o", "--out", "out_root", type=click.Path(file_okay=False),
                      help="Output root (default: settings.out_dir); files go to OUT/<document stem>/."),
-        click.option("--language", default=None, help="Language of the output (e.g. English, German)."),
+        click.option("--language", default=None,
+                     help="Language of the output (e.g. English, German; default: the document's language)."),
         click.option("--instructions", default=None,
                      help="Your preference for focus, audience or tone (it cannot override the "
                           "document-is-data rule)."),

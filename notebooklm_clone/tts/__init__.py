@@ -8,7 +8,6 @@ loaded lazily and once per process (`get_engine`), because loading a voice model
 from __future__ import annotations
 
 import importlib
-import os
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -61,6 +60,7 @@ _loaded: dict[str, TTSEngine] = {}
 def get_engine(settings: TTSSettings, threads: int | None = None, cache_dir: str | Path | None = None) -> TTSEngine:
     """The engine `settings` name, constructed once per process (and per distinct settings). `cache_dir` is where
     an engine may put files it derives from installed models (Settings.cache_dir)."""
+    threads = threads or cpu_count()  # resolved here: a process's share of the cores can change between documents
     key = f"{settings.model_dump_json()}|{threads}|{cache_dir}"
     if key not in _loaded:
         _loaded[key] = engine_class(settings.engine)(settings, threads=threads,
@@ -100,7 +100,10 @@ def engine_status(settings: TTSSettings | None = None) -> list[dict]:
 
 
 def cpu_count() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    """Cores an engine may use: all of them, or this document's share when several documents run at once."""
+    from ..procs import usable_cores
+
+    return usable_cores()
 
 
 def as_mono_float32(samples, rate: int) -> tuple[np.ndarray, int]:

@@ -107,6 +107,66 @@ def _local_model(model: str, config: str | None) -> tuple[str, str] | None:
     return None
 
 
+def model_files(model: str, config: str | None, tts=None) -> list[Path]:
+    """The files a loaded model was made from: every file beside its checkpoint (config, speakers, language
+    files), its config wherever it is, and the vocoder and speaker-encoder files a loaded model names."""
+    paths: list[Path] = []
+    try:
+        local = _local_model(model, config)
+    except BackendUnavailable:
+        local = None
+    if local:
+        paths += [Path(p) for p in local]
+    synthesizer = getattr(tts, "synthesizer", None)
+    for name in ("tts_checkpoint", "tts_config_path", "tts_speakers_file", "vocoder_checkpoint", "vocoder_config",
+                 "encoder_checkpoint", "encoder_config"):
+        value = getattr(synthesizer, name, None)
+        if value and str(value) not in ("", "."):
+            paths.append(Path(value))
+    files: set[Path] = set()
+    for path in paths:
+        if path.is_file():
+            files.add(path.resolve())
+        folder = path if path.is_dir() else path.parent if path.suffix in (".pth", ".pt", ".tar") else None
+        if folder is not None and folder.is_dir():
+            files.update(p.resolve() for p in folder.iterdir() if p.is_file())
+    return sorted(files)
+
+
+def file_stamps(paths: list[Path]) -> list[tuple[str, int, int]]:
+    """(path, size, mtime) of each file: a checkpoint written again, even to the same size, gets a new stamp."""
+    stamps = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        stamps.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return stamps
+
+
+# (path, inode, size, mtime, ctime) -> sha256: a recording is read once per run; ctime changes on every write, even
+# one whose mtime was set back
+_digests: dict[tuple, str] = {}
+
+
+def voice_identity(voice: str) -> str | dict:
+    """What a voice means to the audio: a speaker name as it is, a reference recording (speaker_wav) by its
+    contents, so a re-recorded file at the same path never reuses the clips of the old one."""
+    path = Path(voice).expanduser()
+    if not path.is_file():
+        return voice
+    from ..store import sha256_file
+
+    stat = path.stat()
+    stamp = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    if stamp not in _digests:
+        if len(_digests) > 64:  # a handful of recordings per podcast: never let this grow
+            _digests.clear()
+        _digests[stamp] = sha256_file(path)
+    return {"speaker_wav": voice, "sha256": _digests[stamp]}
+
+
 class CoquiEngine:
     name = "coqui"
     accepts_any_voice = True  # speaker names of the model, or a path to a reference WAV (speaker_wav)
@@ -129,6 +189,7 @@ class CoquiEngine:
                                      f"{type(exc).__name__}: {exc}") from None
         self.model = settings.model
         self.language = settings.language
+        self.files = file_stamps(model_files(settings.model, settings.coqui_config, self.tts))  # as loaded
         speakers = list(getattr(self.tts, "speakers", None) or [])
         rate = int(self.tts.synthesizer.output_sample_rate)
         self.capabilities = Capabilities(languages=list(getattr(self.tts, "languages", None) or ["*"]),
@@ -136,9 +197,10 @@ class CoquiEngine:
                                          default_voices=speakers[:4] or ["default"])
 
     def identity(self) -> dict:
-        model = Path(self.model)
-        stamp = model.stat().st_mtime_ns if model.exists() else None
-        return {"model": self.model, "mtime": stamp, "language": self.language}
+        return {"model": self.model, "files": self.files, "language": self.language}
+
+    def voice_identity(self, voice: str) -> str | dict:
+        return voice_identity(voice)
 
     @classmethod
     def known_voices(cls, settings: TTSSettings) -> list[str]:

@@ -18,6 +18,7 @@ from ..config import TTSSettings
 from ..errors import BackendUnavailable
 from . import Capabilities, as_mono_float32
 
+TIMEOUT_S = 120.0  # one piece (at most max_chars) takes espeak-ng well under a second: longer means it is stuck
 DEFAULT_VOICES = ["en-us+m3@35", "en-us+f3@65", "en-gb+m1@25", "en-us+f4@80"]
 VARIANTS = ["m1", "m3", "m7", "f2", "f3", "f4"]
 
@@ -39,7 +40,11 @@ class EspeakEngine:
             raise BackendUnavailable("espeak-ng is not installed (apt-get install espeak-ng)")
         self.words_per_minute = settings.espeak_wpm
         self.language = (settings.language or "en").lower()
-        self.version = subprocess.run([self.binary, "--version"], capture_output=True, text=True).stdout.strip()
+        try:
+            self.version = subprocess.run([self.binary, "--version"], capture_output=True, text=True,
+                                          stdin=subprocess.DEVNULL, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise BackendUnavailable(f"espeak-ng does not run: {exc}") from None
 
     def identity(self) -> dict:
         return {"espeak": self.version, "wpm": self.words_per_minute, "language": self.language}
@@ -62,7 +67,12 @@ class EspeakEngine:
         if pitch:
             command += ["-p", pitch]
         # text goes in on stdin, so a turn starting with "-" is never read as an option
-        done = subprocess.run(command, input=text.encode("utf-8"), capture_output=True, timeout=300)
+        try:
+            done = subprocess.run(command, input=text.encode("utf-8"), capture_output=True, timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise BackendUnavailable(f"espeak-ng did not finish within {TIMEOUT_S:g} s for voice {voice!r}") from None
+        except OSError as exc:
+            raise BackendUnavailable(f"espeak-ng does not run: {exc}") from None
         if done.returncode != 0 or not done.stdout:
             reason = done.stderr.decode(errors="replace").strip()
             raise BackendUnavailable(f"espeak-ng failed for voice {voice!r}: {reason}")

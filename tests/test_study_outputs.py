@@ -1,0 +1,41 @@
+"""The study files a student opens elsewhere: the Anki deck shows card text as text, the CSV never runs a formula."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+import zipfile
+
+from notebooklm_clone.notes import Card, NotesResult
+from notebooklm_clone.study_outputs import cards_csv, write_apkg
+
+HOSTILE = [
+    Card(front="<script>alert(1)</script> What is a <b>tun</b>?", back="A & B < C", pages=[1], kind="qa"),
+    Card(front="=HYPERLINK(\"http://example.invalid\",\"click\")", back="+1 -2 @SUM(A1)", pages=[2], kind="term"),
+]
+
+
+def result() -> NotesResult:
+    return NotesResult(document="0" * 64, title="Hostile cards", cards=HOSTILE)
+
+
+def test_anki_fields_are_escaped_text(tmp_path):
+    path = write_apkg(result(), tmp_path / "cards.apkg")
+    with zipfile.ZipFile(path) as package:
+        (tmp_path / "collection.anki2").write_bytes(package.read("collection.anki2"))
+    with sqlite3.connect(tmp_path / "collection.anki2") as db:
+        fields = [row[0].split("\x1f") for row in db.execute("select flds from notes order by id")]
+    fronts = {f[0] for f in fields}
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; What is a &lt;b&gt;tun&lt;/b&gt;?" in fronts
+    assert not any("<script>" in field for row in fields for field in row)
+    assert any(row[1] == "A &amp; B &lt; C" for row in fields)
+
+
+def test_csv_cells_never_start_a_formula(tmp_path):
+    rows = list(csv.reader(io.StringIO(cards_csv(result()))))
+    assert rows[0] == ["front", "back", "pages", "kind"]
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not any(cell[:1] in "=+-@\t\r" for cell in cells if cell)
+    assert rows[2][0] == "'=HYPERLINK(\"http://example.invalid\",\"click\")" and rows[2][1] == "'+1 -2 @SUM(A1)"
+    assert rows[1][0] == HOSTILE[0].front  # plain text stays as it was
