@@ -32,9 +32,9 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from notebooklm_clone.config import LLMSettings, Settings  # noqa: E402
-from notebooklm_clone.embedded import EmbeddedServer  # noqa: E402
-from notebooklm_clone.notes import MAP_LIMITS, _digest_messages, _style  # noqa: E402
-from notebooklm_clone.prompts import render_messages  # noqa: E402
+from notebooklm_clone.llm.embedded import EmbeddedServer  # noqa: E402
+from notebooklm_clone.llm.prompts import render_messages  # noqa: E402
+from notebooklm_clone.stages.notes import MAP_LIMITS, _digest_messages, _style  # noqa: E402
 
 PROMPT_EVAL = re.compile(r"prompt eval time =\s+([\d.]+) ms /\s+(\d+) tokens")
 GEN_EVAL = re.compile(r"\s eval time =\s+([\d.]+) ms /\s+(\d+) runs")

@@ -22,14 +22,14 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from notebooklm_clone.embedded import MODELS  # noqa: E402
+from notebooklm_clone.llm.embedded import MODELS  # noqa: E402
 
 SERVER_TARGET = 2.5e9  # bytes, default tier
 
 
 def is_server(process: psutil.Process) -> bool:
     cmdline = " ".join(process.cmdline())
-    return "llama_cpp.server" in cmdline or "notebooklm_clone.embedded serve" in cmdline
+    return "llama_cpp.server" in cmdline or "notebooklm_clone.llm.embedded serve" in cmdline
 
 
 def tree(root: psutil.Process) -> list[psutil.Process]:

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from notebooklm_clone.config import Settings, TTSSettings  # noqa: E402
 from notebooklm_clone.models import Script, Speaker, Turn  # noqa: E402
-from notebooklm_clone.speech import synthesize_script  # noqa: E402
+from notebooklm_clone.stages.speech import synthesize_script  # noqa: E402
 from notebooklm_clone.tts import cpu_count, get_engine  # noqa: E402
 
 TEXT = ("Street trees cool the cities they grow in. A survey of twelve hundred streets found more shade every year "

@@ -15,8 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .errors import UsageError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
 
 class Section(BaseModel):
     """A settings section: an unknown key (a typo such as `basse_url`) is an error naming it, never ignored."""

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .textsplit import count_words
+from .text.split import count_words
 
 BlockKind = Literal["heading", "paragraph", "list", "table", "caption", "references"]
 

@@ -51,8 +51,8 @@ def process_document(
 
     `products` may name: extract, notes, script, podcast (podcast implies script; script and notes imply extract).
     """
-    from .chunk import chunk_document
-    from .extract import extract_document
+    from .sources.extract import extract_document
+    from .stages.chunk import chunk_document
     from .store import atomic_write_json, read_json
 
     out_dir = Path(out_dir)
@@ -70,7 +70,7 @@ def process_document(
     document = timed("extract", extract_document, source, password=password)
     result.warnings.extend(document.warnings)
     if any(p in products for p in ("notes", "script", "podcast")):
-        from .notes import resolve_languages
+        from .stages.notes import resolve_languages
 
         settings = resolve_languages(settings, document)  # "auto": the language the document is written in
         result.options = _options(settings, products)
@@ -78,9 +78,9 @@ def process_document(
         result.files["extract"] = str(atomic_write_json(out_dir / "document.json", document))
     wants_llm = any(p in products for p in ("notes", "script", "podcast"))
     if wants_llm:
-        from .llm import open_llm
-        from .notes import run_notes
-        from .script import run_script
+        from .llm.client import open_llm
+        from .stages.notes import run_notes
+        from .stages.script import run_script
 
         with open_llm(settings) as llm:
             chunks = timed("chunk", chunk_document, document, settings.chunk, llm.tokenizer)
@@ -99,7 +99,7 @@ def process_document(
             result.usage_by_stage = llm.usage.by_stage()
             result.cost_usd = llm.usage.cost_usd()
         if "podcast" in products:
-            from .podcast import render_podcast
+            from .stages.podcast import render_podcast
 
             podcast = timed("podcast", render_podcast, script, settings, out_dir, progress=progress)
             result.files.update(podcast.files)

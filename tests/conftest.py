@@ -26,7 +26,7 @@ from __future__ import annotations
 import pytest
 
 from notebooklm_clone.config import Settings
-from notebooklm_clone.embedded import MODELS, EmbeddedServer
+from notebooklm_clone.llm.embedded import MODELS, EmbeddedServer
 
 EMBEDDED_SMALL_MODEL = MODELS["small"].alias
 EMBEDDED_TEST_CONTEXT = 4096  # enough for ~800-token chunks plus instructions and answer; half the KV-cache RAM

@@ -17,7 +17,7 @@ import pymupdf
 import pytest
 from click.testing import CliRunner
 
-from notebooklm_clone.batch import Batch, discover, settings_fingerprint
+from notebooklm_clone.batch.runner import Batch, discover, settings_fingerprint
 from notebooklm_clone.cli import main
 from notebooklm_clone.config import Settings
 
@@ -198,7 +198,7 @@ def test_out_inside_input_folder_is_not_discovered(tmp_path):
 
 def recorded_so_far(out: Path) -> dict | None:
     """What a batch has recorded in OUT so far (batch.json and the journal of the run in progress), as JSON data."""
-    from notebooklm_clone.batch import load_manifest
+    from notebooklm_clone.batch.runner import load_manifest
 
     manifest = load_manifest(out)
     return manifest.model_dump(mode="json") if manifest else None
@@ -332,7 +332,7 @@ def test_kill_9_during_an_llm_batch_then_rerun_repeats_no_finished_llm_work(tmp_
         f'cache_dir = "{llm_settings.cache_dir}"\n\n[llm]\nbase_url = "{llm.base_url}"\napi_key = "embedded"\n'
         f'model = "{llm.model}"\ntier = "small"\ntokenizer = "{llm.tokenizer}"\ncontext_size = {llm.context_size}\n\n'
         '[notes]\nonly = ["summary"]\n', encoding="utf-8")
-    from notebooklm_clone.prompts import REPO_PROMPTS
+    from notebooklm_clone.llm.prompts import REPO_PROMPTS
 
     prompts = tmp_path / "prompts"  # the user's own copies of two templates
     prompts.mkdir()
@@ -498,7 +498,7 @@ def test_a_file_name_that_is_not_utf8_works_in_single_file_mode(tmp_path, llm_se
 
 
 def test_prompt_template_edits_change_the_fingerprint_of_the_products_they_shape(tmp_path):
-    from notebooklm_clone.prompts import REPO_PROMPTS
+    from notebooklm_clone.llm.prompts import REPO_PROMPTS
 
     prompts = tmp_path / "prompts"
     prompts.mkdir()
@@ -510,7 +510,7 @@ def test_prompt_template_edits_change_the_fingerprint_of_the_products_they_shape
     def prints():
         return {p: settings_fingerprint(settings, normalize(p)) for p in products}
 
-    from notebooklm_clone.batch import normalize_products as normalize
+    from notebooklm_clone.batch.runner import normalize_products as normalize
 
     before = prints()
     # The same templates in another folder shape the same outputs.
@@ -548,7 +548,7 @@ class RecordingReporter:
 
 
 def test_a_state_change_appends_to_a_journal_instead_of_rewriting_the_manifest(tmp_path):
-    from notebooklm_clone.batch import load_manifest
+    from notebooklm_clone.batch.runner import load_manifest
 
     root = tmp_path / "in"
     root.mkdir()
@@ -570,7 +570,7 @@ def test_a_state_change_appends_to_a_journal_instead_of_rewriting_the_manifest(t
 
 
 def test_a_rerun_hashes_only_files_whose_size_or_mtime_changed(tmp_path, monkeypatch):
-    import notebooklm_clone.batch as batch_module
+    import notebooklm_clone.batch.runner as batch_module
 
     hashed: list[str] = []
     real = batch_module.sha256_file

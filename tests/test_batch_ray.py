@@ -8,11 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from notebooklm_clone.batch import Batch
-from notebooklm_clone.config import Settings
-
 from test_batch import make_pdf
+
+from notebooklm_clone.batch.runner import Batch
+from notebooklm_clone.config import Settings
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
@@ -92,9 +91,9 @@ def test_remote_cluster_with_the_embedded_llm_is_refused_up_front(tmp_path, monk
 def test_a_ray_task_over_the_time_limit_is_cancelled_and_reported(tmp_path, local_ray):
     """A scanned PDF (OCR, many seconds) under a 6 s limit: its task is cancelled and the document failed with
     'timed out after 6 s'; the small document beside it is done."""
-    from notebooklm_clone.executors import make_executor
-
     from test_processes import scanned_report
+
+    from notebooklm_clone.batch.executors import make_executor
 
     root = tmp_path / "in"
     scanned_report(root / "scan.pdf", pages=30)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pdfs
 import pytest
 
-import pdfs
-from notebooklm_clone.chunk import chunk_document, split_sentences
 from notebooklm_clone.config import ChunkSettings
 from notebooklm_clone.errors import UsageError
-from notebooklm_clone.extract import extract_document
+from notebooklm_clone.llm.tokens import EstimateTokenizer, get_tokenizer
 from notebooklm_clone.models import Block, Document
-from notebooklm_clone.tokens import EstimateTokenizer, get_tokenizer
+from notebooklm_clone.sources.extract import extract_document
+from notebooklm_clone.stages.chunk import chunk_document, split_sentences
 
 SAMPLE = pdfs.ROOT / "samples" / "tardigrades.pdf"
 
@@ -22,7 +22,7 @@ SAMPLE = pdfs.ROOT / "samples" / "tardigrades.pdf"
 def qwen():
     """The small embedded model's own vocabulary (llama.cpp, vocab only)."""
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is installed by scripts/setup.sh")
-    from notebooklm_clone.embedded import ensure_model
+    from notebooklm_clone.llm.embedded import ensure_model
 
     return get_tokenizer(f"gguf:{ensure_model('small')}")
 
@@ -205,7 +205,7 @@ def test_sentence_splitting_stays_linear_on_abbreviation_runs():
     # 24 KB of "See Fig. A. " took 7.5 s (every boundary follows an abbreviation, and each was re-checked against the
     # whole growing sentence); 192 KB would take minutes. The result is one sentence: nothing may split it.
     code = (
-        "from notebooklm_clone.chunk import split_sentences\n"
+        "from notebooklm_clone.stages.chunk import split_sentences\n"
         "for n in (2000, 16000):\n"
         "    text = 'See Fig. A. ' * n\n"
         "    parts = split_sentences(text)\n"

@@ -5,8 +5,14 @@ from __future__ import annotations
 import pdfs
 import pytest
 
-from notebooklm_clone.citations import CitationChecker, format_pages, keywords_in, number_words, numbers_in
-from notebooklm_clone.extract import extract_document
+from notebooklm_clone.sources.extract import extract_document
+from notebooklm_clone.stages.citations import (
+    CitationChecker,
+    format_pages,
+    keywords_in,
+    number_words,
+    numbers_in,
+)
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import random
 import subprocess
 import sys
 
+import pdfs
 import pytest
 from click.testing import CliRunner
 
-import pdfs
 from notebooklm_clone.cli import main
 
 SAMPLES = pdfs.ROOT / "samples"
@@ -131,7 +131,7 @@ def test_default_tokenizer_spec_follows_the_llm_settings():
 
     assert default_tokenizer_spec(Settings(llm={"tokenizer": "tiktoken:gpt-4o"})) == "tiktoken:gpt-4o"
     assert default_tokenizer_spec(Settings(llm={"base_url": "http://127.0.0.1:9/v1", "model": "llama3"})) == "fallback"
-    from notebooklm_clone.embedded import ensure_model
+    from notebooklm_clone.llm.embedded import ensure_model
 
     assert default_tokenizer_spec(Settings(llm={"tier": "small"})) == f"gguf:{ensure_model('small')}"
 

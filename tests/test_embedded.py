@@ -13,15 +13,21 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
-
 import openai
 import psutil
+import pytest
 
-from notebooklm_clone import embedded
 from notebooklm_clone.config import Settings
-from notebooklm_clone.embedded import MODELS, EmbeddedServer, ensure_model, main, model_status, verify_model
 from notebooklm_clone.errors import BackendUnavailable
+from notebooklm_clone.llm import embedded
+from notebooklm_clone.llm.embedded import (
+    MODELS,
+    EmbeddedServer,
+    ensure_model,
+    main,
+    model_status,
+    verify_model,
+)
 
 pytestmark = pytest.mark.llm
 SMALL = MODELS["small"]
@@ -141,7 +147,7 @@ def test_stale_temp_files_of_killed_assemblies_are_removed_and_nothing_else(smal
     assert {live.name, fresh_legacy.name, *(u.name for u in users)} <= set(left)
 
 
-ASSEMBLER = "import sys; from notebooklm_clone.embedded import ensure_model; ensure_model('small', sys.argv[1])"
+ASSEMBLER = "import sys; from notebooklm_clone.llm.embedded import ensure_model; ensure_model('small', sys.argv[1])"
 
 
 def test_assembly_killed_midway_leaves_no_part_file_after_the_next_run(small_gguf, tmp_path):
@@ -168,7 +174,7 @@ def test_failure_midway_through_joining_leaves_nothing(small_gguf, tmp_path, mon
 
 
 def test_assemble_command_prints_one_line(small_gguf):
-    result = subprocess.run([sys.executable, "-m", "notebooklm_clone.embedded", "assemble", "--tier", "small"],
+    result = subprocess.run([sys.executable, "-m", "notebooklm_clone.llm.embedded", "assemble", "--tier", "small"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"small: {small_gguf} (491,400,064 bytes, sha256 verified)\n"
@@ -211,7 +217,7 @@ def test_server_that_dies_while_loading_reports_its_log(small_gguf, tmp_path):
 
 OWNER = textwrap.dedent("""
     import sys, time
-    from notebooklm_clone.embedded import EmbeddedServer
+    from notebooklm_clone.llm.embedded import EmbeddedServer
     if sys.argv[1] == "exit":
         server = EmbeddedServer.for_tier("small", n_ctx=512).start()
         print(server.pid, flush=True)

@@ -7,12 +7,12 @@ import subprocess
 import sys
 import zipfile
 
+import pdfs
 import pymupdf
 import pytest
 
-import pdfs
 from notebooklm_clone.errors import BadInput, UsageError
-from notebooklm_clone.extract import clean_text, extract_document, find_tessdata
+from notebooklm_clone.sources.extract import clean_text, extract_document, find_tessdata
 
 SAMPLES = pdfs.ROOT / "samples"
 
@@ -261,7 +261,7 @@ def test_markdown_heading_parsing_stays_linear_and_keeps_closing_hashes_rules(tm
     source = tmp_path / "spaces.md"
     source.write_text("# a" + " " * 32000 + "b\n\nBody text here.\n\n## Closed ##\n\n## C#\n\n# Lone #\n",
                       encoding="utf-8")
-    code = ("import sys\nfrom notebooklm_clone.extract import extract_document\n"
+    code = ("import sys\nfrom notebooklm_clone.sources.extract import extract_document\n"
             "doc = extract_document(sys.argv[1])\n"
             "print([b.text[:3] + str(len(b.text)) for b in doc.blocks if b.kind == 'heading'])\n")
     done = subprocess.run([sys.executable, "-c", code, str(source)], capture_output=True, text=True, timeout=60)
@@ -305,7 +305,7 @@ def test_links_hyphens_and_joined_paragraphs_stay_linear(tmp_path):
     code = r"""
 import json, sys
 from pathlib import Path
-from notebooklm_clone.extract import extract_document
+from notebooklm_clone.sources.extract import extract_document
 out = {}
 for n in (5000, 40000):
     files = {"links.md": "\n\n".join(["[" * n, "![a" * n, "see [x](" * n]),

@@ -10,11 +10,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
-from notebooklm_clone.batch import Batch, render_index
-from notebooklm_clone.config import Settings
-
 from test_batch import make_pdf
+
+from notebooklm_clone.batch.runner import Batch, render_index
+from notebooklm_clone.config import Settings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not shutil.which("ffmpeg"),

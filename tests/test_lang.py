@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from notebooklm_clone.config import Settings
-from notebooklm_clone.lang import language_code
 from notebooklm_clone.models import Script, Speaker, Turn
-from notebooklm_clone.podcast import speech_settings
+from notebooklm_clone.stages.podcast import speech_settings
+from notebooklm_clone.text.lang import language_code
 
 
 @pytest.mark.parametrize("given, code", [
@@ -28,7 +28,7 @@ def test_script_in_english_by_name_keeps_the_embedded_voices(tmp_path):
 
 def test_chinese_and_japanese_without_spaces_are_recognised():
     # A line of Chinese or Japanese has no spaces: it used to count as "fewer than 3 words" and be called English.
-    from notebooklm_clone.extract import guess_language
+    from notebooklm_clone.sources.extract import guess_language
 
     assert guess_language("水熊虫是一种非常耐旱的动物。干燥时它们会缩成桶状，可以存活很多年。") == "zh"
     assert guess_language("クマムシは乾燥に強い動物です。乾燥すると樽のような形になり、何年も生き延びます。") == "ja"

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from notebooklm_clone.cli import main as cli
 from notebooklm_clone.config import Settings
 from notebooklm_clone.errors import BackendUnavailable, UsageError
-from notebooklm_clone.llm import (
+from notebooklm_clone.llm.client import (
     CAPABILITY_TABLE,
     SchemaMismatch,
     UsageLedger,
@@ -397,7 +397,7 @@ def test_doctor_starts_the_embedded_server_briefly(tmp_path, monkeypatch):
 def test_doctor_exit_4_when_model_parts_are_missing(tmp_path, monkeypatch):
     import dataclasses
 
-    from notebooklm_clone.embedded import MODELS
+    from notebooklm_clone.llm.embedded import MODELS
 
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)

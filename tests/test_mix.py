@@ -15,10 +15,10 @@ from mutagen.id3 import ID3
 from scipy.signal import resample_poly
 
 from notebooklm_clone.config import Settings
-from notebooklm_clone.mix import pause_before
 from notebooklm_clone.models import Script, Segment, Speaker, Turn
-from notebooklm_clone.podcast import render_podcast
-from notebooklm_clone.speech import plan_clips
+from notebooklm_clone.stages.mix import pause_before
+from notebooklm_clone.stages.podcast import render_podcast
+from notebooklm_clone.stages.speech import plan_clips
 from notebooklm_clone.tts import get_engine
 
 pytestmark = pytest.mark.tts
@@ -157,8 +157,8 @@ def test_a_music_file_that_never_delivers_data_is_one_line_bad_input(tmp_path, m
     import os
     import threading
 
-    from notebooklm_clone import mix
     from notebooklm_clone.errors import BadInput
+    from notebooklm_clone.stages import mix
 
     monkeypatch.setattr(mix, "MUSIC_TIMEOUT_S", 2.0)
     fifo = tmp_path / "jingle.mp3"
@@ -184,8 +184,8 @@ def test_a_music_file_that_never_delivers_data_is_one_line_bad_input(tmp_path, m
 
 
 def test_an_encoder_over_its_time_limit_is_backend_unavailable(monkeypatch):
-    from notebooklm_clone import mix
     from notebooklm_clone.errors import BackendUnavailable
+    from notebooklm_clone.stages import mix
 
     monkeypatch.setattr(mix, "FFMPEG_MIN_TIMEOUT_S", 0.001)
     monkeypatch.setattr(mix, "FFMPEG_TIMEOUT_PER_AUDIO_S", 0.0)

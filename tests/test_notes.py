@@ -15,17 +15,28 @@ import pdfs
 import pytest
 from pydantic import BaseModel
 
-from notebooklm_clone.chunk import chunk_document
-from notebooklm_clone.citations import CitationChecker
 from notebooklm_clone.config import Settings
-from notebooklm_clone.embedded import ensure_model
 from notebooklm_clone.errors import UsageError
-from notebooklm_clone.extract import extract_document
-from notebooklm_clone.llm import open_llm
-from notebooklm_clone.notes import (MAP_LIMITS, PROMPT_MARGIN, Budget, ChunkNotes, MapOut, NotesResult, output_schema,
-                                    pack, plan_notes, run_notes, with_page_markers)
-from notebooklm_clone.prompts import render_messages
-from notebooklm_clone.tokens import get_tokenizer
+from notebooklm_clone.llm.client import open_llm
+from notebooklm_clone.llm.embedded import ensure_model
+from notebooklm_clone.llm.prompts import render_messages
+from notebooklm_clone.llm.tokens import get_tokenizer
+from notebooklm_clone.sources.extract import extract_document
+from notebooklm_clone.stages.chunk import chunk_document
+from notebooklm_clone.stages.citations import CitationChecker
+from notebooklm_clone.stages.notes import (
+    MAP_LIMITS,
+    PROMPT_MARGIN,
+    Budget,
+    ChunkNotes,
+    MapOut,
+    NotesResult,
+    output_schema,
+    pack,
+    plan_notes,
+    run_notes,
+    with_page_markers,
+)
 
 CITATION = re.compile(r"\(pp?\. \d+(?:[-, ]+\d+)*\)$")
 
@@ -174,7 +185,7 @@ def test_map_prompt_puts_the_chunk_first_with_page_markers_and_instructions_last
     spanning = [c for c in chunks if c.page_end > c.page_start]
     chunk = (spanning or chunks)[0]
     settings = Settings(notes={"language": "German", "level": "expert", "instructions": "Focus on methods."})
-    from notebooklm_clone.notes import map_messages
+    from notebooklm_clone.stages.notes import map_messages
 
     system, user = map_messages(chunk, settings)
     assert system["role"] == "system" and user["role"] == "user"
@@ -371,7 +382,7 @@ def test_notes_are_asked_in_the_documents_language_unless_set_fake_server(tmp_pa
 
 def test_languages_resolve_per_document_and_explicit_settings_win():
     from notebooklm_clone.models import Document
-    from notebooklm_clone.notes import resolve_languages
+    from notebooklm_clone.stages.notes import resolve_languages
 
     assert Settings().notes.language == Settings().script.language == "auto"
     doc = Document(source="x.pdf", sha256="0" * 64, title="t", page_count=1, language="zh")
@@ -397,8 +408,8 @@ SAY_HI = [{"role": "user", "content": "Answer with the word hi."}]
 
 
 def _key(tmp_path, base_url: str | None, model: str, kind: str = "compatible") -> tuple[str, str]:
-    from notebooklm_clone.llm import LLM
-    from notebooklm_clone.notes import Caller
+    from notebooklm_clone.llm.client import LLM
+    from notebooklm_clone.stages.notes import Caller
 
     settings = Settings(llm={"base_url": base_url, "model": model, "tokenizer": "fallback"}, cache_dir=str(tmp_path))
     llm = LLM(settings, base_url=base_url, api_key="x", kind=kind, model=model)
@@ -407,7 +418,7 @@ def _key(tmp_path, base_url: str | None, model: str, kind: str = "compatible") -
 
 
 def test_answer_cache_key_names_the_model_not_the_port(tmp_path):
-    from notebooklm_clone.embedded import MODELS
+    from notebooklm_clone.llm.embedded import MODELS
 
     small, default = MODELS["small"], MODELS["default"]
     first = _key(tmp_path, "http://127.0.0.1:41234/v1", small.alias)
@@ -422,8 +433,8 @@ def test_answer_cache_key_names_the_model_not_the_port(tmp_path):
 
 
 def test_a_rerun_against_another_port_answers_from_the_document_cache(llm_settings, tmp_path):
-    from notebooklm_clone.embedded import free_port
-    from notebooklm_clone.notes import Caller
+    from notebooklm_clone.llm.embedded import free_port
+    from notebooklm_clone.stages.notes import Caller
 
     out = tmp_path / "out" / ".cache"
     with open_llm(llm_settings) as llm:
@@ -440,7 +451,7 @@ def test_a_rerun_against_another_port_answers_from_the_document_cache(llm_settin
 
 
 def test_use_cache_false_asks_the_model_again(llm_settings, tmp_path):
-    from notebooklm_clone.notes import Caller
+    from notebooklm_clone.stages.notes import Caller
 
     settings = llm_settings.with_overrides(**{"llm.use_cache": False})
     out = tmp_path / "out" / ".cache"

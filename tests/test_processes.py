@@ -11,14 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
-
-from notebooklm_clone import procs
-from notebooklm_clone.batch import Batch
-from notebooklm_clone.config import Settings
-from notebooklm_clone.models import Script, Segment, Speaker, Turn
-
 from pdfs import scanned_pdf
 from test_batch import make_pdf
+
+from notebooklm_clone import procs
+from notebooklm_clone.batch.runner import Batch
+from notebooklm_clone.config import Settings
+from notebooklm_clone.models import Script, Segment, Speaker, Turn
 
 LONG_TURNS = [
     "Plate tectonics explains why continents drift a few centimetres every year across the surface of the planet.",
@@ -110,7 +109,7 @@ FAULT_SITECUSTOMIZE = """
 # Fault injection for a test: in every worker process, the task for doomed.pdf kills its own process with
 # SIGSEGV, as a crash in a native library would.
 import os, signal
-import notebooklm_clone.batch as batch
+import notebooklm_clone.batch.runner as batch
 
 real_task = batch.run_document_task
 
@@ -146,7 +145,7 @@ def test_a_worker_that_keeps_crashing_fails_only_its_own_document(tmp_path, monk
 def test_a_document_over_the_time_limit_is_stopped_and_the_others_finish(tmp_path):
     """A scanned PDF (OCR, many seconds) under a 6 s limit is stopped and failed with 'timed out after 6 s'; the
     small documents beside it finish, and no worker process is left."""
-    from notebooklm_clone.executors import make_executor
+    from notebooklm_clone.batch.executors import make_executor
 
     root = tmp_path / "in"
     scanned_report(root / "scan.pdf", pages=30)
@@ -176,9 +175,9 @@ class RecordingEvents:
 
 
 def test_a_ray_task_counts_as_one_core_and_speaks_inline(tmp_path):
-    from notebooklm_clone.executors import _ray_work
-    from notebooklm_clone.speech import worker_count
+    from notebooklm_clone.batch.executors import _ray_work
     from notebooklm_clone.config import TTSSettings
+    from notebooklm_clone.stages.speech import worker_count
     from notebooklm_clone.tts import cpu_count, get_engine
 
     root = tmp_path / "in"

@@ -8,13 +8,22 @@ import pytest
 from test_notes import shared_notes_run
 
 from notebooklm_clone.errors import BadInput
-from notebooklm_clone.llm import open_llm
-from notebooklm_clone.models import Script, Speaker, Turn
-from notebooklm_clone.models import Segment
-from notebooklm_clone.notes import Cited
-from notebooklm_clone.script import (_Said, clean_text, clean_turns, drop_greetings, load_script, make_speakers,
-                                     run_script, segment_material, share_turns, word_budgets)
-from notebooklm_clone.textsplit import split_for_speech
+from notebooklm_clone.llm.client import open_llm
+from notebooklm_clone.models import Script, Segment, Speaker, Turn
+from notebooklm_clone.stages.notes import Cited
+from notebooklm_clone.stages.script import (
+    _Said,
+    clean_text,
+    clean_turns,
+    drop_greetings,
+    load_script,
+    make_speakers,
+    run_script,
+    segment_material,
+    share_turns,
+    word_budgets,
+)
+from notebooklm_clone.text.split import split_for_speech
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +182,7 @@ def test_no_usable_segment_fails_instead_of_a_canned_script_fake_server(tmp_path
 
     from notebooklm_clone.errors import BackendUnavailable
     from notebooklm_clone.models import Document
-    from notebooklm_clone.notes import NotesResult
+    from notebooklm_clone.stages.notes import NotesResult
 
     document = Document(source="paper.pdf", sha256="0" * 64, title="Water Bears", page_count=1)
     points = [Cited(text="Water bears survive drying in a tun state.", pages=[1]),
@@ -192,7 +201,7 @@ def test_empty_notes_give_no_script_fake_server(tmp_path):
 
     from notebooklm_clone.errors import BackendUnavailable
     from notebooklm_clone.models import Document
-    from notebooklm_clone.notes import NotesResult
+    from notebooklm_clone.stages.notes import NotesResult
 
     document = Document(source="paper.pdf", sha256="0" * 64, title="Water Bears", page_count=1)
     with FakeLLMServer([ok("{}")]) as fake:
@@ -208,7 +217,7 @@ def test_empty_notes_give_no_script_fake_server(tmp_path):
 
 
 def test_word_count_counts_chinese_and_japanese_characters():
-    from notebooklm_clone.script import CJK_CHARS_PER_WORD, count_words
+    from notebooklm_clone.stages.script import CJK_CHARS_PER_WORD, count_words
 
     assert count_words("Water bears enter a tun state.") == 6
     zh = "水熊虫在干燥时进入休眠状态。"  # 13 characters and a full stop
@@ -220,7 +229,7 @@ def test_word_count_counts_chinese_and_japanese_characters():
 
 
 def test_a_chinese_script_is_trimmed_to_its_budget_and_its_length_is_counted(tmp_path):
-    from notebooklm_clone.script import CJK_CHARS_PER_WORD, trim_to, write_script
+    from notebooklm_clone.stages.script import CJK_CHARS_PER_WORD, trim_to, write_script
 
     sentence = "水熊虫在干燥时进入休眠状态，失去体内大部分水分，新陈代谢几乎停止。"  # 30 characters
     turns = [Turn(speaker="host" if i % 2 else "expert", text=sentence) for i in range(10)]
@@ -235,7 +244,7 @@ def test_a_chinese_script_is_trimmed_to_its_budget_and_its_length_is_counted(tmp
 
 
 def test_the_segment_prompt_asks_chinese_for_characters():
-    from notebooklm_clone.script import CJK_CHARS_PER_WORD, spoken_length
+    from notebooklm_clone.stages.script import CJK_CHARS_PER_WORD, spoken_length
 
     assert spoken_length(120, "Chinese") == f"{round(120 * CJK_CHARS_PER_WORD)} characters"
     assert spoken_length(120, "ja") == f"{round(120 * CJK_CHARS_PER_WORD)} characters"

@@ -4,9 +4,15 @@ import pytest
 
 from notebooklm_clone.config import Settings, TTSSettings
 from notebooklm_clone.models import Script, Speaker, Turn
-from notebooklm_clone.speech import (normalize_for_speech, number_words, ordinal_words, plan_clips, strip_markup,
-                                     year_words)
-from notebooklm_clone.textsplit import split_for_speech
+from notebooklm_clone.stages.speech import (
+    normalize_for_speech,
+    number_words,
+    ordinal_words,
+    plan_clips,
+    strip_markup,
+    year_words,
+)
+from notebooklm_clone.text.split import split_for_speech
 from notebooklm_clone.tts import get_engine
 
 
@@ -103,7 +109,7 @@ def test_unknown_voice_is_a_usage_error(tmp_path):
 
 def test_ctrl_c_keeps_finished_clips_and_writes_no_mp3_fake_interrupt(tmp_path, monkeypatch):
     """Ctrl-C cannot be typed in a test, so the engine raises KeyboardInterrupt on its third clip."""
-    from notebooklm_clone.podcast import render_podcast
+    from notebooklm_clone.stages.podcast import render_podcast
     from notebooklm_clone.tts.espeak import EspeakEngine
 
     script = Script(title="t", speakers=[Speaker(id="a", name="A"), Speaker(id="b", name="B")],

@@ -16,8 +16,8 @@ import soundfile as sf
 from notebooklm_clone.config import Settings, TTSSettings
 from notebooklm_clone.errors import BackendUnavailable
 from notebooklm_clone.models import Script, Speaker, Turn
-from notebooklm_clone.podcast import render_podcast
-from notebooklm_clone.speech import plan_clips
+from notebooklm_clone.stages.podcast import render_podcast
+from notebooklm_clone.stages.speech import plan_clips
 from notebooklm_clone.tts import ENGINES, engine_class, engine_status, get_engine
 
 SENTENCE = "The study followed two hundred people for three years and found a clear effect."

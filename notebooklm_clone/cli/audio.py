@@ -35,7 +35,7 @@ def _voices(pairs: tuple[str, ...]) -> dict[str, str] | None:
 def load_script(path: str | Path):
     """A script JSON as written by the script stage or edited by hand: validated and cleaned for speech by the
     script stage's own loader, so hand edits get the same checks (declared speakers, no markup read aloud)."""
-    from ..script import load_script as load_and_validate
+    from ..stages.script import load_script as load_and_validate
 
     return load_and_validate(path)
 
@@ -68,7 +68,7 @@ def speak(ctx: click.Context, script_file: str, out_dir: str | None, engine: str
           workers: int | None) -> None:
     """Render SCRIPT.json (e.g. an edited script.json) into podcast.mp3, podcast.srt, podcast.vtt and transcript.md.
     Clips are cached, so after an edit only the changed turns are synthesised again."""
-    from ..podcast import render_podcast
+    from ..stages.podcast import render_podcast
 
     script = load_script(script_file)
     settings = _settings(ctx)

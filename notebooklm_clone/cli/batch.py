@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..batch import DEFAULT_TIME_LIMIT, run_batch, summary_table
+from ..batch.runner import DEFAULT_TIME_LIMIT, run_batch, summary_table
 from ..errors import PartialFailure
 from ..store import json_text, portable_name
 
@@ -51,7 +51,7 @@ def batch(ctx: click.Context, input_dir: str, out_dir: str | None, products: str
     quiet = quiet or obj.get("quiet", False)
     as_json = as_json or obj.get("json", False)
     out = Path(out_dir) if out_dir else Path(settings.out_dir) / portable_name(Path(input_dir).resolve().name)
-    from ..batch import Reporter
+    from ..batch.runner import Reporter
 
     manifest = run_batch(input_dir, out, settings, products=products,
                          jobs=jobs or (None if executor == "ray" else 1), pattern=pattern, executor=executor,

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from ..chunk import chunk_document
 from ..config import Settings
+from ..llm.tokens import get_tokenizer
 from ..models import Chunk, Document
+from ..stages.chunk import chunk_document
 from ..store import atomic_write_text
-from ..tokens import get_tokenizer
 
 
 @click.command("extract")
@@ -42,7 +42,7 @@ def extract(ctx: click.Context, file: Path, out: Path | None, fmt: str, chunks: 
       3  FILE cannot be used: empty, damaged, encrypted (give --password)
          or wrong password, not what its extension says, no text even after OCR
     """
-    from ..extract import extract_document
+    from ..sources.extract import extract_document
 
     obj = ctx.obj or {}
     fmt = fmt or ("json" if obj.get("json") else "md")
@@ -78,7 +78,7 @@ def default_tokenizer_spec(settings: Settings) -> str:
         return settings.llm.tokenizer
     if settings.llm.model == "embedded" and not settings.llm.base_url:
         try:
-            from ..embedded import ensure_model
+            from ..llm.embedded import ensure_model
 
             return f"gguf:{ensure_model(settings.llm.tier)}"
         except Exception:  # noqa: BLE001 - no model here: counting still works, estimated

@@ -41,7 +41,7 @@ def _version(dist: str) -> str:
 
 def check_llm(settings: Settings) -> dict:
     """Start/reach the configured LLM and ask it for one token."""
-    from ..llm import endpoint_of, open_llm
+    from ..llm.client import endpoint_of, open_llm
 
     kind, base_url, _ = endpoint_of(settings)
     row = {"name": "llm", "kind": kind, "endpoint": base_url or ("api.openai.com" if kind == "openai" else "embedded"),
@@ -64,7 +64,7 @@ def check_llm(settings: Settings) -> dict:
 
 
 def check_models(settings: Settings) -> list[dict]:
-    from ..embedded import MODELS, model_status
+    from ..llm.embedded import MODELS, model_status
 
     rows = []
     for tier in MODELS:

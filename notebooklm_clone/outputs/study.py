@@ -13,9 +13,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from .citations import format_pages
-from .models import Document
-from .store import atomic_write_text
+from ..models import Document
+from ..stages.citations import format_pages
+from ..store import atomic_write_text
 
 
 def _heading(result, document: Document) -> str:

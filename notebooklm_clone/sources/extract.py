@@ -37,10 +37,10 @@ from pathlib import Path
 
 import pymupdf
 
-from .errors import BadInput, UsageError
-from .models import Block, Document, PageInfo
-from .store import portable_name
-from .textsplit import CJK_CHARACTER
+from ..errors import BadInput, UsageError
+from ..models import Block, Document, PageInfo
+from ..store import portable_name
+from ..text.split import CJK_CHARACTER
 
 TEXT_PAGE_CHARS = 3000  # synthetic page size for Markdown/plain text without form feeds
 MARGIN = 0.12  # top/bottom fraction of the page where running headers, footers and page numbers live

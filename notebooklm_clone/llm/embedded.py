@@ -5,8 +5,8 @@ checked byte-for-byte against a pinned size and sha256, and stamped so later run
 `EmbeddedServer` runs `llama_cpp.server` (through `serve` below) on a free 127.0.0.1 port and guarantees it never
 outlives us.
 
-    python -m notebooklm_clone.embedded assemble --tier small|default
-    python -m notebooklm_clone.embedded serve <llama_cpp.server options>
+    python -m notebooklm_clone.llm.embedded assemble --tier small|default
+    python -m notebooklm_clone.llm.embedded serve <llama_cpp.server options>
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .config import default_cache_dir
-from .errors import BackendUnavailable, UsageError
-from .procs import die_with_parent, machine_cores
+from ..config import default_cache_dir
+from ..errors import BackendUnavailable, UsageError
+from ..procs import die_with_parent, machine_cores
 
 Tier = Literal["small", "default"]
 
@@ -141,7 +141,7 @@ def _stamp_ok(path: Path, spec: ModelSpec) -> bool:
 
 
 def _write_stamp(path: Path, spec: ModelSpec) -> None:
-    from .store import atomic_write_text
+    from ..store import atomic_write_text
 
     atomic_write_text(_stamp_path(path), json.dumps(_stamp_of(path, spec)))
 
@@ -158,15 +158,15 @@ def verify_model(path: str | os.PathLike, tier: str) -> Path:
         raise BackendUnavailable(
             f"embedded model file {path} is {size:,} bytes, expected {spec.size:,} "
             f"({'partial or truncated' if size < spec.size else 'not the pinned file'}); delete it and run: "
-            f"python -m notebooklm_clone.embedded assemble --tier {spec.tier}"
+            f"python -m notebooklm_clone.llm.embedded assemble --tier {spec.tier}"
         )
-    from .store import sha256_file
+    from ..store import sha256_file
 
     digest = sha256_file(path)
     if digest != spec.sha256:
         raise BackendUnavailable(
             f"embedded model file {path} is corrupted (sha256 {digest[:12]}..., expected {spec.sha256[:12]}...); "
-            f"delete it and run: python -m notebooklm_clone.embedded assemble --tier {spec.tier}"
+            f"delete it and run: python -m notebooklm_clone.llm.embedded assemble --tier {spec.tier}"
         )
     _write_stamp(path, spec)
     return path
@@ -385,7 +385,7 @@ class EmbeddedServer:
         # interrupt_requests would also cut a streamed answer short whenever another request waits (concurrency > 1);
         # `serve` instead stops exactly the requests whose client has hung up.
         return [
-            sys.executable, "-m", "notebooklm_clone.embedded", "serve",
+            sys.executable, "-m", "notebooklm_clone.llm.embedded", "serve",
             "--model", str(self.model_path),
             "--model_alias", self.alias,
             "--host", "127.0.0.1",
@@ -580,7 +580,7 @@ def serve(argv: list[str]) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# python -m notebooklm_clone.embedded assemble --tier small|default
+# python -m notebooklm_clone.llm.embedded assemble --tier small|default
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -590,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["serve"]:  # everything after it belongs to llama_cpp.server
         return serve(argv[1:])
 
-    parser = argparse.ArgumentParser(prog="python -m notebooklm_clone.embedded", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m notebooklm_clone.llm.embedded", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     assemble = sub.add_parser("assemble", help="join and verify the GGUF of a tier into the cache dir")
     assemble.add_argument("--tier", choices=sorted(MODELS), default="default")

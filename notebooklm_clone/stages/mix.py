@@ -23,12 +23,12 @@ from pydantic import BaseModel
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import resample_poly
 
-from .config import AudioSettings
-from .errors import BackendUnavailable, BadInput
-from .models import Script
+from ..config import AudioSettings
+from ..errors import BackendUnavailable, BadInput
+from ..models import Script
+from ..store import atomic_write_text
+from ..text.split import sentences
 from .speech import Clip, strip_markup
-from .textsplit import sentences
-from .store import atomic_write_text
 
 QUICK_TURN_WORDS = 6  # a turn this short ("Right.", "Exactly!") is followed by the quick pause
 OVERSAMPLE = 4  # true-peak estimate, as BS.1770-4 annex 2

@@ -37,9 +37,9 @@ from urllib.parse import urlsplit
 import openai
 from pydantic import BaseModel, ValidationError
 
-from .config import Settings
-from .errors import BackendUnavailable, UsageError
-from .store import JsonCache, hash_obj
+from ..config import Settings
+from ..errors import BackendUnavailable, UsageError
+from ..store import JsonCache, hash_obj
 
 Role = Literal["default", "map", "thinking"]
 StructuredOutput = Literal["json_schema", "json_object_schema", "none"]
@@ -80,7 +80,7 @@ class Capabilities(BaseModel):
     context_size: int
     max_output_tokens: int
     structured_output: StructuredOutput  # json_schema: OpenAI style; json_object_schema: llama_cpp.server style
-    tokenizer: str  # a notebooklm_clone.tokens spec: gguf:<path>, tiktoken:<model>, fallback
+    tokenizer: str  # a notebooklm_clone.llm.tokens spec: gguf:<path>, tiktoken:<model>, fallback
     max_tokens_param: str = "max_tokens"  # newer OpenAI reasoning models take max_completion_tokens
     temperature: bool = True  # False: the model only accepts its default temperature
 
@@ -133,7 +133,7 @@ def load_prices(path: str | os.PathLike | None = None) -> dict[str, dict[str, fl
         if path:
             text = Path(path).read_text(encoding="utf-8")
         else:
-            text = resources.files("notebooklm_clone").joinpath("prices.toml").read_text(encoding="utf-8")
+            text = resources.files("notebooklm_clone").joinpath("resources", "prices.toml").read_text(encoding="utf-8")
         return tomllib.loads(text).get("models", {})
     except FileNotFoundError:
         raise UsageError(f"price file not found: {path}") from None

@@ -27,9 +27,17 @@ from typing import IO, Any, Callable, Literal
 
 from pydantic import BaseModel, Field
 
-from .config import Settings
-from .errors import NotebookError, UsageError
-from .store import atomic_write_json, atomic_write_text, hash_obj, json_text, portable_name, read_json, sha256_file
+from ..config import Settings
+from ..errors import NotebookError, UsageError
+from ..store import (
+    atomic_write_json,
+    atomic_write_text,
+    hash_obj,
+    json_text,
+    portable_name,
+    read_json,
+    sha256_file,
+)
 
 MANIFEST_NAME = "batch.json"
 INDEX_NAME = "index.html"
@@ -79,14 +87,14 @@ def now_iso() -> str:
 @lru_cache(maxsize=1)
 def supported_suffixes() -> tuple[str, ...]:
     """Every suffix extraction reads (its own registry), so batch and extract never disagree."""
-    from .extract import KINDS
+    from ..sources.extract import KINDS
 
     return tuple(KINDS)
 
 
 def normalize_products(products: list[str] | tuple[str, ...] | str) -> list[str]:
     """Validated, ordered product names; `podcast` implies `script` (the pipeline does the same)."""
-    from .pipeline import PRODUCTS
+    from ..pipeline import PRODUCTS
 
     if isinstance(products, str):
         products = [p.strip() for p in products.split(",") if p.strip()]
@@ -103,7 +111,7 @@ def settings_fingerprint(settings: Settings, products: list[str]) -> str:
     paths) and the text of the prompt templates they use, so an edited prompt redoes what it shaped."""
     import jinja2
 
-    from .prompts import template_fingerprint
+    from ..llm.prompts import template_fingerprint
 
     data = settings.model_dump(mode="json")
     sections = sorted({s for p in products for s in _SECTIONS_FOR[p]})
@@ -316,7 +324,7 @@ def run_document_task(task: dict[str, Any], progress: Callable[[str], None] | No
     Never raises for a bad document: the outcome carries a one-line error instead, so one document never stops the
     batch and nothing un-picklable crosses a process boundary.
     """
-    from .pipeline import process_document
+    from ..pipeline import process_document
 
     start = time.perf_counter()
     source = Path(task["source"])
@@ -680,7 +688,7 @@ def render_index(manifest: Manifest, out: Path) -> str:
 
     import jinja2
 
-    template_text = files("notebooklm_clone").joinpath("templates", "index.html.j2").read_text(encoding="utf-8")
+    template_text = files("notebooklm_clone").joinpath("resources", "templates", "index.html.j2").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     rows = []
     for entry in manifest.documents.values():

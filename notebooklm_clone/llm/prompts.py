@@ -1,4 +1,4 @@
-"""Prompt templates: Jinja2 files in the repo's prompts/ folder, overridable one file at a time from a user folder.
+"""Prompt templates: Jinja2 files shipped in the package (resources/prompts/, also reachable as prompts/ at the repository root), overridable one file at a time from a user folder.
 
 A template names its messages as blocks, `{% block system %}` and `{% block user %}`; `render_messages` turns them
 into chat messages. Users copy a file from prompts/ into their own folder (--prompts DIR), edit it, and only that file
@@ -20,11 +20,10 @@ from typing import Any
 
 import jinja2
 
-from .config import PROJECT_ROOT
-from .errors import UsageError
-from .store import hash_obj
+from ..errors import UsageError
+from ..store import hash_obj
 
-REPO_PROMPTS = PROJECT_ROOT / "prompts"
+BUILT_IN_PROMPTS = Path(__file__).resolve().parent.parent / "resources" / "prompts"  # package data, in a wheel too
 ROLES = ("system", "user")
 DATA_TAGS = ("document", "conversation")  # the tags that delimit data in the templates
 _DATA_TAG = re.compile(r"<(?=\s*/?\s*(?:" + "|".join(DATA_TAGS) + r")\b)", re.IGNORECASE)
@@ -55,7 +54,7 @@ def prompt_env(user_dir: str | None = None) -> jinja2.Environment:
         if not Path(user_dir).is_dir():
             raise UsageError(f"prompts folder not found: {user_dir}")
         dirs.append(str(user_dir))
-    dirs.append(str(REPO_PROMPTS))
+    dirs.append(str(BUILT_IN_PROMPTS))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(dirs),
         undefined=jinja2.StrictUndefined,
@@ -72,7 +71,7 @@ def _template(name: str, user_dir: str | None) -> jinja2.Template:
     try:
         return prompt_env(user_dir).get_template(f"{name}.j2")
     except jinja2.TemplateNotFound:
-        raise UsageError(f"prompt template {name}.j2 not found in {user_dir or ''} or {REPO_PROMPTS}") from None
+        raise UsageError(f"prompt template {name}.j2 not found in {user_dir or ''} or {BUILT_IN_PROMPTS}") from None
     except jinja2.TemplateSyntaxError as exc:
         raise UsageError(f"prompt template {exc.filename or name}: line {exc.lineno}: {exc.message}") from None
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
-from .errors import UsageError
+from ..errors import UsageError
 
 # Calibrated against the Qwen2.5 vocabulary (llama.cpp tokenize, 0.5B GGUF) on the samples (see samples/README.md):
 # English prose runs at 4.9 characters per token once digits are set aside (Qwen, like most recent BPEs, spends one

@@ -8,13 +8,13 @@ from typing import Callable
 
 from pydantic import BaseModel, Field
 
-from .config import Settings
-from .errors import BadInput
+from ..config import Settings
+from ..errors import BadInput
+from ..models import Script
+from ..text.lang import language_code
+from ..tts import get_engine
 from .mix import mix_podcast
-from .lang import language_code
-from .models import Script
 from .speech import synthesize_script
-from .tts import get_engine
 
 FALLBACK_ENGINE = "espeak"  # speaks almost every language, always installed
 

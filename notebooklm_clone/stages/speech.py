@@ -18,19 +18,20 @@ import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+
 import numpy as np
 import soundfile as sf
 from pydantic import BaseModel
 from tqdm import tqdm
 
-from .config import Settings, TTSSettings
-from .errors import BackendUnavailable
-from .lang import language_code
-from .models import Script
-from .procs import cpu_share, die_with_parent
-from .store import atomic_write_bytes, hash_obj
-from .textsplit import split_for_speech
-from .tts import TTSEngine, cpu_count, get_engine, voice_for
+from ..config import Settings, TTSSettings
+from ..errors import BackendUnavailable
+from ..models import Script
+from ..procs import cpu_share, die_with_parent
+from ..store import atomic_write_bytes, hash_obj
+from ..text.lang import language_code
+from ..text.split import split_for_speech
+from ..tts import TTSEngine, cpu_count, get_engine, voice_for
 
 CLIP_FORMAT_VERSION = 1  # bump when the way a clip is made changes, so old clips are not reused
 PIECE_GAP_S = 0.25  # silence between the pieces of a turn that was split to fit max_chars

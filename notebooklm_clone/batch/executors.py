@@ -17,9 +17,9 @@ import threading
 import time
 from typing import Any, Iterator, Protocol
 
-from .config import Settings
-from .errors import BackendUnavailable, UsageError
-from .procs import die_with_parent, sharing_cores, usable_cores
+from ..config import Settings
+from ..errors import BackendUnavailable, UsageError
+from ..procs import die_with_parent, sharing_cores, usable_cores
 
 LLM_PRODUCTS = ("notes", "script", "podcast")
 # A document whose worker process died this many times (segfault, out of memory) is recorded as failed.
@@ -50,7 +50,7 @@ def make_executor(kind: str, jobs: int, address: str | None = None, time_limit: 
 def shared_llm(settings: Settings, products: list[str], executor: str, address: str | None = None) -> Iterator[Settings]:
     """One LLM endpoint for the whole batch. With the embedded default, start the llama.cpp server once here and give
     the workers its URL (in settings) instead of every job loading its own copy of the model."""
-    from .llm import endpoint_of
+    from ..llm.client import endpoint_of
 
     if not any(p in products for p in LLM_PRODUCTS) or endpoint_of(settings)[0] != "embedded":
         yield settings
@@ -59,7 +59,7 @@ def shared_llm(settings: Settings, products: list[str], executor: str, address: 
         raise UsageError("the embedded LLM server listens on 127.0.0.1 of this machine, which Ray workers on other "
                          "nodes cannot reach: set llm.base_url (or OPENAI_BASE_URL) to an endpoint they can reach "
                          "(see docs/batch.md)")
-    from .embedded import DEFAULT_CONTEXT, EmbeddedServer
+    from ..llm.embedded import DEFAULT_CONTEXT, EmbeddedServer
 
     llm = settings.llm
     server = EmbeddedServer.for_tier(llm.tier, settings.cache_dir, n_ctx=llm.context_size or DEFAULT_CONTEXT,
@@ -90,7 +90,7 @@ def _worker_main(conn, parent_pid: int, cores: int | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
-    from .batch import run_document_task
+    from .runner import run_document_task
 
     lock = threading.Lock()  # progress may come from the pipeline's threads
 
@@ -258,7 +258,7 @@ def _progress_to(events, path: str):
 def _ray_work(task: dict[str, Any], events) -> dict[str, Any]:
     """The Ray task: the same unit of work as a local job; progress goes back through a Ray queue. The node already
     runs one task per CPU, so this one keeps to its own CPU (speech synthesis inline, one thread)."""
-    from .batch import run_document_task
+    from .runner import run_document_task
 
     with sharing_cores(RAY_TASK_CPUS):
         return run_document_task(task, progress=_progress_to(events, task["path"]))
@@ -314,7 +314,7 @@ class RayExecutor:
                     try:
                         outcome = ray.get(ref)
                     except Exception as exc:  # noqa: BLE001 - the worker or node died; Ray already retried once
-                        from .batch import one_line_error
+                        from .runner import one_line_error
 
                         outcome = {"error": one_line_error(exc)}
                     driver.finished(task["path"], outcome)

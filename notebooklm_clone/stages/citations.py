@@ -12,7 +12,7 @@ import unicodedata
 
 from pydantic import BaseModel, Field
 
-from .models import Document
+from ..models import Document
 
 STOPWORDS = frozenset(
     """

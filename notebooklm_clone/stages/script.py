@@ -15,15 +15,31 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from .config import Settings
-from .errors import BackendUnavailable, BadInput
-from .lang import language_code
-from .models import Document, Script, Segment, Speaker, Turn
-from .notes import (MAX_TOKENS, Budget, Caller, Cited, NotesResult, _digest_messages, condense, output_schema,
-                    prompt_language, resolve_languages)
-from .prompts import render_messages
-from .store import atomic_write_json, atomic_write_text
-from .textsplit import CJK_CHARACTER, CJK_CHARS_PER_WORD, count_words, sentences, split_for_speech
+from ..config import Settings
+from ..errors import BackendUnavailable, BadInput
+from ..llm.prompts import render_messages
+from ..models import Document, Script, Segment, Speaker, Turn
+from ..store import atomic_write_json, atomic_write_text
+from ..text.lang import language_code
+from ..text.split import (
+    CJK_CHARACTER,
+    CJK_CHARS_PER_WORD,
+    count_words,
+    sentences,
+    split_for_speech,
+)
+from .notes import (
+    MAX_TOKENS,
+    Budget,
+    Caller,
+    Cited,
+    NotesResult,
+    _digest_messages,
+    condense,
+    output_schema,
+    prompt_language,
+    resolve_languages,
+)
 
 CHARACTER_LANGUAGES = ("zh", "ja")  # languages whose script budgets are stated in characters
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .config import ChunkSettings
-from .errors import UsageError
-from .models import Block, Chunk, Document
-from .tokens import Tokenizer
+from ..config import ChunkSettings
+from ..errors import UsageError
+from ..llm.tokens import Tokenizer
+from ..models import Block, Chunk, Document
 
 MIN_BUDGET = 16
 

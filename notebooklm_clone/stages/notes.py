@@ -21,14 +21,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from ..config import Settings
+from ..errors import BackendUnavailable, UsageError
+from ..llm.client import SchemaMismatch
+from ..llm.prompts import render_messages
+from ..models import Chunk, Document
+from ..store import JsonCache, atomic_write_json, hash_obj
+from ..text.lang import language_name
 from .citations import CitationChecker, CitationReport, format_pages
-from .config import Settings
-from .errors import BackendUnavailable, UsageError
-from .lang import language_name
-from .llm import SchemaMismatch
-from .models import Chunk, Document
-from .prompts import render_messages
-from .store import JsonCache, atomic_write_json, hash_obj
 
 PRODUCTS = ("summary", "notes", "cards", "quiz")
 MAP_LIMITS = {"key_points": 4, "terms": 3, "facts": 3, "questions": 2}
@@ -718,7 +718,7 @@ def run_notes(
 
     `products` may be empty (the script stage still needs the notes). Returns the data plus the files written.
     """
-    from .study_outputs import write_outputs
+    from ..outputs.study import write_outputs
 
     unknown = [p for p in products if p not in PRODUCTS]
     if unknown:
