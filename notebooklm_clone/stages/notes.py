@@ -14,7 +14,6 @@ redoes only what it shaped. `llm.use_cache = false` turns this cache off too.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from ..llm.client import SchemaMismatch
 from ..llm.prompts import render_messages
 from ..models import Chunk, Document
 from ..store import JsonCache, atomic_write_json, hash_obj
+from ..text.citations import strip_citation_marks
 from ..text.lang import language_name
 from .citations import CitationChecker, CitationReport, format_pages
 
@@ -508,12 +508,9 @@ def map_chunks(chunks: list[Chunk], caller: Caller, settings: Settings) -> list[
     return notes
 
 
-_INLINE_CITATION = re.compile(r"\s*[\(\[]\s*(?:pp?\.|pages?)\s*\d[\d\s,\-–]*[\)\]]", re.IGNORECASE)
-
-
 def _clean(text: str) -> str:
     """One line, no bullet marks, and no "(p. 6)" of the model's own: the checked pages are appended when written."""
-    return " ".join(_INLINE_CITATION.sub("", text).split()).strip(" -*•")
+    return " ".join(strip_citation_marks(text).split()).strip(" -*•")
 
 
 def check_chunk_notes(notes: list[ChunkNotes], checker: CitationChecker) -> list[ChunkNotes]:

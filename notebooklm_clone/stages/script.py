@@ -20,6 +20,7 @@ from ..errors import BackendUnavailable, BadInput
 from ..llm.prompts import render_messages
 from ..models import Document, Script, Segment, Speaker, Turn
 from ..store import atomic_write_json, atomic_write_text
+from ..text.citations import strip_citation_marks
 from ..text.lang import language_code
 from ..text.split import (
     CJK_CHARACTER,
@@ -187,7 +188,6 @@ def _style(settings: Settings) -> dict:
 # Cleaning turns for speech
 
 
-_CITATION = re.compile(r"\s*[\(\[]\s*(?:pp?\.|pages?)\s*[\d\s,\-–]+[\)\]]", re.IGNORECASE)
 _BRACKETED = re.compile(r"\[[^\]]*\]|\*[^*\n]{1,40}\*(?=\s|$)|\((?:laughs?|chuckles?|pause|sighs?|music[^)]*|"
                         r"applause|intro|outro)[^)]*\)", re.IGNORECASE)
 _EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]")
@@ -197,7 +197,7 @@ _URL = re.compile(r"https?://\S+")
 
 def clean_text(text: str, speakers: list[Speaker]) -> str:
     """Only the words to be spoken: no citations, stage directions, markdown, emojis or "Name:" labels."""
-    text = _CITATION.sub("", text)
+    text = strip_citation_marks(text)
     text = _BRACKETED.sub(" ", text)
     text = _EMOJI.sub("", text)
     text = _URL.sub("", text)

@@ -29,6 +29,7 @@ from ..errors import BackendUnavailable
 from ..models import Script
 from ..procs import cpu_share, die_with_parent
 from ..store import atomic_write_bytes, hash_obj
+from ..text.citations import strip_citation_marks
 from ..text.lang import language_code
 from ..text.split import split_for_speech
 from ..tts import TTSEngine, cpu_count, get_engine, voice_for
@@ -39,15 +40,6 @@ PIECE_GAP_S = 0.25  # silence between the pieces of a turn that was split to fit
 # --------------------------------------------------------------------------------------------------------------------
 # Markup and citations: never read aloud
 # --------------------------------------------------------------------------------------------------------------------
-_CITATION = re.compile(
-    r"""\s*(?:
-        \((?:pp?\.|pages?|see\s+p\.?)\s*\d+(?:\s*[-–—,]\s*\d+)*\)      # (p. 4) (pp. 4-5) (page 4) (see p. 4)
-      | \[(?:pp?\.|pages?)\s*\d+(?:\s*[-–—,]\s*\d+)*\]                # [p. 4]
-      | \[\d+(?:\s*[-–—,]\s*\d+)*\]                                     # [12] [1, 3] [2-4]
-      | \[\^?\w+\](?!\()                                                 # [^1] footnote markers
-    )""",
-    re.VERBOSE | re.IGNORECASE,
-)
 _MARKDOWN = [
     (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),  # images
     (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links keep their text
@@ -70,7 +62,7 @@ def strip_markup(text: str) -> str:
     """Text as a listener (or a subtitle reader) should get it: no markdown, no citation markers, one line."""
     for pattern, replacement in _MARKDOWN:
         text = pattern.sub(replacement, text)
-    text = _CITATION.sub("", text)
+    text = strip_citation_marks(text)
     text = re.sub(r"\(\s*\)|\[\s*\]", "", text)
     text = re.sub(r"\s+", " ", text)
     text = re.sub(r"\s+([,.;:!?)])", r"\1", text)
