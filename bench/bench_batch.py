@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pymupdf
 
-from notebooklm_clone.batch.runner import Batch
+from notebooklm_clone.batch import Batch
 from notebooklm_clone.config import Settings
 
 PARAGRAPHS = [
@@ -56,12 +56,11 @@ def llm_endpoint(products: list[str], cache_dir: Path):
     if products == ["extract"]:
         yield Settings(cache_dir=str(cache_dir))
         return
-    from notebooklm_clone.llm.embedded import EmbeddedServer
+    from notebooklm_clone.llm.embedded import embedded_settings
 
-    with EmbeddedServer.for_tier("small", n_ctx=4096) as server:
-        yield Settings(llm={"base_url": server.base_url, "api_key": "embedded", "model": server.alias,
-                            "tier": "small", "tokenizer": f"gguf:{server.model_path}", "context_size": server.n_ctx},
-                       cache_dir=str(cache_dir))
+    # the model comes from the user cache dir (where it is assembled once); the run's answers go to `cache_dir`
+    with embedded_settings(Settings(llm={"tier": "small", "context_size": 4096})) as served:
+        yield served.with_overrides(cache_dir=str(cache_dir))
 
 
 def timed_batch(corpus: Path, out: Path, settings: Settings, products: list[str], jobs: int) -> tuple[float, dict]:
@@ -81,7 +80,7 @@ def timed_batch(corpus: Path, out: Path, settings: Settings, products: list[str]
 
 def big_manifest(batch: Batch, entries: int) -> None:
     """`entries` finished documents with the outputs, timings and usage a notes run records."""
-    from notebooklm_clone.batch.runner import Entry
+    from notebooklm_clone.batch import Entry
 
     for i in range(entries):
         rel = f"folder{i // 100:03d}/document-{i:05d}.pdf"
@@ -104,7 +103,7 @@ def per_call(fn, repeat: int) -> float:
 
 
 def bench_manifest(entries: int, files: int, file_mb: int) -> None:
-    from notebooklm_clone.batch.runner import MANIFEST_NAME, load_manifest
+    from notebooklm_clone.batch import MANIFEST_NAME, load_manifest
     from notebooklm_clone.store import atomic_write_json
 
     work = Path(tempfile.mkdtemp(prefix="bench-manifest-"))

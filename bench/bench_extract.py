@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "bench" / "corpus"
 sys.path.insert(0, str(ROOT))
 
-from notebooklm_clone.sources.extract import extract_document  # noqa: E402
+from notebooklm_clone.sources import extract_document  # noqa: E402
 
 
 def _make_samples():

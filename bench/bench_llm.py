@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from notebooklm_clone.config import LLMSettings, Settings  # noqa: E402
 from notebooklm_clone.llm.embedded import EmbeddedServer  # noqa: E402
 from notebooklm_clone.llm.prompts import render_messages  # noqa: E402
-from notebooklm_clone.stages.notes import MAP_LIMITS, _digest_messages, _style  # noqa: E402
+from notebooklm_clone.stages.condense import digest_messages  # noqa: E402
+from notebooklm_clone.stages.notes import MAP_LIMITS, notes_style  # noqa: E402
 
 PROMPT_EVAL = re.compile(r"prompt eval time =\s+([\d.]+) ms /\s+(\d+) tokens")
 GEN_EVAL = re.compile(r"\s eval time =\s+([\d.]+) ms /\s+(\d+) runs")
@@ -95,7 +96,7 @@ def task(chunk: str, instruction: str) -> list[dict]:
 
 def pipeline_calls(seed: int) -> list[tuple[str, list[dict]]]:
     """What the notes stage sends, in order: the real map and digest prompts over three fresh chunks."""
-    style = _style(Settings())
+    style = notes_style(Settings())
 
     def map_task(chunk: str) -> list[dict]:
         return render_messages("map", text=chunk, section="Bench", limits=MAP_LIMITS, **style)
@@ -109,7 +110,7 @@ def pipeline_calls(seed: int) -> list[tuple[str, list[dict]]]:
         ("repair turn on A", map_task(a) + repair),
         ("map chunk B", map_task(b)),
         ("map chunk C", map_task(c)),
-        ("digest of the notes", _digest_messages(notes, 12, "Bench", None, style)),
+        ("digest of the notes", digest_messages(notes, 12, "Bench", None, style)),
         ("map chunk A again", map_task(a)),
     ]
 

@@ -22,7 +22,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from notebooklm_clone.llm.embedded import MODELS  # noqa: E402
+from notebooklm_clone.llm.model_files import MODELS  # noqa: E402
 
 SERVER_TARGET = 2.5e9  # bytes, default tier
 

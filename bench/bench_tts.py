@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from notebooklm_clone.config import Settings, TTSSettings  # noqa: E402
 from notebooklm_clone.models import Script, Speaker, Turn  # noqa: E402
 from notebooklm_clone.stages.speech import synthesize_script  # noqa: E402
-from notebooklm_clone.tts import cpu_count, get_engine  # noqa: E402
+from notebooklm_clone.tts.engine import cpu_count, get_engine  # noqa: E402
 
 TEXT = ("Street trees cool the cities they grow in. A survey of twelve hundred streets found more shade every year "
         "where trees were planted, and summer temperatures a few degrees lower at street level.")
@@ -61,7 +61,7 @@ def render_time(workers: int, cache: Path) -> float:
                     turns=[Turn(speaker="ab"[i % 2], text=t) for i, t in enumerate(TURNS)])
     settings = Settings(cache_dir=str(cache), tts=TTSSettings(workers=workers))
     start = time.perf_counter()
-    clips = synthesize_script(script, settings)
+    clips = synthesize_script(script, settings, get_engine(settings.tts, cache_dir=settings.cache_dir))
     assert sum(not c.cached for c in clips) == len(TURNS)
     return time.perf_counter() - start
 

@@ -1,6 +1,8 @@
 """Settings: defaults < config file (TOML) < environment < command-line flags.
 
 Each stage reads only its own section. Add a field to your section with a default; nothing else changes.
+This is the one module that reads the environment: settings built anywhere (the CLI, library code, a batch worker)
+see the same OPENAI_BASE_URL / OPENAI_API_KEY, and the stages read only their settings.
 """
 
 from __future__ import annotations
@@ -11,9 +13,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 from platformdirs import user_cache_dir
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from .errors import UsageError
+from .tts.registry import DEFAULT_ENGINE, ENGINES
 
 
 class Section(BaseModel):
@@ -24,6 +35,20 @@ class Section(BaseModel):
 
 def default_cache_dir() -> Path:
     return Path(os.environ.get("NOTEBOOKLM_CLONE_CACHE") or user_cache_dir("notebooklm_clone"))
+
+
+OPENAI_ENVIRONMENT = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY"}  # setting -> variable
+
+
+def with_openai_environment(data: Any) -> Any:
+    """An OpenAI-style endpoint's base_url and api_key, where not set, from OPENAI_BASE_URL / OPENAI_API_KEY."""
+    if not isinstance(data, dict):
+        return data
+    filled = dict(data)
+    for field, variable in OPENAI_ENVIRONMENT.items():
+        if not filled.get(field) and os.environ.get(variable):
+            filled[field] = os.environ[variable]
+    return filled
 
 
 class LLMSettings(Section):
@@ -49,6 +74,11 @@ class LLMSettings(Section):
     # embedded server keeps earlier prompt states in RAM (~0.3 GB each, capped at 1 GiB); off: the pipeline never
     # returns to an earlier prefix, and consecutive requests share theirs without it (bench-llm)
     prompt_cache: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _endpoint_from_environment(cls, data: Any) -> Any:
+        return with_openai_environment(data)
 
 
 class ChunkSettings(Section):
@@ -86,7 +116,7 @@ class ScriptSettings(Section):
 
 
 class TTSSettings(Section):
-    engine: Literal["embedded", "openai", "coqui", "espeak"] = "embedded"
+    engine: str = DEFAULT_ENGINE  # one of tts.registry.ENGINES
     voices: dict[str, str] = Field(default_factory=dict)  # speaker id -> voice name
     workers: int | None = Field(default=None, ge=1)  # synthesis processes (default: cores)
     base_url: str | None = None  # openai engine
@@ -98,6 +128,22 @@ class TTSSettings(Section):
     coqui_config: str | None = None  # coqui: config.json when `model` is a checkpoint file without one beside it
     language: str | None = None  # language spoken (espeak voice, coqui multilingual id); default: the script's
     espeak_wpm: int = Field(default=165, ge=80, le=450)  # espeak: speaking rate
+
+    @model_validator(mode="before")
+    @classmethod
+    def _openai_endpoint_from_environment(cls, data: Any) -> Any:
+        """Only the openai engine talks to an endpoint: other engines' settings (and clip keys) ignore the variables."""
+        if isinstance(data, dict) and data.get("engine") == "openai":
+            return with_openai_environment(data)
+        return data
+
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, engine: str) -> str:
+        if engine not in ENGINES:
+            expected = ", ".join(repr(name) for name in list(ENGINES)[:-1]) + f" or {list(ENGINES)[-1]!r}"
+            raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+        return engine
 
 
 class AudioSettings(Section):
@@ -154,7 +200,8 @@ def validate_settings(data: dict[str, Any], where: str = "") -> "Settings":
 
 
 def load_settings(config_file: str | os.PathLike | None = None) -> Settings:
-    """Defaults, then the config file (explicit, or ./notebooklm-clone.toml), then the environment."""
+    """Defaults, then the config file (explicit, or ./notebooklm-clone.toml), then the environment (filled in by
+    the sections' validators)."""
     data: dict[str, Any] = {}
     path = Path(config_file) if config_file else Path("notebooklm-clone.toml")
     if config_file and not path.is_file():
@@ -164,9 +211,4 @@ def load_settings(config_file: str | os.PathLike | None = None) -> Settings:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
-    llm = data.setdefault("llm", {})
-    if os.environ.get("OPENAI_BASE_URL") and not llm.get("base_url"):
-        llm["base_url"] = os.environ["OPENAI_BASE_URL"]
-    if os.environ.get("OPENAI_API_KEY") and not llm.get("api_key"):
-        llm["api_key"] = os.environ["OPENAI_API_KEY"]
     return validate_settings(data, f" in {path}" if path.is_file() else "")

@@ -27,3 +27,11 @@ class PartialFailure(NotebookError):
     """Some documents of a batch failed; the rest finished."""
 
     exit_code = 5
+
+
+def one_line_error(exc: BaseException) -> str:
+    """Our errors as their message; anything unexpected as 'Type: message'. Always one line, so a failure fits one
+    manifest field or one line of output."""
+    text = str(exc) if isinstance(exc, NotebookError) else f"{type(exc).__name__}: {exc}"
+    text = " ".join(text.split())
+    return text[:500] or type(exc).__name__

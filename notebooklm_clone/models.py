@@ -96,3 +96,134 @@ class Script(BaseModel):
     def word_count(self) -> int:
         """Spoken length (Chinese and Japanese characters counted as the script budget counts them)."""
         return sum(count_words(t.text) for t in self.turns)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Notes: what the notes stage returns and the script stage and the study outputs read
+
+
+class CitationReport(BaseModel):
+    checked: int = 0
+    ok: int = 0
+    fixed: int = 0  # cited the wrong page; moved to the nearest page that has the anchors
+    dropped: int = 0  # no page has the anchors
+    dropped_items: list[str] = Field(default_factory=list)  # the first few, for the report
+    fixed_items: list[str] = Field(default_factory=list)
+
+    def merge(self, other: "CitationReport") -> "CitationReport":
+        return CitationReport(
+            checked=self.checked + other.checked, ok=self.ok + other.ok, fixed=self.fixed + other.fixed,
+            dropped=self.dropped + other.dropped, dropped_items=(self.dropped_items + other.dropped_items)[:20],
+            fixed_items=(self.fixed_items + other.fixed_items)[:20],
+        )  # fmt: skip
+
+
+class Cited(BaseModel):
+    """A sentence and the pages that hold it (checked against the page text)."""
+
+    text: str
+    pages: list[int]
+
+
+class Term(BaseModel):
+    term: str
+    definition: str
+    pages: list[int]
+
+
+class ChunkNotes(BaseModel):
+    """What the map stage keeps of one chunk."""
+
+    chunk: int
+    section: list[str] = Field(default_factory=list)
+    pages: list[int]
+    key_points: list[Cited] = Field(default_factory=list)
+    terms: list[Term] = Field(default_factory=list)
+    facts: list[Cited] = Field(default_factory=list)
+    questions: list[Cited] = Field(default_factory=list)
+
+    def points(self) -> list[Cited]:
+        return self.key_points + self.facts
+
+
+class SectionSummary(BaseModel):
+    title: str
+    pages: list[int]
+    sentences: list[Cited] = Field(default_factory=list)
+
+
+class Summary(BaseModel):
+    abstract: list[Cited] = Field(default_factory=list)
+    sections: list[SectionSummary] = Field(default_factory=list)
+
+
+class QAPair(BaseModel):
+    question: str
+    answer: str
+    pages: list[int]
+
+
+class QuizQuestion(BaseModel):
+    question: str
+    options: list[str]
+    answer: str  # the letter of the correct option
+    pages: list[int]
+
+    @property
+    def correct(self) -> str:
+        return self.options["ABCD".index(self.answer)]
+
+
+class Card(BaseModel):
+    front: str
+    back: str
+    pages: list[int]
+    kind: str  # "term" or "qa"
+
+
+class NotesResult(BaseModel):
+    """Everything the notes stage made; the script stage reads `overview` and `chunk_notes`, outputs/ writes it."""
+
+    document: str  # sha256 of the source
+    title: str
+    files: dict[str, str] = Field(default_factory=dict)  # output name -> path (filled in when written)
+    chunk_notes: list[ChunkNotes] = Field(default_factory=list)
+    overview: list[Cited] = Field(default_factory=list)  # all points, condensed to fit one call
+    summary: Summary | None = None
+    key_points: list[Cited] = Field(default_factory=list)
+    glossary: list[Term] = Field(default_factory=list)
+    qa: list[QAPair] = Field(default_factory=list)
+    quiz: list[QuizQuestion] = Field(default_factory=list)
+    cards: list[Card] = Field(default_factory=list)
+    citations: CitationReport = Field(default_factory=CitationReport)
+    calls: dict[str, int] = Field(default_factory=dict)  # stage -> LLM calls made (cache hits excluded)
+    cached_calls: int = 0  # answers served from a cache
+    condense_rounds: int = 0
+    warnings: list[str] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Script: what the script stage returns besides the Script itself
+
+
+class SegmentLength(BaseModel):
+    title: str
+    budget: int  # words planned
+    words: int  # words written
+
+
+class ScriptStats(BaseModel):
+    """The length check and the calls of one script run (report.json's "script")."""
+
+    target_words: int
+    words: int
+    ratio: float
+    segments: list[SegmentLength] = Field(default_factory=list)
+    calls: dict[str, int] = Field(default_factory=dict)
+    cached_calls: int = 0
+    warnings: list[str] = Field(default_factory=list)
+
+
+class ScriptResult(BaseModel):
+    script: Script
+    stats: ScriptStats

@@ -14,7 +14,15 @@ from pydantic import BaseModel, Field
 
 from .config import Settings
 from .errors import BackendUnavailable
-from .store import portable_name
+from .llm.endpoints import open_llm
+from .outputs.script import write_script
+from .outputs.study import write_study
+from .sources import extract_document
+from .stages.calls import resolve_languages
+from .stages.chunk import chunk_document
+from .stages.notes import run_notes
+from .stages.script import run_script
+from .store import atomic_write_json, portable_name
 
 PRODUCTS = ("extract", "notes", "script", "podcast")
 
@@ -51,10 +59,6 @@ def process_document(
 
     `products` may name: extract, notes, script, podcast (podcast implies script; script and notes imply extract).
     """
-    from .sources.extract import extract_document
-    from .stages.chunk import chunk_document
-    from .store import atomic_write_json, read_json
-
     out_dir = Path(out_dir)
     result = DocumentResult(source=str(source), out_dir=str(out_dir), products=list(products),
                             options=_options(settings, products))
@@ -70,36 +74,35 @@ def process_document(
     document = timed("extract", extract_document, source, password=password)
     result.warnings.extend(document.warnings)
     if any(p in products for p in ("notes", "script", "podcast")):
-        from .stages.notes import resolve_languages
-
         settings = resolve_languages(settings, document)  # "auto": the language the document is written in
         result.options = _options(settings, products)
     if "extract" in products:
         result.files["extract"] = str(atomic_write_json(out_dir / "document.json", document))
     wants_llm = any(p in products for p in ("notes", "script", "podcast"))
     if wants_llm:
-        from .llm.client import open_llm
-        from .stages.notes import run_notes
-        from .stages.script import run_script
-
+        cache_dir = out_dir / ".cache"  # the document's own answer cache: a rerun of it makes no calls
+        study = settings.notes.only if "notes" in products else []
         with open_llm(settings) as llm:
             chunks = timed("chunk", chunk_document, document, settings.chunk, llm.tokenizer)
-            notes = timed("notes", run_notes, document, chunks, llm, settings, out_dir,
-                          products=settings.notes.only if "notes" in products else [])
+            notes = timed("notes", run_notes, document, chunks, llm, settings, cache_dir, products=study)
             if not notes.key_points:  # run_notes refuses too; an empty document must never be reported done
                 raise BackendUnavailable(f"{source}: the notes are empty; the document is not done")
+            notes.files = write_study(notes, document, out_dir, study)
             result.files.update(notes.files)
             result.citations = notes.citations.model_dump()
             result.warnings.extend(notes.warnings)
             if "script" in products or "podcast" in products:
-                script = timed("script", run_script, document, notes, llm, settings, out_dir)
-                result.files.update({"script": str(out_dir / "script.json"), "script_md": str(out_dir / "script.md")})
-                result.script = read_json(out_dir / ".cache" / "script_stats.json", {})
+                scripted = timed("script", run_script, document, notes, llm, settings, cache_dir)
+                script = scripted.script
+                result.files.update(write_script(script, out_dir))
+                result.script = scripted.stats.model_dump()
             result.usage = llm.usage.totals()
             result.usage_by_stage = llm.usage.by_stage()
             result.cost_usd = llm.usage.cost_usd()
         if "podcast" in products:
-            from .stages.podcast import render_podcast
+            from .stages.podcast import (
+                render_podcast,  # here: numpy, scipy and the TTS engines load only for audio
+            )
 
             podcast = timed("podcast", render_podcast, script, settings, out_dir, progress=progress)
             result.files.update(podcast.files)

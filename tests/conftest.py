@@ -26,7 +26,8 @@ from __future__ import annotations
 import pytest
 
 from notebooklm_clone.config import Settings
-from notebooklm_clone.llm.embedded import MODELS, EmbeddedServer
+from notebooklm_clone.llm.embedded import EmbeddedServer
+from notebooklm_clone.llm.model_files import MODELS
 
 EMBEDDED_SMALL_MODEL = MODELS["small"].alias
 EMBEDDED_TEST_CONTEXT = 4096  # enough for ~800-token chunks plus instructions and answer; half the KV-cache RAM

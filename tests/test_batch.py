@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -17,7 +18,7 @@ import pymupdf
 import pytest
 from click.testing import CliRunner
 
-from notebooklm_clone.batch.runner import Batch, discover, settings_fingerprint
+from notebooklm_clone.batch import Batch, discover, settings_fingerprint
 from notebooklm_clone.cli import main
 from notebooklm_clone.config import Settings
 
@@ -198,7 +199,7 @@ def test_out_inside_input_folder_is_not_discovered(tmp_path):
 
 def recorded_so_far(out: Path) -> dict | None:
     """What a batch has recorded in OUT so far (batch.json and the journal of the run in progress), as JSON data."""
-    from notebooklm_clone.batch.runner import load_manifest
+    from notebooklm_clone.batch import load_manifest
 
     manifest = load_manifest(out)
     return manifest.model_dump(mode="json") if manifest else None
@@ -332,7 +333,7 @@ def test_kill_9_during_an_llm_batch_then_rerun_repeats_no_finished_llm_work(tmp_
         f'cache_dir = "{llm_settings.cache_dir}"\n\n[llm]\nbase_url = "{llm.base_url}"\napi_key = "embedded"\n'
         f'model = "{llm.model}"\ntier = "small"\ntokenizer = "{llm.tokenizer}"\ncontext_size = {llm.context_size}\n\n'
         '[notes]\nonly = ["summary"]\n', encoding="utf-8")
-    from notebooklm_clone.llm.prompts import REPO_PROMPTS
+    from notebooklm_clone.llm.prompts import BUILT_IN_PROMPTS as REPO_PROMPTS
 
     prompts = tmp_path / "prompts"  # the user's own copies of two templates
     prompts.mkdir()
@@ -498,7 +499,7 @@ def test_a_file_name_that_is_not_utf8_works_in_single_file_mode(tmp_path, llm_se
 
 
 def test_prompt_template_edits_change_the_fingerprint_of_the_products_they_shape(tmp_path):
-    from notebooklm_clone.llm.prompts import REPO_PROMPTS
+    from notebooklm_clone.llm.prompts import BUILT_IN_PROMPTS as REPO_PROMPTS
 
     prompts = tmp_path / "prompts"
     prompts.mkdir()
@@ -510,7 +511,7 @@ def test_prompt_template_edits_change_the_fingerprint_of_the_products_they_shape
     def prints():
         return {p: settings_fingerprint(settings, normalize(p)) for p in products}
 
-    from notebooklm_clone.batch.runner import normalize_products as normalize
+    from notebooklm_clone.batch import normalize_products as normalize
 
     before = prints()
     # The same templates in another folder shape the same outputs.
@@ -548,7 +549,7 @@ class RecordingReporter:
 
 
 def test_a_state_change_appends_to_a_journal_instead_of_rewriting_the_manifest(tmp_path):
-    from notebooklm_clone.batch.runner import load_manifest
+    from notebooklm_clone.batch import load_manifest
 
     root = tmp_path / "in"
     root.mkdir()
@@ -800,3 +801,90 @@ def test_time_limit_option(tmp_path):
     ok = run_cli("batch", str(root), "-o", str(tmp_path / "out"), "--products", "extract", "--time-limit", "0", "-q")
     assert ok.exit_code == 0, ok.output
     assert manifest_of(tmp_path / "out")["documents"]["alpha.pdf"]["attempts"] == 2
+
+
+class FakeServer:
+    """Stands in for the embedded llama.cpp server: records starts and stops, serves nothing."""
+
+    alias, n_ctx, base_url = "qwen-fake", 4096, "http://127.0.0.1:9/v1"
+
+    def __init__(self, events: list[str], model_path: Path):
+        self.events, self.model_path = events, model_path
+
+    def start(self):
+        self.events.append("start")
+        return self
+
+    def stop(self, keep_log: bool = False):
+        self.events.append("stop")
+
+
+def test_a_batch_starts_the_embedded_server_once_and_points_the_workers_at_it(tmp_path, monkeypatch):
+    from notebooklm_clone.batch import shared_llm
+    from notebooklm_clone.errors import UsageError
+    from notebooklm_clone.llm import embedded
+
+    events: list[str] = []
+    monkeypatch.setattr(embedded.EmbeddedServer, "for_tier",
+                        classmethod(lambda cls, *args, **kwargs: FakeServer(events, tmp_path / "m.gguf")))
+    for variable in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    settings = Settings(cache_dir=str(tmp_path / "cache"))
+    with shared_llm(settings, ["extract"], "local") as plain:
+        assert plain is settings and events == []  # no LLM product: no server
+    with shared_llm(settings, ["notes"], "local") as served:
+        assert (served.llm.base_url, served.llm.model, served.llm.api_key) == (FakeServer.base_url, "qwen-fake",
+                                                                               "embedded")
+        assert served.llm.tokenizer == f"gguf:{tmp_path / 'm.gguf'}" and served.llm.context_size == 4096
+        with embedded.embedded_settings(settings) as inner:  # the same configuration reuses the running server
+            assert inner.llm.base_url == served.llm.base_url
+        assert events == ["start"]
+    assert events == ["start", "stop"]
+    with pytest.raises(UsageError, match="cannot reach"):
+        with shared_llm(settings, ["notes"], "ray", "ray://head.example:10001"):
+            pass
+    endpoint = settings.with_overrides(**{"llm.base_url": "http://localhost:8000/v1"})
+    with shared_llm(endpoint, ["notes"], "local") as given:
+        assert given is endpoint and events == ["start", "stop"]
+
+
+def count_and_run(task, progress=None):
+    """A work function for the executor test: a module-level function, so it reaches the worker by reference."""
+    from notebooklm_clone.batch import run_document_task
+
+    outcome = run_document_task(task, progress)
+    Path(task["out_dir"], "worked.txt").write_text("yes")
+    return outcome
+
+
+def test_executors_run_the_work_function_they_are_given(tmp_path):
+    from notebooklm_clone.batch import make_executor
+
+    root = tmp_path / "in"
+    root.mkdir()
+    (root / "a.md").write_text("# A\n\nShort.\n", encoding="utf-8")
+    batch = Batch(root, tmp_path / "out", Settings(cache_dir=str(tmp_path / "cache")), products=["extract"])
+    todo = batch.plan()
+    make_executor("local", 1, work=count_and_run).run([batch.task_for(e, batch.settings) for e in todo], batch)
+    assert batch.manifest.documents["a.md"].state == "done"
+    assert (tmp_path / "out" / "a" / "worked.txt").read_text() == "yes"
+
+
+def test_batch_modules_import_without_a_loop():
+    """Each module of the package imports on its own in a fresh interpreter, whatever the order."""
+    modules = ["manifest", "discovery", "task", "executors", "index", "progress", "runner"]
+    for name in modules:
+        code = f"import notebooklm_clone.batch.{name}"
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    # and none imports a sibling inside a function, which is how a loop would hide
+    source = Path(__file__).resolve().parents[1] / "notebooklm_clone" / "batch"
+    hidden = [f"{path.name}: {line.strip()}" for path in source.glob("*.py") for line in path.read_text().splitlines()
+              if re.match(r"\s+from \.(?!\.)", line)]
+    assert hidden == []
+
+
+def test_the_index_links_only_files_the_pipeline_writes():
+    from notebooklm_clone.batch.index import INDEX_LINKS
+
+    assert "chapters.txt" not in {name for _, name in INDEX_LINKS}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_batch import make_pdf
 
-from notebooklm_clone.batch.runner import Batch
+from notebooklm_clone.batch import Batch
 from notebooklm_clone.config import Settings
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
@@ -93,7 +93,7 @@ def test_a_ray_task_over_the_time_limit_is_cancelled_and_reported(tmp_path, loca
     'timed out after 6 s'; the small document beside it is done."""
     from test_processes import scanned_report
 
-    from notebooklm_clone.batch.executors import make_executor
+    from notebooklm_clone.batch import make_executor
 
     root = tmp_path / "in"
     scanned_report(root / "scan.pdf", pages=30)

@@ -12,8 +12,9 @@ from notebooklm_clone.config import ChunkSettings
 from notebooklm_clone.errors import UsageError
 from notebooklm_clone.llm.tokens import EstimateTokenizer, get_tokenizer
 from notebooklm_clone.models import Block, Document
-from notebooklm_clone.sources.extract import extract_document
-from notebooklm_clone.stages.chunk import chunk_document, split_sentences
+from notebooklm_clone.sources import extract_document
+from notebooklm_clone.stages.chunk import chunk_document
+from notebooklm_clone.text.sentences import split_sentences
 
 SAMPLE = pdfs.ROOT / "samples" / "tardigrades.pdf"
 
@@ -22,7 +23,7 @@ SAMPLE = pdfs.ROOT / "samples" / "tardigrades.pdf"
 def qwen():
     """The small embedded model's own vocabulary (llama.cpp, vocab only)."""
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is installed by scripts/setup.sh")
-    from notebooklm_clone.llm.embedded import ensure_model
+    from notebooklm_clone.llm.model_files import ensure_model
 
     return get_tokenizer(f"gguf:{ensure_model('small')}")
 
@@ -160,6 +161,12 @@ def test_split_sentences_keeps_abbreviations_together():
         "Boothby et al. showed it in 2017.", "Fig. 2 shows e.g. tuns.", "Done!"]
 
 
+def test_split_sentences_keeps_closing_quotes_and_ends_at_ellipses():
+    # one splitter for chunks, script turns, speech pieces and subtitle cues: closers stay with their sentence
+    assert split_sentences('He said "Go." Then (as told.) It ended… Then Dr. Smith left.') == [
+        'He said "Go."', "Then (as told.)", "It ended…", "Then Dr. Smith left."]
+
+
 def test_fallback_over_counts_the_qwen_tokenizer(sample, qwen):
     """The calibration in tokens.py: every body paragraph of the sample over-counted, the body by about a third."""
     fallback = EstimateTokenizer()
@@ -205,7 +212,7 @@ def test_sentence_splitting_stays_linear_on_abbreviation_runs():
     # 24 KB of "See Fig. A. " took 7.5 s (every boundary follows an abbreviation, and each was re-checked against the
     # whole growing sentence); 192 KB would take minutes. The result is one sentence: nothing may split it.
     code = (
-        "from notebooklm_clone.stages.chunk import split_sentences\n"
+        "from notebooklm_clone.text.sentences import split_sentences\n"
         "for n in (2000, 16000):\n"
         "    text = 'See Fig. A. ' * n\n"
         "    parts = split_sentences(text)\n"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pdfs
 import pytest
 
-from notebooklm_clone.sources.extract import extract_document
+from notebooklm_clone.sources import extract_document
 from notebooklm_clone.stages.citations import (
     CitationChecker,
     format_pages,
     keywords_in,
-    number_words,
+    number_spellings,
     numbers_in,
 )
 
@@ -82,8 +82,8 @@ def test_spelled_out_numbers_support_the_digits_a_note_cites(tmp_path):
     assert checker.check("42 animals were counted.", [2]) == [1]
     assert checker.check("They walked within 40 minutes.", [1]) == [2]  # "forty-two" on p. 1 is not 40
     assert checker.check("59 animals in total.", [1]) is None
-    assert number_words("42") == ["forty-two", "forty two"] and number_words("11") == ["eleven"]
-    assert number_words("7") == number_words("100") == number_words("4.5") == []
+    assert number_spellings("42") == ["forty-two", "forty two"] and number_spellings("11") == ["eleven"]
+    assert number_spellings("7") == number_spellings("100") == number_spellings("4.5") == []
 
 
 @pytest.mark.parametrize("pages,text", [([4], "(p. 4)"), ([5, 4], "(pp. 4-5)"), ([2, 7, 8, 9], "(pp. 2, 7-9)"),

@@ -125,15 +125,19 @@ def test_global_json_flag_selects_json(tmp_path):
     assert [b["text"] for b in json.loads(result.stdout)["blocks"]] == [pdfs.HYPHEN_TEXT]
 
 
-def test_default_tokenizer_spec_follows_the_llm_settings():
+def test_default_tokenizer_spec_follows_the_llm_settings(tmp_path):
     from notebooklm_clone.cli.extract import default_tokenizer_spec
     from notebooklm_clone.config import Settings
 
-    assert default_tokenizer_spec(Settings(llm={"tokenizer": "tiktoken:gpt-4o"})) == "tiktoken:gpt-4o"
-    assert default_tokenizer_spec(Settings(llm={"base_url": "http://127.0.0.1:9/v1", "model": "llama3"})) == "fallback"
-    from notebooklm_clone.llm.embedded import ensure_model
+    assert default_tokenizer_spec(Settings(llm={"tokenizer": "tiktoken:gpt-4o"})) == ("tiktoken:gpt-4o", "")
+    assert default_tokenizer_spec(Settings(llm={"base_url": "http://127.0.0.1:9/v1", "model": "llama3"})) == (
+        "fallback", "")
+    from notebooklm_clone.llm.model_files import ensure_model
 
-    assert default_tokenizer_spec(Settings(llm={"tier": "small"})) == f"gguf:{ensure_model('small')}"
+    # an assembled model counts with its own vocabulary; one not assembled is never assembled just to count tokens
+    assert default_tokenizer_spec(Settings(llm={"tier": "small"})) == (f"gguf:{ensure_model('small')}", "")
+    spec, why = default_tokenizer_spec(Settings(llm={"tier": "small"}, cache_dir=str(tmp_path)))
+    assert spec == "fallback" and "not assembled" in why and not list(tmp_path.rglob("*.gguf"))
 
 
 def test_overlap_not_below_the_budget_is_a_usage_error(tmp_path):

@@ -60,3 +60,25 @@ def test_overrides_are_validated_like_the_file():
     with pytest.raises(UsageError, match="bad setting script.minutes"):
         Settings().with_overrides(**{"script.minutes": 0})
     assert Settings().with_overrides(**{"script.minutes": 2.5}).script.minutes == 2.5
+
+
+def test_settings_built_anywhere_see_the_openai_environment(monkeypatch):
+    """config.py is the one reader of OPENAI_BASE_URL / OPENAI_API_KEY: Settings() built by library code fills the
+    LLM endpoint and the openai TTS engine's from them (never another engine's), and a value that is set wins."""
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+    settings = Settings()
+    assert (settings.llm.base_url, settings.llm.api_key) == ("http://127.0.0.1:9/v1", "sk-env")
+    assert (settings.tts.base_url, settings.tts.api_key) == (None, None)
+    openai = settings.with_overrides(**{"tts.engine": "openai"}).tts
+    assert (openai.base_url, openai.api_key) == ("http://127.0.0.1:9/v1", "sk-env")
+    assert Settings(llm={"api_key": "sk-mine"}).llm.api_key == "sk-mine"
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    monkeypatch.delenv("OPENAI_API_KEY")
+    assert Settings().llm.base_url is None and Settings().llm.api_key is None
+
+
+def test_an_unknown_tts_engine_is_a_usage_error_listing_the_engines():
+    with pytest.raises(UsageError, match="^bad setting tts.engine: Input should be 'embedded', 'openai', 'coqui' or "
+                                         "'espeak'$"):
+        Settings().with_overrides(**{"tts.engine": "festival"})

@@ -19,12 +19,11 @@ import pytest
 
 from notebooklm_clone.config import Settings
 from notebooklm_clone.errors import BackendUnavailable
-from notebooklm_clone.llm import embedded
-from notebooklm_clone.llm.embedded import (
+from notebooklm_clone.llm import embedded, model_files
+from notebooklm_clone.llm.embedded import EmbeddedServer, main
+from notebooklm_clone.llm.model_files import (
     MODELS,
-    EmbeddedServer,
     ensure_model,
-    main,
     model_status,
     verify_model,
 )
@@ -62,7 +61,7 @@ def small_gguf() -> Path:
 def test_small_model_is_exact_and_verification_is_cached(small_gguf, monkeypatch):
     assert small_gguf.stat().st_size == 491_400_064
     assert small_gguf.name == SMALL.filename
-    assert embedded._stamp_ok(small_gguf, SMALL)
+    assert model_files._stamp_ok(small_gguf, SMALL)
 
     def no_hashing(*args, **kwargs):
         raise AssertionError("re-hashed a verified model")
@@ -86,7 +85,7 @@ def test_corrupted_gguf_of_the_right_size_is_refused(tmp_path):
         handle.truncate(SMALL.size)  # sparse: right size, all zeros
     with pytest.raises(BackendUnavailable, match=r"is corrupted \(sha256 [0-9a-f]{12}\.\.\., expected 1d9614638d18"):
         verify_model(corrupted, "small")
-    assert not embedded._stamp_path(corrupted).exists()
+    assert not model_files._stamp_path(corrupted).exists()
 
 
 def test_damaged_cached_copy_is_rebuilt_from_the_parts(small_gguf, tmp_path):
@@ -147,7 +146,7 @@ def test_stale_temp_files_of_killed_assemblies_are_removed_and_nothing_else(smal
     assert {live.name, fresh_legacy.name, *(u.name for u in users)} <= set(left)
 
 
-ASSEMBLER = "import sys; from notebooklm_clone.llm.embedded import ensure_model; ensure_model('small', sys.argv[1])"
+ASSEMBLER = "import sys; from notebooklm_clone.llm.model_files import ensure_model; ensure_model('small', sys.argv[1])"
 
 
 def test_assembly_killed_midway_leaves_no_part_file_after_the_next_run(small_gguf, tmp_path):
@@ -166,8 +165,8 @@ def test_assembly_killed_midway_leaves_no_part_file_after_the_next_run(small_ggu
 
 
 def test_failure_midway_through_joining_leaves_nothing(small_gguf, tmp_path, monkeypatch):
-    first_part = embedded.part_paths(SMALL)[0]
-    monkeypatch.setattr(embedded, "part_paths", lambda spec: [first_part, tmp_path])  # a directory: read fails
+    first_part = model_files.part_paths(SMALL)[0]
+    monkeypatch.setattr(model_files, "part_paths", lambda spec: [first_part, tmp_path])  # a directory: read fails
     with pytest.raises(BackendUnavailable, match="cannot write the embedded model to"):
         ensure_model("small", tmp_path)
     assert list((tmp_path / "models").iterdir()) == []
@@ -202,6 +201,23 @@ def test_server_is_gone_after_the_block_and_after_an_exception(small_gguf):
             pid = server.pid
             raise KeyboardInterrupt
     assert wait_gone(pid)
+
+
+def test_embedded_settings_point_at_one_server_that_nested_blocks_share(small_gguf):
+    settings = Settings().with_overrides(**{"llm.tier": "small", "llm.context_size": 512})
+    with embedded.embedded_settings(settings) as served:
+        assert served.llm.base_url.startswith("http://127.0.0.1:") and served.llm.api_key == "embedded"
+        assert served.llm.model == SMALL.alias and served.llm.context_size == 512
+        assert served.llm.tokenizer == f"gguf:{small_gguf}"
+        (entry,) = embedded._SHARED.values()
+        server = entry[0]
+        with embedded.embedded_settings(settings) as again:  # reused, not a second copy of the model
+            assert again.llm.base_url == served.llm.base_url and entry[1] == 2
+        assert alive(server.pid) and entry[1] == 1
+        names = [m.id for m in openai.OpenAI(base_url=served.llm.base_url, api_key="embedded").models.list()]
+        assert names == [SMALL.alias]
+        pid = server.pid
+    assert wait_gone(pid) and not embedded._SHARED
 
 
 def test_server_that_dies_while_loading_reports_its_log(small_gguf, tmp_path):

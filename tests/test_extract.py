@@ -12,7 +12,9 @@ import pymupdf
 import pytest
 
 from notebooklm_clone.errors import BadInput, UsageError
-from notebooklm_clone.sources.extract import clean_text, extract_document, find_tessdata
+from notebooklm_clone.sources import KINDS, READERS, SUFFIXES, extract_document
+from notebooklm_clone.sources.pdf import find_tessdata
+from notebooklm_clone.sources.structure import fix_characters
 
 SAMPLES = pdfs.ROOT / "samples"
 
@@ -86,10 +88,17 @@ def test_hyphenated_line_breaks_joined_and_compounds_kept(tmp_path):
     assert texts(doc) == [pdfs.HYPHEN_TEXT]
 
 
+def test_readers_registry_names_every_suffix_and_the_bytes_decide_first(tmp_path):
+    assert SUFFIXES == tuple(sorted(READERS)) and KINDS[".md"] == "markdown" and KINDS[".htm"] == "html"
+    disguised = tmp_path / "paper.txt"  # a PDF with a text suffix is read as the PDF it is
+    disguised.write_bytes(pdfs.paper_pdf(tmp_path / "paper.pdf").read_bytes())
+    assert texts(extract_document(disguised)) == texts(extract_document(tmp_path / "paper.pdf"))
+
+
 def test_ligatures_soft_hyphens_and_odd_spaces_are_normalised(tmp_path):
-    assert clean_text("e\ufb03cient \ufb01sh \ufb02ow") == "efficient fish flow"
-    assert clean_text("co\u00adoperate\u00a0now\u2009and\u200b then") == "cooperate now and then"
-    assert clean_text("10\u2076 cells") == "10\u2076 cells"  # not NFKC: exponents stay exponents
+    assert fix_characters("e\ufb03cient \ufb01sh \ufb02ow") == "efficient fish flow"
+    assert fix_characters("co\u00adoperate\u00a0now\u2009and\u200b then") == "cooperate now and then"
+    assert fix_characters("10\u2076 cells") == "10\u2076 cells"  # not NFKC: exponents stay exponents
     source = tmp_path / "notes.txt"
     source.write_text("The \ufb01rst \ufb02ight\u00a0was a suc\u00adcess.\n", encoding="utf-8")
     assert texts(extract_document(source)) == ["The first flight was a success."]
@@ -261,7 +270,7 @@ def test_markdown_heading_parsing_stays_linear_and_keeps_closing_hashes_rules(tm
     source = tmp_path / "spaces.md"
     source.write_text("# a" + " " * 32000 + "b\n\nBody text here.\n\n## Closed ##\n\n## C#\n\n# Lone #\n",
                       encoding="utf-8")
-    code = ("import sys\nfrom notebooklm_clone.sources.extract import extract_document\n"
+    code = ("import sys\nfrom notebooklm_clone.sources import extract_document\n"
             "doc = extract_document(sys.argv[1])\n"
             "print([b.text[:3] + str(len(b.text)) for b in doc.blocks if b.kind == 'heading'])\n")
     done = subprocess.run([sys.executable, "-c", code, str(source)], capture_output=True, text=True, timeout=60)
@@ -305,7 +314,7 @@ def test_links_hyphens_and_joined_paragraphs_stay_linear(tmp_path):
     code = r"""
 import json, sys
 from pathlib import Path
-from notebooklm_clone.sources.extract import extract_document
+from notebooklm_clone.sources import extract_document
 out = {}
 for n in (5000, 40000):
     files = {"links.md": "\n\n".join(["[" * n, "![a" * n, "see [x](" * n]),

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from test_batch import make_pdf
 
-from notebooklm_clone.batch.runner import Batch, render_index
+from notebooklm_clone.batch import Batch, render_index
 from notebooklm_clone.config import Settings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

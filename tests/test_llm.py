@@ -13,20 +13,21 @@ from fakes import FakeLLMServer, fake_settings, hang, not_json, ok, status
 from pydantic import BaseModel, Field
 
 from notebooklm_clone.cli import main as cli
-from notebooklm_clone.config import Settings
+from notebooklm_clone.config import Settings, load_settings
 from notebooklm_clone.errors import BackendUnavailable, UsageError
+from notebooklm_clone.llm.capabilities import CAPABILITY_TABLE, lookup_capabilities
 from notebooklm_clone.llm.client import (
-    CAPABILITY_TABLE,
+    LLM,
+    PromptTooLong,
     SchemaMismatch,
-    UsageLedger,
+)
+from notebooklm_clone.llm.endpoints import endpoint_of, open_llm
+from notebooklm_clone.llm.structured import (
     clean_model_text,
-    endpoint_of,
-    load_prices,
-    lookup_capabilities,
-    open_llm,
     parse_json,
     strict_compatible,
 )
+from notebooklm_clone.llm.usage import UsageLedger, load_prices
 
 CHUNK = (
     "Photosynthesis is the process by which green plants use sunlight to turn water and carbon dioxide into glucose "
@@ -130,7 +131,7 @@ def test_complete_many_keeps_order_with_concurrency(llm_settings):
 def test_prompt_over_the_context_is_refused_before_sending(llm_settings):
     huge = "word " * 5000  # > 4096 tokens
     with open_llm(llm_settings) as llm:
-        with pytest.raises(BackendUnavailable, match=r"stage map, chunk 7: the prompt is ~\d[\d,]* tokens but .*"
+        with pytest.raises(PromptTooLong, match=r"stage map, chunk 7: the prompt is ~\d[\d,]* tokens but .*"
                                                      r"4,096-token context") as info:
             llm.complete([{"role": "user", "content": huge}], stage="map", label="chunk 7")
         assert info.value.exit_code == 4
@@ -160,6 +161,15 @@ def test_tokenizer_is_the_served_gguf(llm_settings, embedded_small_server):
 
 
 # --- pure helpers -----------------------------------------------------------------------------------------------------
+
+
+def test_a_prompt_too_long_for_the_context_is_a_typed_error_before_sending(tmp_path):
+    settings = Settings(llm={"base_url": "http://127.0.0.1:9/v1", "model": "m", "tokenizer": "fallback",
+                             "context_size": 1024}, cache_dir=str(tmp_path))
+    llm = LLM(settings, base_url="http://127.0.0.1:9/v1", api_key="x", kind="compatible", model="m")
+    with pytest.raises(PromptTooLong, match="stage map: the prompt is"):
+        llm.complete([{"role": "user", "content": "word " * 2000}], stage="map")
+    assert llm.requests_sent == 0
 
 
 def test_clean_model_text_strips_think_blocks_and_fences():
@@ -214,14 +224,15 @@ def test_ledger_cost_from_prices_and_custom_price_file(tmp_path):
         load_prices(tmp_path / "missing.toml")
 
 
-def test_endpoint_choice_honours_environment(monkeypatch):
+def test_endpoint_choice_honours_environment(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no notebooklm-clone.toml here
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    assert endpoint_of(Settings())[0] == "embedded"
+    assert endpoint_of(load_settings())[0] == "embedded"
     monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
-    assert endpoint_of(Settings()) == ("openai", None, "sk-x")
+    assert endpoint_of(load_settings()) == ("openai", None, "sk-x")
     monkeypatch.setenv("OPENAI_BASE_URL", "http://localhost:11434/v1")
-    assert endpoint_of(Settings()) == ("compatible", "http://localhost:11434/v1", "sk-x")
+    assert endpoint_of(load_settings()) == ("compatible", "http://localhost:11434/v1", "sk-x")
 
 
 # --- faults from the fake server --------------------------------------------------------------------------------------
@@ -397,7 +408,7 @@ def test_doctor_starts_the_embedded_server_briefly(tmp_path, monkeypatch):
 def test_doctor_exit_4_when_model_parts_are_missing(tmp_path, monkeypatch):
     import dataclasses
 
-    from notebooklm_clone.llm.embedded import MODELS
+    from notebooklm_clone.llm.model_files import MODELS
 
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)

@@ -19,7 +19,7 @@ from notebooklm_clone.models import Script, Segment, Speaker, Turn
 from notebooklm_clone.stages.mix import pause_before
 from notebooklm_clone.stages.podcast import render_podcast
 from notebooklm_clone.stages.speech import plan_clips
-from notebooklm_clone.tts import get_engine
+from notebooklm_clone.tts.engine import get_engine
 
 pytestmark = pytest.mark.tts
 

@@ -17,23 +17,21 @@ from pydantic import BaseModel
 
 from notebooklm_clone.config import Settings
 from notebooklm_clone.errors import UsageError
-from notebooklm_clone.llm.client import open_llm
-from notebooklm_clone.llm.embedded import ensure_model
+from notebooklm_clone.llm.client import LLM
+from notebooklm_clone.llm.endpoints import open_llm
 from notebooklm_clone.llm.prompts import render_messages
 from notebooklm_clone.llm.tokens import get_tokenizer
-from notebooklm_clone.sources.extract import extract_document
+from notebooklm_clone.models import ChunkNotes, NotesResult
+from notebooklm_clone.outputs.study import write_study
+from notebooklm_clone.sources import extract_document
+from notebooklm_clone.stages.calls import Budget, Caller, output_schema
 from notebooklm_clone.stages.chunk import chunk_document
 from notebooklm_clone.stages.citations import CitationChecker
+from notebooklm_clone.stages.condense import pack
 from notebooklm_clone.stages.notes import (
     MAP_LIMITS,
-    PROMPT_MARGIN,
-    Budget,
-    ChunkNotes,
+    STUDY_PRODUCTS,
     MapOut,
-    NotesResult,
-    output_schema,
-    pack,
-    plan_notes,
     run_notes,
     with_page_markers,
 )
@@ -64,8 +62,9 @@ def shared_notes_run(server, tmp_path_factory):
         out = tmp / "out" / "paper"
         with open_llm(settings) as llm:
             chunks = chunk_document(document, settings.chunk, llm.tokenizer)
-            result = run_notes(document, chunks, llm, settings, out)
+            result = run_notes(document, chunks, llm, settings, out / ".cache")
             usage = llm.usage.totals()
+        result.files = write_study(result, document, out, STUDY_PRODUCTS)
         _RUNS["run"] = (document, chunks, settings, out, result, usage)
     return _RUNS["run"]
 
@@ -153,9 +152,10 @@ def test_rerun_makes_no_llm_calls_and_writes_the_same_files(notes_run, tmp_path)
     document, chunks, settings, out, first, _ = notes_run
     before = {name: (out / name).read_text() for name in ("notes.md", "summary.md", "quiz.md", "cards.csv")}
     with open_llm(settings.with_overrides(cache_dir=str(tmp_path / "empty"))) as llm:  # only out/.cache can answer
-        again = run_notes(document, chunks, llm, settings, out)
+        again = run_notes(document, chunks, llm, settings, out / ".cache")
         assert llm.usage.totals().get("calls", 0) == 0
     assert again.calls == {} and again.cached_calls == sum(first.calls.values())
+    write_study(again, document, out, STUDY_PRODUCTS)
     assert {name: (out / name).read_text() for name in before} == before
 
 
@@ -167,8 +167,9 @@ def test_products_choose_the_files(notes_run, tmp_path):
     target = tmp_path / "only"
     shutil.copytree(out / ".cache", target / ".cache")
     with open_llm(settings) as llm:
-        result = run_notes(document, chunks, llm, settings, target, products=["cards"])
-    assert set(result.files) == {"cards_csv", "cards_apkg", "notes_data"}
+        result = run_notes(document, chunks, llm, settings, target / ".cache", products=["cards"])
+    assert not [p for p in target.iterdir() if not p.name.startswith(".")]  # the stage writes no file
+    assert set(write_study(result, document, target, ["cards"])) == {"cards_csv", "cards_apkg", "notes_data"}
     assert sorted(p.name for p in target.iterdir() if not p.name.startswith(".")) == ["cards.apkg", "cards.csv",
                                                                                        "notes.json"]
     with pytest.raises(UsageError):
@@ -201,7 +202,7 @@ def test_map_prompt_puts_the_chunk_first_with_page_markers_and_instructions_last
 
 def test_schema_limits_pages_to_the_chunk_and_caps_lists():
     schema = output_schema(MapOut, [4, 5], min_items={"key_points": 2})
-    item = schema["$defs"]["_Item"]["properties"]["pages"]["items"]
+    item = schema["$defs"]["CitedOut"]["properties"]["pages"]["items"]
     assert item == {"type": "integer", "enum": [4, 5]}
     assert schema["properties"]["key_points"]["maxItems"] == MAP_LIMITS["key_points"]
     assert schema["properties"]["key_points"]["minItems"] == 2
@@ -219,8 +220,15 @@ def test_user_prompt_folder_overrides_one_template_and_falls_back_for_the_rest(t
         render_messages("map", str(tmp_path / "missing"), text="x")
 
 
-def test_pack_keeps_every_item_and_each_batch_fits():
-    budget = Budget(get_tokenizer("fallback"), context_size=1200)
+def fallback_llm(tmp_path, context_size: int | None, **llm) -> LLM:
+    """An LLM that is never asked anything: its capabilities and token measure only."""
+    settings = Settings(llm={"base_url": "http://127.0.0.1:9/v1", "model": "m", "tokenizer": "fallback",
+                             "context_size": context_size, **llm}, cache_dir=str(tmp_path))
+    return LLM(settings, base_url="http://127.0.0.1:9/v1", api_key="x", kind="compatible", model="m")
+
+
+def test_pack_keeps_every_item_and_each_batch_fits(tmp_path):
+    budget = Budget(fallback_llm(tmp_path, 1200))
     items = [f"- Point number {i} about a measured value of {i * 7} units (p. {i})" for i in range(200)]
     render = lambda batch: [{"role": "user", "content": "\n".join(batch)}]  # noqa: E731
     batches = pack(items, render, budget, "section")
@@ -229,41 +237,11 @@ def test_pack_keeps_every_item_and_each_batch_fits():
     assert all(budget.count(render(b)) <= budget.prompt_limit("section") for b in batches)
 
 
-def book_pdf(path, pages: int) -> object:
-    """A book of full pages (~18 sentences, ~330 words each), a chapter title every 30 pages."""
-    import pymupdf
-
-    doc = pymupdf.open()
-    for n in range(1, pages + 1):
-        page = doc.new_page()
-        if n % 30 == 1:
-            page.insert_text((72, 60), f"Chapter {n // 30 + 1}", fontsize=18)
-        body = " ".join(f"Sentence {i} on page {n} reports that sample {n * 7 + i} reached {n + i * 3} units after "
-                        f"careful measurement by the team." for i in range(18))
-        page.insert_textbox(pymupdf.Rect(72, 80, 540, 760), body, fontsize=10)
-    doc.save(path, garbage=1, deflate=True)
-    return path
-
-
-def test_300_page_book_is_planned_with_every_call_inside_the_context(tmp_path):
-    """Planning only: the real extractor, chunker and the 0.5B model's own tokenizer, no model calls."""
-    document = extract_document(book_pdf(tmp_path / "book.pdf", pages=300))
-    tokenizer = get_tokenizer(f"gguf:{ensure_model('small')}")
-    settings = Settings()
-    chunks = chunk_document(document, settings.chunk, tokenizer)
-    context = 4096
-    planned = plan_notes(chunks, settings, tokenizer, context, max_output=2048, sections=10)
-    stages = [c.stage for c in planned]
-    assert len(chunks) > 250  # ~one 700-token chunk per full page
-    assert stages.count("map") == len([c for c in chunks if not c.is_references])
-    covered = {p for c in chunks for p in c.pages}
-    assert covered == set(range(1, 301))  # nothing truncated: every page is in some mapped chunk
-    # the notes of 300 pages do not fit one call: condensed hierarchically, in more than one round
-    assert stages.count("digest") > len(chunks)
-    assert {"abstract", "qa", "quiz", "section"} <= set(stages)
-    assert stages.count("section") >= 10
-    assert max(c.total for c in planned) <= context
-    assert all(c.prompt_tokens + c.max_tokens + PROMPT_MARGIN <= context for c in planned)
+def test_the_map_budget_is_the_map_models(tmp_path):
+    """The map role's prompt room is measured for the map model, not the default one."""
+    llm = fallback_llm(tmp_path, None, map_model="gpt-4o-mini")
+    assert Budget(llm, "map").context_size == 128_000 and Budget(llm).context_size == 8192
+    assert Budget(llm, "map").model == "gpt-4o-mini"
 
 
 def test_chunk_notes_model_round_trips():
@@ -382,7 +360,7 @@ def test_notes_are_asked_in_the_documents_language_unless_set_fake_server(tmp_pa
 
 def test_languages_resolve_per_document_and_explicit_settings_win():
     from notebooklm_clone.models import Document
-    from notebooklm_clone.stages.notes import resolve_languages
+    from notebooklm_clone.stages.calls import resolve_languages
 
     assert Settings().notes.language == Settings().script.language == "auto"
     doc = Document(source="x.pdf", sha256="0" * 64, title="t", page_count=1, language="zh")
@@ -408,17 +386,13 @@ SAY_HI = [{"role": "user", "content": "Answer with the word hi."}]
 
 
 def _key(tmp_path, base_url: str | None, model: str, kind: str = "compatible") -> tuple[str, str]:
-    from notebooklm_clone.llm.client import LLM
-    from notebooklm_clone.stages.notes import Caller
-
     settings = Settings(llm={"base_url": base_url, "model": model, "tokenizer": "fallback"}, cache_dir=str(tmp_path))
     llm = LLM(settings, base_url=base_url, api_key="x", kind=kind, model=model)
-    caller = Caller(llm, settings, tmp_path / ".cache", Budget.of(llm))
-    return llm.model_identity(), caller._request("map", SAY_HI, WORD_SCHEMA, "hi", "map")["key"]
+    return llm.model_identity(), llm.request(SAY_HI, schema=WORD_SCHEMA, max_tokens=64, role="map").key
 
 
 def test_answer_cache_key_names_the_model_not_the_port(tmp_path):
-    from notebooklm_clone.llm.embedded import MODELS
+    from notebooklm_clone.llm.model_files import MODELS
 
     small, default = MODELS["small"], MODELS["default"]
     first = _key(tmp_path, "http://127.0.0.1:41234/v1", small.alias)
@@ -434,30 +408,27 @@ def test_answer_cache_key_names_the_model_not_the_port(tmp_path):
 
 def test_a_rerun_against_another_port_answers_from_the_document_cache(llm_settings, tmp_path):
     from notebooklm_clone.llm.embedded import free_port
-    from notebooklm_clone.stages.notes import Caller
 
     out = tmp_path / "out" / ".cache"
     with open_llm(llm_settings) as llm:
-        caller = Caller(llm, llm_settings, out, Budget.of(llm))
+        caller = Caller(llm, llm_settings, out)
         first = caller.one("map", SAY_HI, WORD_SCHEMA, Word, label="hi")
         assert first == Word(word="hi") and caller.calls == {"map": 1} and llm.requests_sent == 1
     # the same model behind another port (nothing listens there: any request would fail) and an empty LLM cache
     moved = llm_settings.with_overrides(**{"llm.base_url": f"http://127.0.0.1:{free_port()}/v1",
                                            "llm.max_retries": 0, "cache_dir": str(tmp_path / "other")})
     with open_llm(moved) as llm:
-        caller = Caller(llm, moved, out, Budget.of(llm))
+        caller = Caller(llm, moved, out)
         assert caller.one("map", SAY_HI, WORD_SCHEMA, Word, label="hi") == first
         assert (caller.calls, caller.cached, llm.requests_sent) == ({}, 1, 0)
 
 
 def test_use_cache_false_asks_the_model_again(llm_settings, tmp_path):
-    from notebooklm_clone.stages.notes import Caller
-
     settings = llm_settings.with_overrides(**{"llm.use_cache": False})
     out = tmp_path / "out" / ".cache"
     for _ in range(2):
         with open_llm(settings) as llm:
-            caller = Caller(llm, settings, out, Budget.of(llm))
+            caller = Caller(llm, settings, out)
             assert caller.one("map", SAY_HI, WORD_SCHEMA, Word, label="hi") == Word(word="hi")
             assert (caller.calls, caller.cached, llm.requests_sent) == ({"map": 1}, 0, 1)
     assert not list(tmp_path.rglob("*.json"))  # no answer cache was written anywhere

@@ -90,6 +90,28 @@ def test_voices_lists_engines_and_what_works_here(workdir):
     assert [r["name"] for r in rows] == ["embedded", "openai", "coqui", "espeak"]
 
 
+@pytest.mark.parametrize("flag", ["--tier", "--model"])
+def test_podcast_tier_flag_and_its_hidden_former_name(workdir, monkeypatch, flag):
+    """`--tier` sets llm.tier; `--model`, its misleading former name, still works but is not in the help."""
+    from types import SimpleNamespace
+
+    from notebooklm_clone import pipeline
+
+    seen = {}
+
+    def fake_process(source, out, settings, **kwargs):  # the command's part ends where the pipeline starts
+        seen["tier"] = settings.llm.tier
+        return SimpleNamespace(files={}, warnings=[], model_dump=dict)
+
+    monkeypatch.setattr(pipeline, "process_document", fake_process)
+    (workdir / "doc.txt").write_text("Trees cool streets.", encoding="utf-8")
+    result = CliRunner().invoke(main, ["-q", "podcast", "doc.txt", flag, "small"])
+    assert result.exit_code == 0, result.output
+    assert seen == {"tier": "small"}
+    help_text = CliRunner().invoke(main, ["podcast", "--help"]).stdout
+    assert "--tier" in help_text and "--model" not in help_text
+
+
 def test_podcast_command_rejects_a_missing_file(workdir):
     result = CliRunner().invoke(main, ["podcast", "missing.pdf"])
     assert result.exit_code == 2 and "does not exist" in result.stderr

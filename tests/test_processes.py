@@ -109,7 +109,7 @@ FAULT_SITECUSTOMIZE = """
 # Fault injection for a test: in every worker process, the task for doomed.pdf kills its own process with
 # SIGSEGV, as a crash in a native library would.
 import os, signal
-import notebooklm_clone.batch.runner as batch
+import notebooklm_clone.batch.task as batch
 
 real_task = batch.run_document_task
 
@@ -178,7 +178,7 @@ def test_a_ray_task_counts_as_one_core_and_speaks_inline(tmp_path):
     from notebooklm_clone.batch.executors import _ray_work
     from notebooklm_clone.config import TTSSettings
     from notebooklm_clone.stages.speech import worker_count
-    from notebooklm_clone.tts import cpu_count, get_engine
+    from notebooklm_clone.tts.engine import cpu_count, get_engine
 
     root = tmp_path / "in"
     (root).mkdir()

@@ -8,20 +8,23 @@ import pytest
 from test_notes import shared_notes_run
 
 from notebooklm_clone.errors import BadInput
-from notebooklm_clone.llm.client import open_llm
-from notebooklm_clone.models import Script, Segment, Speaker, Turn
-from notebooklm_clone.stages.notes import Cited
+from notebooklm_clone.llm.endpoints import open_llm
+from notebooklm_clone.models import Cited, NotesResult, Script, Segment, Speaker, Turn
+from notebooklm_clone.outputs.script import write_script
 from notebooklm_clone.stages.script import (
-    _Said,
-    clean_text,
-    clean_turns,
-    drop_greetings,
-    load_script,
     make_speakers,
     run_script,
     segment_material,
-    share_turns,
     word_budgets,
+)
+from notebooklm_clone.stages.turns import (
+    Said,
+    clean_turns,
+    drop_greetings,
+    load_script,
+    share_turns,
+    speakable_turn_text,
+    validate_script,
 )
 from notebooklm_clone.text.split import split_for_speech
 
@@ -31,23 +34,26 @@ def script_run(embedded_small_server, tmp_path_factory):
     """The script from the session's notes run (test_notes.py) of the 3-page paper: 1 minute -> 150 words."""
     document, _, settings, out, notes, _ = shared_notes_run(embedded_small_server, tmp_path_factory)
     with open_llm(settings) as llm:
-        script = run_script(document, notes, llm, settings, out)
-    return document, notes, settings, out, script
+        result = run_script(document, notes, llm, settings, out / ".cache")
+    write_script(result.script, out)
+    return document, notes, settings, out, result
 
 
 @pytest.mark.llm
 def test_script_length_is_within_20_percent_of_the_target(script_run):
-    _, _, settings, out, script = script_run
+    _, _, settings, out, result = script_run
+    script, stats = result.script, result.stats
     target = settings.script.minutes * settings.script.words_per_minute
     assert sum(s.words for s in script.segments) == target == 150
     assert 0.8 * target <= script.word_count() <= 1.2 * target, script.word_count()
-    stats = json.loads((out / ".cache" / "script_stats.json").read_text())
-    assert stats["words"] == script.word_count() and stats["target_words"] == 150
+    assert stats.words == script.word_count() and stats.target_words == 150
+    assert [s.budget for s in stats.segments] == [s.words for s in script.segments]
 
 
 @pytest.mark.llm
 def test_script_structure_speakers_and_clean_turns(script_run):
-    _, _, settings, out, script = script_run
+    _, _, settings, out, result = script_run
+    script = result.script
     assert [s.id for s in script.speakers] == ["host", "expert"]
     assert script.segments[0].title == "Introduction" and script.segments[-1].title == "Wrap-up"
     assert len(script.segments) >= 3
@@ -55,10 +61,10 @@ def test_script_structure_speakers_and_clean_turns(script_run):
     assert {t.segment for t in script.turns} == set(range(len(script.segments)))  # every segment was written
     for turn in script.turns:
         assert turn.text.strip() and len(turn.text) <= settings.script.max_turn_chars
-        assert clean_text(turn.text, script.speakers) == turn.text  # nothing left for TTS to misread
+        assert speakable_turn_text(turn.text, script.speakers) == turn.text  # nothing left for TTS to misread
     assert load_script(out / "script.json") == script
     # no sentence of the theme segments is a restatement of one said before it
-    said = _Said([t for t in script.turns if t.segment == 0])
+    said = Said([t for t in script.turns if t.segment == 0])
     for turn in (t for t in script.turns if 0 < t.segment < len(script.segments) - 1):
         assert said.novel(turn.text) == turn.text, turn.text
         said.add(turn.text)
@@ -68,11 +74,11 @@ def test_script_structure_speakers_and_clean_turns(script_run):
 
 @pytest.mark.llm
 def test_script_rerun_makes_no_llm_calls(script_run, tmp_path):
-    document, notes, settings, out, script = script_run
+    document, notes, settings, out, first = script_run
     with open_llm(settings.with_overrides(cache_dir=str(tmp_path / "empty"))) as llm:  # only out/.cache can answer
-        again = run_script(document, notes, llm, settings, out)
+        again = run_script(document, notes, llm, settings, out / ".cache")
         assert llm.usage.totals().get("calls", 0) == 0
-    assert again == script
+    assert again.script == first.script and again.stats.calls == {}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -90,8 +96,8 @@ SPEAKERS = [Speaker(id="host", name="Alex"), Speaker(id="expert", name="Sam")]
     ("*chuckles* Right, see https://example.org for more.", "Right, see for more."),
     ("Note: this label is not a speaker.", "Note: this label is not a speaker."),
 ])
-def test_clean_text_removes_what_tts_would_read_aloud(raw, clean):
-    assert clean_text(raw, SPEAKERS) == clean
+def test_speakable_turn_text_removes_what_tts_would_read_aloud(raw, clean):
+    assert speakable_turn_text(raw, SPEAKERS) == clean
 
 
 def test_long_turns_are_split_at_sentence_boundaries():
@@ -140,6 +146,17 @@ def test_load_script_rejects_bad_files_with_one_line(tmp_path):
     assert load_script(good).turns[0].text == "Hello"
 
 
+def test_the_podcast_stage_validates_with_the_same_function(tmp_path):
+    from notebooklm_clone.config import Settings
+    from notebooklm_clone.stages.podcast import render_podcast
+
+    ghost = Script(title="t", speakers=SPEAKERS, turns=[Turn(speaker="ghost", text="Hi")])
+    with pytest.raises(BadInput, match="undeclared speaker 'ghost'"):
+        validate_script(ghost)
+    with pytest.raises(BadInput, match="undeclared speaker 'ghost'"):
+        render_podcast(ghost, Settings(cache_dir=str(tmp_path)), tmp_path)
+
+
 def test_drop_greetings_removes_repeated_welcomes_but_keeps_the_content():
     turns = [Turn(speaker="host", text="Welcome to the episode 'Water Bears'. Today, we're diving into tardigrades. "
                                        "They survive 6,000 metres of altitude."),
@@ -159,7 +176,7 @@ def test_share_turns_alternates_a_one_speaker_segment_and_leaves_a_dialogue_alon
 
 
 def test_said_drops_restated_sentences_and_keeps_the_new_ones():
-    said = _Said([Turn(speaker="expert", text="Tardigrades are eight-legged micro-animals known as water bears. Yes.")])
+    said = Said([Turn(speaker="expert", text="Tardigrades are eight-legged micro-animals known as water bears. Yes.")])
     restated = "Tardigrades are eight-legged micro animals known as water bears! Dsup binds to chromatin in the nucleus."
     assert said.novel(restated) == "Dsup binds to chromatin in the nucleus."
     assert said.novel("Yes.") == "" and said.novel("Yes, exactly.") == "Yes, exactly."
@@ -182,7 +199,6 @@ def test_no_usable_segment_fails_instead_of_a_canned_script_fake_server(tmp_path
 
     from notebooklm_clone.errors import BackendUnavailable
     from notebooklm_clone.models import Document
-    from notebooklm_clone.stages.notes import NotesResult
 
     document = Document(source="paper.pdf", sha256="0" * 64, title="Water Bears", page_count=1)
     points = [Cited(text="Water bears survive drying in a tun state.", pages=[1]),
@@ -192,7 +208,7 @@ def test_no_usable_segment_fails_instead_of_a_canned_script_fake_server(tmp_path
         settings = fake_settings(fake, tmp_path, repair_retries=0).with_overrides(**{"script.minutes": 0.5})
         with open_llm(settings) as llm:
             with pytest.raises(BackendUnavailable, match="the model wrote no usable script turns for any segment"):
-                run_script(document, notes, llm, settings, tmp_path / "out")
+                run_script(document, notes, llm, settings, tmp_path / "out" / ".cache")
     assert not (tmp_path / "out" / "script.json").exists()
 
 
@@ -201,14 +217,13 @@ def test_empty_notes_give_no_script_fake_server(tmp_path):
 
     from notebooklm_clone.errors import BackendUnavailable
     from notebooklm_clone.models import Document
-    from notebooklm_clone.stages.notes import NotesResult
 
     document = Document(source="paper.pdf", sha256="0" * 64, title="Water Bears", page_count=1)
     with FakeLLMServer([ok("{}")]) as fake:
         with open_llm(fake_settings(fake, tmp_path)) as llm:
             with pytest.raises(BackendUnavailable, match="no notes to write a script from"):
-                run_script(document, NotesResult(document=document.sha256, title="t"), llm, fake_settings(fake, tmp_path),
-                           tmp_path / "out")
+                run_script(document, NotesResult(document=document.sha256, title="t"), llm,
+                           fake_settings(fake, tmp_path), tmp_path / "out" / ".cache")
         assert fake.requests == []
 
 
@@ -217,7 +232,7 @@ def test_empty_notes_give_no_script_fake_server(tmp_path):
 
 
 def test_word_count_counts_chinese_and_japanese_characters():
-    from notebooklm_clone.stages.script import CJK_CHARS_PER_WORD, count_words
+    from notebooklm_clone.text.split import CJK_CHARS_PER_WORD, count_words
 
     assert count_words("Water bears enter a tun state.") == 6
     zh = "水熊虫在干燥时进入休眠状态。"  # 13 characters and a full stop
@@ -229,7 +244,8 @@ def test_word_count_counts_chinese_and_japanese_characters():
 
 
 def test_a_chinese_script_is_trimmed_to_its_budget_and_its_length_is_counted(tmp_path):
-    from notebooklm_clone.stages.script import CJK_CHARS_PER_WORD, trim_to, write_script
+    from notebooklm_clone.stages.turns import trim_to
+    from notebooklm_clone.text.split import CJK_CHARS_PER_WORD
 
     sentence = "水熊虫在干燥时进入休眠状态，失去体内大部分水分，新陈代谢几乎停止。"  # 30 characters
     turns = [Turn(speaker="host" if i % 2 else "expert", text=sentence) for i in range(10)]
@@ -244,7 +260,8 @@ def test_a_chinese_script_is_trimmed_to_its_budget_and_its_length_is_counted(tmp
 
 
 def test_the_segment_prompt_asks_chinese_for_characters():
-    from notebooklm_clone.stages.script import CJK_CHARS_PER_WORD, spoken_length
+    from notebooklm_clone.stages.script import spoken_length
+    from notebooklm_clone.text.split import CJK_CHARS_PER_WORD
 
     assert spoken_length(120, "Chinese") == f"{round(120 * CJK_CHARS_PER_WORD)} characters"
     assert spoken_length(120, "ja") == f"{round(120 * CJK_CHARS_PER_WORD)} characters"

@@ -4,16 +4,16 @@ import pytest
 
 from notebooklm_clone.config import Settings, TTSSettings
 from notebooklm_clone.models import Script, Speaker, Turn
-from notebooklm_clone.stages.speech import (
+from notebooklm_clone.stages.speech import plan_clips
+from notebooklm_clone.text.speakable import (
     normalize_for_speech,
-    number_words,
     ordinal_words,
-    plan_clips,
+    spell_number,
     strip_markup,
     year_words,
 )
 from notebooklm_clone.text.split import split_for_speech
-from notebooklm_clone.tts import get_engine
+from notebooklm_clone.tts.engine import get_engine
 
 
 @pytest.mark.parametrize("text, spoken", [
@@ -49,8 +49,8 @@ def test_other_languages_keep_numbers_but_lose_markup():
 
 @pytest.mark.parametrize("n, words", [(0, "zero"), (13, "thirteen"), (45, "forty-five"), (100, "one hundred"),
                                       (1200, "one thousand two hundred"), (2_000_017, "two million seventeen")])
-def test_number_words(n, words):
-    assert number_words(n) == words
+def test_spell_number(n, words):
+    assert spell_number(n) == words
 
 
 @pytest.mark.parametrize("n, words", [(1999, "nineteen ninety-nine"), (2020, "twenty twenty"),

@@ -7,8 +7,8 @@ import io
 import sqlite3
 import zipfile
 
+from notebooklm_clone.models import Card, NotesResult
 from notebooklm_clone.outputs.study import cards_csv, write_apkg
-from notebooklm_clone.stages.notes import Card, NotesResult
 
 HOSTILE = [
     Card(front="<script>alert(1)</script> What is a <b>tun</b>?", back="A & B < C", pages=[1], kind="qa"),

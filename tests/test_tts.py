@@ -18,7 +18,13 @@ from notebooklm_clone.errors import BackendUnavailable
 from notebooklm_clone.models import Script, Speaker, Turn
 from notebooklm_clone.stages.podcast import render_podcast
 from notebooklm_clone.stages.speech import plan_clips
-from notebooklm_clone.tts import ENGINES, engine_class, engine_status, get_engine
+from notebooklm_clone.tts.engine import (
+    TTSEngine,
+    engine_class,
+    engine_status,
+    get_engine,
+)
+from notebooklm_clone.tts.registry import ENGINES
 
 SENTENCE = "The study followed two hundred people for three years and found a clear effect."
 
@@ -85,7 +91,7 @@ def test_embedded_male_kokoro_voice_and_unknown_voice(embedded):
 def test_embedded_engine_keeps_kokoro_model_in_our_cache(embedded):
     import os
 
-    from notebooklm_clone.tts.embedded import kokoro_model
+    from notebooklm_clone.tts.piper_kokoro import kokoro_model
 
     path = kokoro_model(embedded.cache_dir)
     assert path.parent == embedded.cache_dir and path.stat().st_size == 92361271  # the four parts, sha256-checked
@@ -99,6 +105,13 @@ def test_espeak_voices_differ_and_text_starting_with_dash_is_spoken():
     high, _ = engine.synthesize("-- a dash first, then a normal sentence about speech.", "en-us+f3@65")
     assert rate == 22050 and len(low) / rate > 1.5
     assert median_f0(high, rate) > 1.3 * median_f0(low, rate)
+
+
+def test_every_registered_engine_implements_the_protocol():
+    """The registry's names are the engines' own, and each engine is a TTSEngine (importable without its models)."""
+    for name in ENGINES:
+        cls = engine_class(name)
+        assert issubclass(cls, TTSEngine) and cls.name == name and not cls.__abstractmethods__
 
 
 def test_engine_status_lists_every_engine():

@@ -1,5 +1,5 @@
-"""Where a batch's documents run: local worker processes or Ray tasks. Both run the same plain-data task
-(`batch.run_document_task`) and report back to the driver (`batch.Batch`), which alone writes the manifest.
+"""Where a batch's documents run: local worker processes or Ray tasks. Both run the same plain-data task (`work`,
+by default `task.run_document_task`) and report back to the driver (`runner.Batch`), which alone writes the manifest.
 
 Both keep at most `jobs` documents in flight and hand out the next one as soon as one finishes, so a document is
 marked `running` exactly when a worker takes it.
@@ -15,15 +15,20 @@ import os
 import signal
 import threading
 import time
-from typing import Any, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 from ..config import Settings
-from ..errors import BackendUnavailable, UsageError
+from ..errors import BackendUnavailable, UsageError, one_line_error
+from ..llm.embedded import embedded_settings
 from ..procs import die_with_parent, sharing_cores, usable_cores
+from .task import run_document_task
 
 LLM_PRODUCTS = ("notes", "script", "podcast")
 # A document whose worker process died this many times (segfault, out of memory) is recorded as failed.
 MAX_WORKER_DEATHS = 2
+
+# What runs one task: a module-level function (it is sent to worker processes and Ray nodes by reference).
+Work = Callable[..., dict[str, Any]]
 
 
 class Driver(Protocol):
@@ -35,14 +40,16 @@ class Driver(Protocol):
     def requeue(self, path: str) -> None: ...
 
 
-def make_executor(kind: str, jobs: int, address: str | None = None, time_limit: float | None = None):
-    """`time_limit`: seconds a document may run before it is stopped and reported failed (None: no limit)."""
+def make_executor(kind: str, jobs: int, address: str | None = None, time_limit: float | None = None,
+                  work: Work = run_document_task):
+    """`time_limit`: seconds a document may run before it is stopped and reported failed (None: no limit).
+    `work(task, progress=...)` runs one task and returns its outcome without raising."""
     if time_limit is not None and time_limit <= 0:
         raise UsageError("the time limit must be a positive number of seconds")
     if kind == "local":
-        return LocalExecutor(jobs or 1, time_limit)
+        return LocalExecutor(jobs or 1, time_limit, work)
     if kind == "ray":
-        return RayExecutor(jobs, address, time_limit)
+        return RayExecutor(jobs, address, time_limit, work)
     raise UsageError(f"unknown executor '{kind}' (local or ray)")
 
 
@@ -50,7 +57,9 @@ def make_executor(kind: str, jobs: int, address: str | None = None, time_limit: 
 def shared_llm(settings: Settings, products: list[str], executor: str, address: str | None = None) -> Iterator[Settings]:
     """One LLM endpoint for the whole batch. With the embedded default, start the llama.cpp server once here and give
     the workers its URL (in settings) instead of every job loading its own copy of the model."""
-    from ..llm.client import endpoint_of
+    from ..llm.endpoints import (
+        endpoint_of,  # the openai client loads when a batch runs, not on every CLI start
+    )
 
     if not any(p in products for p in LLM_PRODUCTS) or endpoint_of(settings)[0] != "embedded":
         yield settings
@@ -59,17 +68,8 @@ def shared_llm(settings: Settings, products: list[str], executor: str, address: 
         raise UsageError("the embedded LLM server listens on 127.0.0.1 of this machine, which Ray workers on other "
                          "nodes cannot reach: set llm.base_url (or OPENAI_BASE_URL) to an endpoint they can reach "
                          "(see docs/batch.md)")
-    from ..llm.embedded import DEFAULT_CONTEXT, EmbeddedServer
-
-    llm = settings.llm
-    server = EmbeddedServer.for_tier(llm.tier, settings.cache_dir, n_ctx=llm.context_size or DEFAULT_CONTEXT,
-                                     threads=llm.threads, prompt_cache=llm.prompt_cache)
-    with server:
-        yield settings.with_overrides(**{
-            "llm.base_url": server.base_url, "llm.api_key": "embedded", "llm.model": server.alias,
-            "llm.tokenizer": llm.tokenizer or f"gguf:{server.model_path}", "llm.context_size": server.n_ctx,
-            "llm.structured_output": llm.structured_output or "json_object_schema",
-        })
+    with embedded_settings(settings) as served:
+        yield served
 
 
 def _is_this_machine(address: str) -> bool:
@@ -81,7 +81,7 @@ def _is_this_machine(address: str) -> bool:
 # local processes
 
 
-def _worker_main(conn, parent_pid: int, cores: int | None) -> None:
+def _worker_main(conn, parent_pid: int, cores: int | None, work: Work) -> None:
     """A worker process: documents one after another, each received as a task and answered with its outcome, with
     progress on the same connection. It dies with the driver (even on kill -9), ignores Ctrl-C (the driver stops it),
     leads a process group of its own (so stopping it stops the OCR, TTS or ffmpeg processes it started), and, when
@@ -90,8 +90,6 @@ def _worker_main(conn, parent_pid: int, cores: int | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
-    from .runner import run_document_task
-
     lock = threading.Lock()  # progress may come from the pipeline's threads
 
     def progress(stage: Any = "", *args: Any, **kwargs: Any) -> None:
@@ -100,7 +98,7 @@ def _worker_main(conn, parent_pid: int, cores: int | None) -> None:
 
     with sharing_cores(cores) if cores else contextlib.nullcontext():
         while (task := conn.recv()) is not None:
-            outcome = run_document_task(task, progress=progress)
+            outcome = work(task, progress=progress)
             with lock:
                 conn.send(("done", outcome))
 
@@ -108,10 +106,10 @@ def _worker_main(conn, parent_pid: int, cores: int | None) -> None:
 class _Worker:
     """One worker process of the local pool, and the document it holds (None when idle)."""
 
-    def __init__(self, ctx, cores: int | None):
+    def __init__(self, ctx, cores: int | None, work: Work):
         self.conn, child_end = ctx.Pipe()
         # not daemonic: a worker starts speech synthesis processes of its own (it dies with us all the same)
-        self.process = ctx.Process(target=_worker_main, args=(child_end, os.getpid(), cores),
+        self.process = ctx.Process(target=_worker_main, args=(child_end, os.getpid(), cores, work),
                                    name="notebooklm-clone-worker")
         self.process.start()
         child_end.close()  # only the worker holds that end now, so its death reads as EOF here
@@ -150,9 +148,10 @@ class LocalExecutor:
     documents in the other workers go on undisturbed.
     """
 
-    def __init__(self, jobs: int, time_limit: float | None = None):
+    def __init__(self, jobs: int, time_limit: float | None = None, work: Work = run_document_task):
         self.jobs = max(1, jobs)
         self.time_limit = time_limit
+        self.work = work
 
     def run(self, tasks: list[dict[str, Any]], driver: Driver) -> None:
         ctx = multiprocessing.get_context("spawn")
@@ -166,7 +165,7 @@ class LocalExecutor:
                     if pending and worker.task is None:
                         self._hand_out(worker, pending, driver)
                 while pending and len(workers) < self.jobs:
-                    workers.append(worker := _Worker(ctx, cores))
+                    workers.append(worker := _Worker(ctx, cores, self.work))
                     self._hand_out(worker, pending, driver)
                 ready = multiprocessing.connection.wait([w.conn for w in workers], timeout=self._wait_time(workers))
                 for worker in [w for w in workers if w.conn in ready]:
@@ -255,13 +254,11 @@ def _progress_to(events, path: str):
     return progress
 
 
-def _ray_work(task: dict[str, Any], events) -> dict[str, Any]:
+def _ray_work(task: dict[str, Any], events, work: Work = run_document_task) -> dict[str, Any]:
     """The Ray task: the same unit of work as a local job; progress goes back through a Ray queue. The node already
     runs one task per CPU, so this one keeps to its own CPU (speech synthesis inline, one thread)."""
-    from .runner import run_document_task
-
     with sharing_cores(RAY_TASK_CPUS):
-        return run_document_task(task, progress=_progress_to(events, task["path"]))
+        return work(task, progress=_progress_to(events, task["path"]))
 
 
 class RayExecutor:
@@ -272,10 +269,12 @@ class RayExecutor:
     seconds is cancelled (its worker process killed) and its document reported failed.
     """
 
-    def __init__(self, jobs: int | None, address: str | None = None, time_limit: float | None = None):
+    def __init__(self, jobs: int | None, address: str | None = None, time_limit: float | None = None,
+                 work: Work = run_document_task):
         self.jobs = jobs
         self.address = address
         self.time_limit = time_limit
+        self.work = work
 
     def run(self, tasks: list[dict[str, Any]], driver: Driver) -> None:
         try:
@@ -307,15 +306,13 @@ class RayExecutor:
                 while pending and len(in_flight) < jobs:
                     task = pending.popleft()
                     driver.started(task["path"])
-                    in_flight[remote.remote(task, events)] = (task, time.monotonic())
+                    in_flight[remote.remote(task, events, self.work)] = (task, time.monotonic())
                 ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=self._wait_time(in_flight))
                 for ref in ready:
                     task, _ = in_flight.pop(ref)
                     try:
                         outcome = ray.get(ref)
                     except Exception as exc:  # noqa: BLE001 - the worker or node died; Ray already retried once
-                        from .runner import one_line_error
-
                         outcome = {"error": one_line_error(exc)}
                     driver.finished(task["path"], outcome)
                 for ref in self._overdue(in_flight):

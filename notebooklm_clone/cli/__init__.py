@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 
 import click
 
@@ -79,7 +78,3 @@ def main(ctx: click.Context, config_file: str | None, quiet: bool, as_json: bool
 for _area in AREAS:
     for _command in importlib.import_module(f"{__name__}.{_area}").commands:
         main.add_command(_command)
-
-
-def run() -> None:  # pragma: no cover - console entry when called as a module
-    sys.exit(main())

@@ -11,7 +11,9 @@ import click
 
 from ..config import Settings, load_settings
 from ..errors import UsageError
-from ..tts import ENGINES
+from ..tts.engine import engine_status
+from ..tts.registry import ENGINES
+from .options import tier_option
 
 ENGINE_CHOICE = click.Choice(list(ENGINES))
 
@@ -35,7 +37,7 @@ def _voices(pairs: tuple[str, ...]) -> dict[str, str] | None:
 def load_script(path: str | Path):
     """A script JSON as written by the script stage or edited by hand: validated and cleaned for speech by the
     script stage's own loader, so hand edits get the same checks (declared speakers, no markup read aloud)."""
-    from ..stages.script import load_script as load_and_validate
+    from ..stages.turns import load_script as load_and_validate
 
     return load_and_validate(path)
 
@@ -86,8 +88,6 @@ def speak(ctx: click.Context, script_file: str, out_dir: str | None, engine: str
 @click.pass_context
 def voices(ctx: click.Context) -> None:
     """TTS engines, whether they work on this machine, and their voices."""
-    from ..tts import engine_status
-
     settings = _settings(ctx)
     rows = engine_status(settings.tts)
     lines = []
@@ -109,8 +109,7 @@ def voices(ctx: click.Context) -> None:
 @click.option("--style", type=click.Choice(["deep-dive", "brief", "debate", "critique", "lecture"]), default=None)
 @click.option("--engine", type=ENGINE_CHOICE, default=None, help="TTS engine.")
 @click.option("--voice", "voices", multiple=True, metavar="SPEAKER=VOICE", help="Voice for a speaker; repeatable.")
-@click.option("--model", "tier", type=click.Choice(["small", "default"]), default=None,
-              help="Embedded LLM tier (small = 0.5B, default = 1.5B).")
+@tier_option()
 @click.option("--language", default=None, help="Language of notes and podcast (e.g. English, German).")
 @click.option("--instructions", default=None, help="Extra guidance for the hosts (focus, audience, tone).")
 @click.option("--password", default=None, help="Password for an encrypted PDF.")

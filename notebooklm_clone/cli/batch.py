@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from ..batch.runner import DEFAULT_TIME_LIMIT, run_batch, summary_table
+from ..batch import DEFAULT_TIME_LIMIT, Reporter, run_batch, summary_table
 from ..errors import PartialFailure
 from ..store import json_text, portable_name
+from .options import tier_option
 
 
 @click.command("batch")
@@ -22,8 +23,7 @@ from ..store import json_text, portable_name
 @click.option("--glob", "pattern", default=None, help="Only documents matching this glob, e.g. '*.pdf'.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", default=None, help="Ray cluster address (e.g. ray://head:10001 or head:6379).")
-@click.option("--model", "tier", type=click.Choice(["small", "default"]), default=None,
-              help="Embedded model tier (small = 0.5B, default = 1.5B).")
+@tier_option()
 @click.option("--prompts", "prompts_dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Folder with your own prompt templates (*.j2); missing ones come from the built-in prompts/. "
                    "Editing one redoes the documents it shaped on the next run.")
@@ -51,8 +51,6 @@ def batch(ctx: click.Context, input_dir: str, out_dir: str | None, products: str
     quiet = quiet or obj.get("quiet", False)
     as_json = as_json or obj.get("json", False)
     out = Path(out_dir) if out_dir else Path(settings.out_dir) / portable_name(Path(input_dir).resolve().name)
-    from ..batch.runner import Reporter
-
     manifest = run_batch(input_dir, out, settings, products=products,
                          jobs=jobs or (None if executor == "ray" else 1), pattern=pattern, executor=executor,
                          address=address, password=password, reporter=Reporter(quiet=quiet),

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..config import Settings
+from ..llm.model_files import model_status
 from ..llm.tokens import get_tokenizer
 from ..models import Chunk, Document
 from ..stages.chunk import chunk_document
@@ -27,7 +28,8 @@ from ..store import atomic_write_text
 @click.option("--overlap", type=click.IntRange(min=0), help="Overlap between chunks in tokens (default: 50).")
 @click.option("--tokenizer", "tokenizer_spec", metavar="SPEC",
               help="tiktoken:<model>, gguf:<path> or fallback (default: llm.tokenizer, else the embedded model's "
-                   "own vocabulary when the LLM is the embedded one, else fallback).")
+                   "own vocabulary when the LLM is the embedded one and its model is already assembled, else "
+                   "fallback).")
 @click.option("--password", help="Password of an encrypted PDF.")
 @click.option("--no-ocr", is_flag=True, help="Do not OCR pages that have no text layer.")
 @click.pass_context
@@ -42,7 +44,7 @@ def extract(ctx: click.Context, file: Path, out: Path | None, fmt: str, chunks: 
       3  FILE cannot be used: empty, damaged, encrypted (give --password)
          or wrong password, not what its extension says, no text even after OCR
     """
-    from ..sources.extract import extract_document
+    from ..sources import extract_document
 
     obj = ctx.obj or {}
     fmt = fmt or ("json" if obj.get("json") else "md")
@@ -56,7 +58,10 @@ def extract(ctx: click.Context, file: Path, out: Path | None, fmt: str, chunks: 
         if chunk_settings.overlap_tokens >= chunk_settings.budget_tokens:  # refused in a config file too
             raise click.BadParameter(f"{chunk_settings.overlap_tokens} tokens is not smaller than the chunk budget "
                                      f"({chunk_settings.budget_tokens})", param_hint="'--overlap'")
-        tokenizer = get_tokenizer(tokenizer_spec or default_tokenizer_spec(settings))
+        spec, why = (tokenizer_spec, "") if tokenizer_spec else default_tokenizer_spec(settings)
+        if why:
+            warnings.append(why)
+        tokenizer = get_tokenizer(spec)
         if getattr(tokenizer, "note", ""):
             warnings.append(tokenizer.note)
         pieces = chunk_document(document, chunk_settings, tokenizer)
@@ -72,18 +77,21 @@ def extract(ctx: click.Context, file: Path, out: Path | None, fmt: str, chunks: 
         sys.stdout.write(text)
 
 
-def default_tokenizer_spec(settings: Settings) -> str:
-    """llm.tokenizer if set; the embedded model's vocabulary when the LLM is the embedded one; else the estimate."""
-    if settings.llm.tokenizer:
-        return settings.llm.tokenizer
-    if settings.llm.model == "embedded" and not settings.llm.base_url:
-        try:
-            from ..llm.embedded import ensure_model
+def default_tokenizer_spec(settings: Settings) -> tuple[str, str]:
+    """The tokenizer spec to count with, and why it is the estimate when the model's own vocabulary was meant.
 
-            return f"gguf:{ensure_model(settings.llm.tier)}"
-        except Exception:  # noqa: BLE001 - no model here: counting still works, estimated
-            return "fallback"
-    return "fallback"
+    llm.tokenizer if set; the embedded model's vocabulary when the LLM is the embedded one and its GGUF is already
+    assembled and verified (extracting never joins the 1.1 GB file as a side effect); else the estimate."""
+    if settings.llm.tokenizer:
+        return settings.llm.tokenizer, ""
+    if settings.llm.model != "embedded" or settings.llm.base_url:
+        return "fallback", ""
+    status = model_status(settings.llm.tier, settings.cache_dir)
+    if status["file"] == "verified":
+        return f"gguf:{status['path']}", ""
+    state = "is not assembled yet" if status["file"] == "missing" else "does not verify"
+    return "fallback", (f"the embedded model ({settings.llm.tier} tier) {state}, so token counts are estimated "
+                        "(fallback tokenizer); any LLM command assembles it")
 
 
 def render_document(document: Document, fmt: str) -> str:

@@ -18,6 +18,7 @@ import click
 
 from ..config import Settings
 from ..errors import BackendUnavailable, NotebookError
+from ..tts.engine import engine_status
 
 APT_TOOLS = {  # tool -> what it is for
     "ffmpeg": "audio decoding/encoding (ffmpeg, through pydub for music)",
@@ -41,7 +42,7 @@ def _version(dist: str) -> str:
 
 def check_llm(settings: Settings) -> dict:
     """Start/reach the configured LLM and ask it for one token."""
-    from ..llm.client import endpoint_of, open_llm
+    from ..llm.endpoints import endpoint_of, open_llm
 
     kind, base_url, _ = endpoint_of(settings)
     row = {"name": "llm", "kind": kind, "endpoint": base_url or ("api.openai.com" if kind == "openai" else "embedded"),
@@ -64,7 +65,7 @@ def check_llm(settings: Settings) -> dict:
 
 
 def check_models(settings: Settings) -> list[dict]:
-    from ..llm.embedded import MODELS, model_status
+    from ..llm.model_files import MODELS, model_status
 
     rows = []
     for tier in MODELS:
@@ -76,11 +77,6 @@ def check_models(settings: Settings) -> list[dict]:
 
 
 def check_tts(settings: Settings) -> list[dict]:
-    try:
-        from ..tts import engine_status
-    except ImportError as exc:
-        return [{"name": f"tts {settings.tts.engine}", "ok": False, "detail": f"TTS module unavailable: {exc}",
-                 "configured": True}]
     rows = []
     for entry in engine_status(settings.tts):
         rows.append({"name": f"tts {entry['name']}", "ok": bool(entry.get("ok")), "detail": entry.get("detail", ""),

@@ -10,6 +10,7 @@ import click
 from ..config import Settings, load_settings
 from ..errors import UsageError
 from ..store import json_text
+from .options import tier_option
 
 PRODUCT_NAMES = ("summary", "notes", "cards", "quiz")
 STYLES = ["deep-dive", "brief", "debate", "critique", "lecture"]
@@ -72,8 +73,7 @@ def _common(fn):
         click.option("--prompts", "prompts_dir", type=click.Path(exists=True, file_okay=False), default=None,
                      help="Folder with your own prompt templates (*.j2); missing ones come from the "
                           "built-in prompts/."),
-        click.option("--model", "tier", type=click.Choice(["small", "default"]), default=None,
-                     help="Embedded LLM tier (small = 0.5B, default = 1.5B)."),
+        tier_option(),
         click.option("--password", default=None, help="Password for an encrypted PDF."),
     ]
     for option in reversed(options):

@@ -1,4 +1,4 @@
-"""The human outputs of the notes stage: summary.md, notes.md, cards.csv + cards.apkg (Anki) and quiz.md.
+"""The files of the notes stage: summary.md, notes.md, cards.csv + cards.apkg (Anki), quiz.md and notes.json.
 
 Every bullet ends with its page citation, "(p. 4)" or "(pp. 4-5)". Files are written atomically; the Anki deck and
 note ids derive from the document hash, so re-importing an updated deck updates the cards instead of duplicating them.
@@ -13,12 +13,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..models import Document
+from ..models import Document, NotesResult
 from ..stages.citations import format_pages
-from ..store import atomic_write_text
+from ..store import atomic_write_json, atomic_write_text
 
 
-def _heading(result, document: Document) -> str:
+def _heading(result: NotesResult, document: Document) -> str:
     lines = [f"# {result.title}", ""]
     if document.authors:
         lines += [f"*{', '.join(document.authors)}*", ""]
@@ -30,7 +30,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def summary_markdown(result, document: Document) -> str:
+def summary_markdown(result: NotesResult, document: Document) -> str:
     summary = result.summary
     lines = [_heading(result, document), "## Abstract", ""]
     lines += [f"- {_one_line(s.text)} {format_pages(s.pages)}" for s in summary.abstract] or ["- (no abstract)"]
@@ -44,7 +44,7 @@ def summary_markdown(result, document: Document) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def notes_markdown(result, document: Document) -> str:
+def notes_markdown(result: NotesResult, document: Document) -> str:
     lines = [_heading(result, document), "## Key points", ""]
     current, seen = None, set()
     for note in result.chunk_notes:
@@ -74,7 +74,7 @@ def notes_markdown(result, document: Document) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def quiz_markdown(result, document: Document) -> str:
+def quiz_markdown(result: NotesResult, document: Document) -> str:
     lines = [_heading(result, document), "## Quiz", ""]
     for i, q in enumerate(result.quiz, 1):
         lines += [f"{i}. {_one_line(q.question)}", ""]
@@ -92,7 +92,7 @@ def spreadsheet_safe(cell: str) -> str:
     return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
-def cards_csv(result) -> str:
+def cards_csv(result: NotesResult) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["front", "back", "pages", "kind"])
@@ -109,7 +109,7 @@ def _anki_id(sha256: str, salt: str) -> int:
     return (1 << 30) + int(hashlib.sha256(f"{salt}:{sha256}".encode()).hexdigest()[:8], 16) % (1 << 30)
 
 
-def write_apkg(result, path: Path) -> Path:
+def write_apkg(result: NotesResult, path: Path) -> Path:
     import genanki
 
     model = genanki.Model(
@@ -140,8 +140,10 @@ def write_apkg(result, path: Path) -> Path:
     return path
 
 
-def write_outputs(result, document: Document, out_dir: Path, products) -> dict[str, str]:
-    """Write the requested products; returns output name -> path."""
+def write_study(result: NotesResult, document: Document, out_dir: str | Path, products) -> dict[str, str]:
+    """Write the requested study products and, when any was requested, notes.json with all the data (report.json
+    lists it); returns output name -> path. A script-only run (no products) writes nothing."""
+    out_dir = Path(out_dir)
     files: dict[str, str] = {}
     if "summary" in products and result.summary is not None:
         files["summary"] = str(atomic_write_text(out_dir / "summary.md", summary_markdown(result, document)))
@@ -152,4 +154,7 @@ def write_outputs(result, document: Document, out_dir: Path, products) -> dict[s
         files["cards_apkg"] = str(write_apkg(result, out_dir / "cards.apkg"))
     if "quiz" in products:
         files["quiz"] = str(atomic_write_text(out_dir / "quiz.md", quiz_markdown(result, document)))
+    if products:
+        data = result.model_copy(update={"files": dict(files)})
+        files["notes_data"] = str(atomic_write_json(out_dir / "notes.json", data))
     return files

@@ -14,22 +14,15 @@ the map stage can skip them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ..config import ChunkSettings
 from ..errors import UsageError
 from ..llm.tokens import Tokenizer
 from ..models import Block, Chunk, Document
+from ..text.sentences import split_sentences
 
 MIN_BUDGET = 16
-
-# A sentence ends at . ! ? (maybe followed by a quote or bracket) and whitespace, before an upper-case letter, a digit
-# or an opening quote/bracket; common abbreviations do not end one.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]\u201d\u2019]*\s+(?=[\"'(\[\u201c\u2018]?[A-Z0-9])")
-_ABBREVIATION = re.compile(r"(\b(e\.g|i\.e|et al|etc|vs|cf|fig|figs|eq|eqs|ref|refs|no|vol|pp|approx|ca|dr|mr|mrs|ms|"
-                           r"prof|st|jr|sr|inc|ltd|co|sec|ch|al)|\b[A-Z])\.$", re.I)
-ABBREVIATION_WINDOW = 12  # longer than the longest abbreviation above plus the character before it
 
 
 @dataclass
@@ -54,26 +47,6 @@ def chunk_document(document: Document, settings: ChunkSettings, tokenizer: Token
     for index, chunk in enumerate(chunks):
         chunk.index = index
     return chunks
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a paragraph, each with its own text exactly (joined by single spaces they give the paragraph back,
-    up to whitespace)."""
-    parts, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        end = match.start()
-        # Only the sentence's last few characters can hold an abbreviation: looking at those alone keeps a long run
-        # of abbreviations ("See Fig. A. See Fig. A. ...") linear instead of quadratic.
-        if _ABBREVIATION.search(text[max(start, end - ABBREVIATION_WINDOW):end]):
-            continue
-        candidate = text[start:end].strip()
-        if candidate:
-            parts.append(candidate)
-        start = match.end()
-    tail = text[start:].strip()
-    if tail:
-        parts.append(tail)
-    return parts
 
 
 class _Packer:

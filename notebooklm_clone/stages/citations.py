@@ -10,9 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from pydantic import BaseModel, Field
-
-from ..models import Document
+from ..models import CitationReport, Document
 
 STOPWORDS = frozenset(
     """
@@ -35,7 +33,7 @@ _TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
 _WORD = re.compile(r"[^\W\d_]{4,}")
 
 
-def normalize(text: str) -> str:
+def comparable_text(text: str) -> str:
     """Lowercase, NFKC, one kind of dash and quote, soft hyphens removed, whitespace collapsed."""
     text = unicodedata.normalize("NFKC", text).lower().replace("\u00ad", "")
     text = re.sub(r"[\u2010-\u2015\u2212]", "-", text)
@@ -54,7 +52,7 @@ def numbers_in(text: str) -> list[str]:
     return found
 
 
-def number_words(number: str) -> list[str]:
+def number_spellings(number: str) -> list[str]:
     """English spellings of a whole number from 10 to 99: prose writes "eleven tuns" where a model's note says 11."""
     if not number.isdigit() or not 10 <= int(number) <= 99:
         return []
@@ -68,7 +66,7 @@ def number_words(number: str) -> list[str]:
 
 def keywords_in(text: str) -> list[str]:
     words = []
-    for word in _WORD.findall(normalize(text)):
+    for word in _WORD.findall(comparable_text(text)):
         stem = word[:STEM]
         if word not in STOPWORDS and stem not in words:
             words.append(stem)
@@ -90,28 +88,12 @@ def format_pages(pages: list[int] | tuple[int, ...]) -> str:
     return f"(p. {parts[0]})" if len(pages) == 1 else f"(pp. {', '.join(parts)})"
 
 
-class CitationReport(BaseModel):
-    checked: int = 0
-    ok: int = 0
-    fixed: int = 0  # cited the wrong page; moved to the nearest page that has the anchors
-    dropped: int = 0  # no page has the anchors
-    dropped_items: list[str] = Field(default_factory=list)  # the first few, for the report
-    fixed_items: list[str] = Field(default_factory=list)
-
-    def merge(self, other: "CitationReport") -> "CitationReport":
-        return CitationReport(
-            checked=self.checked + other.checked, ok=self.ok + other.ok, fixed=self.fixed + other.fixed,
-            dropped=self.dropped + other.dropped, dropped_items=(self.dropped_items + other.dropped_items)[:20],
-            fixed_items=(self.fixed_items + other.fixed_items)[:20],
-        )  # fmt: skip
-
-
 class CitationChecker:
     """Checks items against one document's page text; keeps a running CitationReport."""
 
     def __init__(self, document: Document):
         self.page_count = document.page_count
-        self._text = {p: normalize(document.page_text(p)) for p in range(1, document.page_count + 1)}
+        self._text = {p: comparable_text(document.page_text(p)) for p in range(1, document.page_count + 1)}
         self._text_nocomma = {p: t.replace(",", "") for p, t in self._text.items()}
         self._stems = {p: {w[:STEM] for w in _WORD.findall(t)} for p, t in self._text.items()}
         self.report = CitationReport()
@@ -119,7 +101,7 @@ class CitationChecker:
     # -- what supports an item on a set of pages
 
     def _has_phrase(self, phrase: str, pages: list[int]) -> bool:
-        phrase = normalize(phrase)
+        phrase = comparable_text(phrase)
         if not phrase:
             return True
         candidates = [phrase]
@@ -130,7 +112,8 @@ class CitationChecker:
     def _has_number(self, number: str, pages: list[int]) -> bool:
         digits = rf"(?<![\d.]){re.escape(number)}(?!\d)"
         # "forty" must not match the "forty" of "forty-two"
-        words = [rf"\b{w}\b(?![-\s](?:{'|'.join(_UNITS)})\b)" if w in _TENS else rf"\b{w}\b" for w in number_words(number)]
+        words = [rf"\b{w}\b(?![-\s](?:{'|'.join(_UNITS)})\b)" if w in _TENS else rf"\b{w}\b"
+                 for w in number_spellings(number)]
         pattern = re.compile("|".join([digits, *words]))
         return any(pattern.search(self._text_nocomma.get(p, "")) for p in pages)
 

@@ -27,8 +27,9 @@ from ..config import AudioSettings
 from ..errors import BackendUnavailable, BadInput
 from ..models import Script
 from ..store import atomic_write_text
-from ..text.split import sentences
-from .speech import Clip, strip_markup
+from ..text.sentences import split_sentences
+from ..text.speakable import strip_markup
+from .speech import Clip
 
 QUICK_TURN_WORDS = 6  # a turn this short ("Right.", "Exactly!") is followed by the quick pause
 OVERSAMPLE = 4  # true-peak estimate, as BS.1770-4 annex 2
@@ -112,7 +113,7 @@ def limit(audio: np.ndarray, rate: int, ceiling_dbtp: float, window_ms: float = 
     return (audio * np.minimum(gain, needed)).astype(np.float32)
 
 
-def normalize(audio: np.ndarray, rate: int, target_lufs: float, ceiling_dbtp: float) -> np.ndarray:
+def normalize_loudness(audio: np.ndarray, rate: int, target_lufs: float, ceiling_dbtp: float) -> np.ndarray:
     """Gain to the target loudness, limit the true peak, and repeat the pair until both hold (limiting lowers the
     loudness a little, the next gain wins it back)."""
     for _ in range(6):
@@ -311,7 +312,7 @@ def cues(placed: list[Placed]) -> list[tuple[float, float, Placed, str]]:
     """Subtitle cues: one per sentence, each sentence's share of its clip proportional to its length."""
     out = []
     for p in placed:
-        parts = sentences(p.text) or [p.text]
+        parts = split_sentences(p.text) or [p.text]
         total = sum(len(s) for s in parts)
         start = p.start_s
         for sentence in parts:
@@ -357,7 +358,7 @@ def mix_podcast(script: Script, clips: list[Clip], audio: AudioSettings, out_dir
     # the encoder low-passes (a few tenths of a LU) and can overshoot peaks: measure the decoded file and correct
     target, ceiling = audio.target_lufs, audio.peak_dbtp - 0.5
     for _ in range(4):
-        final = normalize(programme, rate, target, ceiling)
+        final = normalize_loudness(programme, rate, target, ceiling)
         write_mp3(mp3_path, encode_mp3(final, rate, audio.bitrate), title, audio.artist, audio.album, chapters)
         decoded = decode_mp3(mp3_path, rate, len(final) / rate)
         measured = decoded if decoded is not None else final

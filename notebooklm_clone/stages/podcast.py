@@ -9,12 +9,12 @@ from typing import Callable
 from pydantic import BaseModel, Field
 
 from ..config import Settings
-from ..errors import BadInput
 from ..models import Script
 from ..text.lang import language_code
-from ..tts import get_engine
+from ..tts.engine import TTSEngine, get_engine
 from .mix import mix_podcast
 from .speech import synthesize_script
+from .turns import validate_script
 
 FALLBACK_ENGINE = "espeak"  # speaks almost every language, always installed
 
@@ -33,23 +33,10 @@ class PodcastResult(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-def check_script(script: Script) -> None:
-    """A script the mix can trust: declared speakers, every turn by one of them, something to say."""
-    if not script.speakers:
-        raise BadInput("the script declares no speakers")
-    ids = [s.id for s in script.speakers]
-    if len(set(ids)) != len(ids):
-        raise BadInput(f"the script declares a speaker twice: {ids}")
-    if not script.turns:
-        raise BadInput("the script has no turns")
-    unknown = sorted({t.speaker for t in script.turns} - set(ids))
-    if unknown:
-        raise BadInput(f"turns by undeclared speaker(s) {', '.join(unknown)}; declared: {', '.join(ids)}")
-
-
-def speech_settings(script: Script, settings: Settings) -> tuple[Settings, list[str]]:
+def speech_settings(script: Script, settings: Settings) -> tuple[Settings, TTSEngine, list[str]]:
     """The script's language goes to the engine; an engine that cannot speak it is swapped for espeak-ng, with a
-    warning, rather than reading the text with the wrong phonetics."""
+    warning, rather than reading the text with the wrong phonetics. Returns the settings, the engine they name
+    (built here, once, and used for the whole podcast) and the warnings."""
     warnings: list[str] = []
     language = language_code(settings.tts.language or script.language)
     settings = settings.with_overrides(**{"tts.language": language})
@@ -58,18 +45,18 @@ def speech_settings(script: Script, settings: Settings) -> tuple[Settings, list[
     if "*" not in spoken and language.split("-")[0] not in spoken:
         warnings.append(f"TTS engine {engine.name} does not speak {language!r}; using {FALLBACK_ENGINE} instead")
         settings = settings.with_overrides(**{"tts.engine": FALLBACK_ENGINE})
-    return settings, warnings
+        engine = get_engine(settings.tts, cache_dir=settings.cache_dir)
+    return settings, engine, warnings
 
 
 def render_podcast(script: Script, settings: Settings, out_dir: str | Path,
                    progress: Callable[[str], None] | None = None) -> PodcastResult:
     """Speak and mix `script` into `out_dir`. Clips already in the cache are reused, so rerunning after an edit
     (or an interruption) synthesises only what is new."""
-    check_script(script)
-    settings, warnings = speech_settings(script, settings)
-    engine = get_engine(settings.tts, cache_dir=settings.cache_dir)
+    validate_script(script, settings.script.max_turn_chars)
+    settings, engine, warnings = speech_settings(script, settings)
     started = time.perf_counter()
-    clips = synthesize_script(script, settings, engine=engine)
+    clips = synthesize_script(script, settings, engine)
     speech_s = time.perf_counter() - started
     if progress:  # like the pipeline's stages: called when a step is done
         progress("speech")

@@ -1,10 +1,13 @@
-"""Language names as people type them ("English", "Deutsch", "pt-BR") to the ISO 639-1 codes engines declare.
+"""Languages: names as people type them ("English", "Deutsch", "pt-BR") to the ISO 639-1 codes engines declare, and
+the language a document's text is written in.
 
 Prompts take the name the user gave (the model understands "English" best); engines, speech normalisation and the
 script file take the code.
 """
 
 from __future__ import annotations
+
+from .split import CJK_CHARACTER
 
 _NAMES = {
     "english": "en", "german": "de", "deutsch": "de", "french": "fr", "français": "fr", "francais": "fr",
@@ -34,3 +37,26 @@ _ENGLISH_NAMES = {code: name.title() for name, code in reversed(list(_NAMES.item
 def language_name(code: str) -> str:
     """"zh" -> "Chinese": models follow a language's English name best; an unknown code stays as it is."""
     return _ENGLISH_NAMES.get(code.lower().split("-")[0], code)
+
+
+_LANGDETECT_READY = False
+
+
+def guess_language(text: str) -> str:
+    """ISO 639-1 code by langdetect (seeded, so the same text always gives the same answer); "en" if unsure."""
+    global _LANGDETECT_READY
+    sample = text[:4000]
+    if len(sample.split()) < 3 and len(CJK_CHARACTER.findall(sample)) < 6:  # Chinese and Japanese use no spaces
+        return "en"
+    try:
+        from langdetect import DetectorFactory, detect
+        from langdetect.lang_detect_exception import LangDetectException
+    except ImportError:
+        return "en"
+    if not _LANGDETECT_READY:
+        DetectorFactory.seed = 0
+        _LANGDETECT_READY = True
+    try:
+        return detect(sample).split("-")[0]
+    except LangDetectException:
+        return "en"

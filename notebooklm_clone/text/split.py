@@ -1,11 +1,13 @@
-"""Sentences and pieces under a length limit: one splitter for every place that must keep text under what a TTS
-engine (or a script turn) may hold: script turns, speech clips, subtitle cues."""
+"""Pieces under a length limit, cut at sentence ends (text/sentences.py) where they can be: one splitter for every
+place that must keep text under what a TTS engine (or a script turn) may hold: script turns and speech clips. Also
+the spoken length of a text in words, counting Chinese and Japanese by characters."""
 
 from __future__ import annotations
 
 import re
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
+from .sentences import split_sentences
+
 # Chinese and Japanese write no spaces between words, so their characters are counted: Mandarin is spoken at about
 # 250-300 characters a minute and Japanese at about 300, against the ~150 words of English the budgets assume
 CJK_CHARS_PER_WORD = 2.0
@@ -21,13 +23,9 @@ def count_words(text: str) -> int:
     return len(_CJK_PUNCTUATION.sub(" ", CJK_CHARACTER.sub(" ", text)).split()) + round(cjk / CJK_CHARS_PER_WORD)
 
 
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
-
-
 def split_for_speech(text: str, max_chars: int) -> list[str]:
     """Pieces of at most `max_chars`, cut at sentence ends, else at clause marks, else between words."""
-    return _pack([part for sentence in sentences(text) for part in _split_long(sentence, max_chars)], max_chars)
+    return _pack([part for sentence in split_sentences(text) for part in _split_long(sentence, max_chars)], max_chars)
 
 
 def _pack(parts: list[str], max_chars: int) -> list[str]:

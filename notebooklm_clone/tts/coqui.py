@@ -19,7 +19,8 @@ import numpy as np
 
 from ..config import TTSSettings
 from ..errors import BackendUnavailable
-from . import Capabilities, as_mono_float32, cpu_count
+from ..store import sha256_file
+from .engine import EngineCapabilities, TTSEngine, as_mono_float32, cpu_count
 
 INSTALL_HINT = "pip install torch==2.13.0 && pip install -r scripts/requirements-coqui.txt; see docs/coqui.md"
 
@@ -156,7 +157,6 @@ def voice_identity(voice: str) -> str | dict:
     path = Path(voice).expanduser()
     if not path.is_file():
         return voice
-    from ..store import sha256_file
 
     stat = path.stat()
     stamp = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
@@ -167,7 +167,7 @@ def voice_identity(voice: str) -> str | dict:
     return {"speaker_wav": voice, "sha256": _digests[stamp]}
 
 
-class CoquiEngine:
+class CoquiEngine(TTSEngine):
     name = "coqui"
     accepts_any_voice = True  # speaker names of the model, or a path to a reference WAV (speaker_wav)
 
@@ -192,9 +192,9 @@ class CoquiEngine:
         self.files = file_stamps(model_files(settings.model, settings.coqui_config, self.tts))  # as loaded
         speakers = list(getattr(self.tts, "speakers", None) or [])
         rate = int(self.tts.synthesizer.output_sample_rate)
-        self.capabilities = Capabilities(languages=list(getattr(self.tts, "languages", None) or ["*"]),
-                                         max_chars=500, sample_rate=rate, voices=speakers,
-                                         default_voices=speakers[:4] or ["default"])
+        self.capabilities = EngineCapabilities(languages=list(getattr(self.tts, "languages", None) or ["*"]),
+                                               max_chars=500, sample_rate=rate, voices=speakers,
+                                               default_voices=speakers[:4] or ["default"])
 
     def identity(self) -> dict:
         return {"model": self.model, "files": self.files, "language": self.language}

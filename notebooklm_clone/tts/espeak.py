@@ -15,7 +15,7 @@ import soundfile as sf
 
 from ..config import TTSSettings
 from ..errors import BackendUnavailable
-from . import Capabilities, as_mono_float32
+from .engine import EngineCapabilities, TTSEngine, as_mono_float32
 
 TIMEOUT_S = 120.0  # one piece (at most max_chars) takes espeak-ng well under a second: longer means it is stuck
 DEFAULT_VOICES = ["en-us+m3@35", "en-us+f3@65", "en-gb+m1@25", "en-us+f4@80"]
@@ -26,12 +26,12 @@ def binary() -> str | None:
     return shutil.which("espeak-ng") or shutil.which("espeak")
 
 
-class EspeakEngine:
+class EspeakEngine(TTSEngine):
     name = "espeak"
     accepts_any_voice = True  # any voice espeak-ng knows, plus a variant and a pitch
-    capabilities = Capabilities(languages=["*"], max_chars=3000, sample_rate=22050,
-                                voices=DEFAULT_VOICES + [f"en-us+{v}" for v in VARIANTS],
-                                default_voices=DEFAULT_VOICES)
+    capabilities = EngineCapabilities(languages=["*"], max_chars=3000, sample_rate=22050,
+                                      voices=DEFAULT_VOICES + [f"en-us+{v}" for v in VARIANTS],
+                                      default_voices=DEFAULT_VOICES)
 
     def __init__(self, settings: TTSSettings, threads: int | None = None, cache_dir: Path | None = None):
         self.binary = binary()
@@ -47,10 +47,6 @@ class EspeakEngine:
 
     def identity(self) -> dict:
         return {"espeak": self.version, "wpm": self.words_per_minute, "language": self.language}
-
-    @classmethod
-    def known_voices(cls, settings: TTSSettings) -> list[str]:
-        return cls.capabilities.voices
 
     @classmethod
     def check(cls, settings: TTSSettings) -> tuple[bool, str]:

@@ -1,10 +1,10 @@
 """The OpenAI speech endpoint (`audio.speech`), or any server that speaks the same API (e.g. a local Kokoro/Piper
-server). settings.tts.base_url / api_key / model pick the server; falls back to OPENAI_BASE_URL / OPENAI_API_KEY."""
+server). settings.tts.base_url / api_key / model pick the server (config.py fills base_url and api_key from
+OPENAI_BASE_URL / OPENAI_API_KEY when they are not set)."""
 
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,29 +12,28 @@ import soundfile as sf
 
 from ..config import TTSSettings
 from ..errors import BackendUnavailable
-from . import Capabilities, as_mono_float32
+from .engine import EngineCapabilities, TTSEngine, as_mono_float32
 
 OPENAI_VOICES = ["alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer", "verse"]
 DEFAULT_VOICES = ["onyx", "nova", "echo", "shimmer"]
 
 
-class OpenAIEngine:
+class OpenAIEngine(TTSEngine):
     name = "openai"
     accepts_any_voice = True  # compatible servers have voices of their own
-    capabilities = Capabilities(languages=["*"], max_chars=4096, sample_rate=24000, voices=OPENAI_VOICES,
-                                default_voices=DEFAULT_VOICES)
+    capabilities = EngineCapabilities(languages=["*"], max_chars=4096, sample_rate=24000, voices=OPENAI_VOICES,
+                                      default_voices=DEFAULT_VOICES)
 
     def __init__(self, settings: TTSSettings, threads: int | None = None, cache_dir: Path | None = None):
         try:
             from openai import OpenAI
         except ImportError as exc:  # pragma: no cover - openai is a core dependency
             raise BackendUnavailable(f"the openai package is missing: {exc}") from None
-        self.base_url = settings.base_url or os.environ.get("OPENAI_BASE_URL")
+        self.base_url = settings.base_url
         self.model = settings.model or "gpt-4o-mini-tts"
-        api_key = settings.api_key or os.environ.get("OPENAI_API_KEY")
-        if not api_key and not self.base_url:
+        if not settings.api_key and not self.base_url:
             raise BackendUnavailable("openai TTS needs an API key (OPENAI_API_KEY or tts.api_key) or a tts.base_url")
-        self.client = OpenAI(base_url=self.base_url, api_key=api_key or "not-needed", timeout=settings.timeout,
+        self.client = OpenAI(base_url=self.base_url, api_key=settings.api_key or "not-needed", timeout=settings.timeout,
                              max_retries=settings.max_retries)
         self.instructions = settings.instructions
 
@@ -42,15 +41,10 @@ class OpenAIEngine:
         return {"base_url": self.base_url or "api.openai.com", "model": self.model, "instructions": self.instructions}
 
     @classmethod
-    def known_voices(cls, settings: TTSSettings) -> list[str]:
-        return OPENAI_VOICES
-
-    @classmethod
     def check(cls, settings: TTSSettings) -> tuple[bool, str]:
-        base_url = settings.base_url or os.environ.get("OPENAI_BASE_URL")
-        if not (settings.api_key or os.environ.get("OPENAI_API_KEY") or base_url):
+        if not (settings.api_key or settings.base_url):
             return False, "not configured: set OPENAI_API_KEY or tts.base_url (reachability is checked when used)"
-        return True, f"configured for {base_url or 'api.openai.com'} (model {settings.model or 'gpt-4o-mini-tts'})"
+        return True, f"configured for {settings.base_url or 'api.openai.com'} (model {settings.model or 'gpt-4o-mini-tts'})"
 
     def synthesize(self, text: str, voice: str) -> tuple[np.ndarray, int]:
         import openai

@@ -1,4 +1,4 @@
-"""The offline default: Piper (voice `joe`, 22.05 kHz) and Kokoro-82M (Japanese voice pack speaking English, 24 kHz).
+"""The offline default, engine "embedded": Piper (voice `joe`, 22.05 kHz) and Kokoro-82M (Japanese voice pack speaking English, 24 kHz).
 
 Both models ship inside PyPI packages, so nothing is downloaded at run time. Kokoro's ONNX file is assembled from
 its part packages once, into our cache (KOKORO_JA_CACHE), never into ~. Four default voices so four hosts differ:
@@ -19,7 +19,7 @@ from scipy.signal import resample_poly
 
 from ..config import TTSSettings, default_cache_dir
 from ..errors import BackendUnavailable
-from . import Capabilities, as_mono_float32, cpu_count
+from .engine import EngineCapabilities, TTSEngine, as_mono_float32, cpu_count
 
 KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
 
@@ -89,11 +89,11 @@ def pitch_shift(audio: np.ndarray, semitones: float) -> np.ndarray:
     return resample_poly(audio, ratio.numerator, ratio.denominator).astype(np.float32)
 
 
-class EmbeddedEngine:
-    name = "embedded"
+class PiperKokoroEngine(TTSEngine):
+    name = "embedded"  # the user-facing name: the voices that ship with the package
     # Kokoro speaks at 24000 Hz, Piper at 22050 Hz: each clip carries its own rate and the mix resamples
-    capabilities = Capabilities(languages=["en"], max_chars=400, sample_rate=24000, voices=list(VOICES),
-                                default_voices=DEFAULT_VOICES)
+    capabilities = EngineCapabilities(languages=["en"], max_chars=400, sample_rate=24000, voices=list(VOICES),
+                                      default_voices=DEFAULT_VOICES)
 
     def __init__(self, settings: TTSSettings, threads: int | None = None, cache_dir: Path | None = None):
         self.settings = settings
@@ -112,10 +112,6 @@ class EmbeddedEngine:
                 return None
 
         return {name: installed(name) for name in PACKAGES}
-
-    @classmethod
-    def known_voices(cls, settings: TTSSettings) -> list[str]:
-        return list(VOICES)
 
     @classmethod
     def check(cls, settings: TTSSettings) -> tuple[bool, str]:

@@ -1,0 +1,31 @@
+"""Options several commands share."""
+
+from __future__ import annotations
+
+import click
+
+from ..llm.model_files import MODELS
+
+TIERS = click.Choice(list(MODELS))  # the embedded model tiers, from their registry
+
+
+def _given_tier(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """`--tier` when given, else what the `--model` alias set (click handles the options on the command line first)."""
+    return value if value is not None else ctx.params.get("tier")
+
+
+def _alias_to_tier(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.params["tier"] = value
+
+
+def tier_option(help_text: str = "Embedded LLM tier (small = 0.5B, default = 1.5B)."):
+    """`--tier` (the `tier` parameter) picks the embedded LLM's size. `--model` is its former name, still accepted
+    but not shown: it chose a tier, never a model, so the name misled."""
+
+    def decorate(fn):
+        fn = click.option("--model", "model_alias", type=TIERS, default=None, hidden=True, expose_value=False,
+                          callback=_alias_to_tier)(fn)
+        return click.option("--tier", "tier", type=TIERS, default=None, help=help_text, callback=_given_tier)(fn)
+
+    return decorate
