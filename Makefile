@@ -11,7 +11,7 @@ run: setup
 
 test: setup-test
 	$(BIN)/python -m pytest -q tests
-	$(VENV)-coqui/bin/python -m pytest -q tests/test_tts.py -k coqui
+	$(VENV)-coqui/bin/python -m pytest -q tests/integration/test_tts.py -k coqui
 
 setup:
 	scripts/setup.sh default

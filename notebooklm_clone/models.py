@@ -227,3 +227,37 @@ class ScriptStats(BaseModel):
 class ScriptResult(BaseModel):
     script: Script
     stats: ScriptStats
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Podcast: what the mix stage returns and outputs/podcast.py writes
+
+
+class Placed(BaseModel):
+    """A clip on the programme timeline."""
+
+    turn: int
+    speaker: str
+    name: str
+    segment: int
+    text: str  # as displayed (markup and citations removed, numbers kept)
+    start_s: float
+    end_s: float
+
+
+class Chapter(BaseModel):
+    title: str
+    start_s: float
+    end_s: float
+
+
+class Mixed(BaseModel):
+    """The mixed programme: the encoded MP3 (untagged) and what was measured on it once decoded."""
+
+    title: str  # the script's title (the transcript's heading)
+    mp3: bytes = Field(repr=False)
+    placed: list[Placed]
+    chapters: list[Chapter]
+    duration_s: float
+    lufs: float
+    peak_dbtp: float

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from .config import Settings
 from .errors import BackendUnavailable
 from .llm.endpoints import open_llm
+from .outputs.report import write_document, write_report
 from .outputs.script import write_script
 from .outputs.study import write_study
 from .sources import extract_document
@@ -22,7 +23,7 @@ from .stages.calls import resolve_languages
 from .stages.chunk import chunk_document
 from .stages.notes import run_notes
 from .stages.script import run_script
-from .store import atomic_write_json, portable_name
+from .store import portable_name
 
 PRODUCTS = ("extract", "notes", "script", "podcast")
 
@@ -77,7 +78,7 @@ def process_document(
         settings = resolve_languages(settings, document)  # "auto": the language the document is written in
         result.options = _options(settings, products)
     if "extract" in products:
-        result.files["extract"] = str(atomic_write_json(out_dir / "document.json", document))
+        result.files["extract"] = str(write_document(document, out_dir))
     wants_llm = any(p in products for p in ("notes", "script", "podcast"))
     if wants_llm:
         cache_dir = out_dir / ".cache"  # the document's own answer cache: a rerun of it makes no calls
@@ -100,15 +101,22 @@ def process_document(
             result.usage_by_stage = llm.usage.by_stage()
             result.cost_usd = llm.usage.cost_usd()
         if "podcast" in products:
+            from .outputs.podcast import write_podcast
             from .stages.podcast import (
                 render_podcast,  # here: numpy, scipy and the TTS engines load only for audio
             )
 
-            podcast = timed("podcast", render_podcast, script, settings, out_dir, progress=progress)
+            def podcast_files():
+                rendered, mixed = render_podcast(script, settings, progress=progress)
+                audio = settings.audio
+                rendered.files = write_podcast(mixed, out_dir, audio.title or script.title, audio.artist, audio.album)
+                return rendered
+
+            podcast = timed("podcast", podcast_files)
             result.files.update(podcast.files)
             result.podcast = podcast.model_dump(exclude={"files"})
             result.warnings.extend(podcast.warnings)
-    atomic_write_json(out_dir / "report.json", result)
+    write_report(result, out_dir)
     return result
 
 

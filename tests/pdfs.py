@@ -148,3 +148,40 @@ def long_pdf(path: Path, pages: int = 1000) -> Path:
         page.insert_text((300, 770), str(number), fontsize=9)
     doc.save(path, garbage=1, deflate=True)
     return path
+
+
+# Small report PDFs for batch and process tests
+
+TOPICS = {
+    "alpha": "Photosynthesis converts light energy into chemical energy stored in glucose.",
+    "beta": "The mitochondrion produces most of the cell's supply of adenosine triphosphate.",
+    "gamma": "Plate tectonics explains earthquakes, volcanoes and the drift of the continents.",
+    "delta": "The French Revolution began in 1789 and ended the absolute monarchy in France.",
+}
+
+
+def make_pdf(path: Path, title: str, pages: int = 2, text: str | None = None, **save_options) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = pymupdf.open()
+    for number in range(1, pages + 1):
+        page = doc.new_page()
+        page.insert_text((72, 72), f"{title}: section {number}", fontsize=16)
+        body = text or TOPICS.get(title, f"Body text of {title}.")
+        for line in range(12):
+            page.insert_text((72, 110 + 18 * line), f"{body} (page {number}, line {line + 1})", fontsize=10)
+    doc.set_metadata({"title": f"{title.title()} Report"})
+    doc.save(path, **save_options)
+    return path
+
+
+def scanned_report(path: Path, pages: int) -> Path:
+    """A scanned PDF of `pages` pictured pages: OCR takes a second or more per page."""
+    page = pymupdf.open(scanned_pdf(path.with_suffix(".page.pdf"), [
+        f"Paragraph {i} of a long scanned report about plate tectonics and the sea floor, set in type and "
+        "photographed page by page." for i in range(30)]))
+    doc = pymupdf.open()
+    for _ in range(pages):
+        doc.insert_pdf(page)
+    doc.save(path)
+    path.with_suffix(".page.pdf").unlink()
+    return path

@@ -11,7 +11,7 @@ from .manifest import Entry, Manifest, now_iso
 
 # (label, file name) in the order the index shows them; only outputs recorded for the document's current state
 # (its entry's `files`, and the report of that run) are linked, never leftovers of earlier runs. The podcast's
-# chapters live in the MP3's own tags (stages/mix.py), so they have no file of their own.
+# chapters live in the MP3's own tags (outputs/podcast.py), so they have no file of their own.
 INDEX_LINKS = (
     ("summary", "summary.md"), ("notes", "notes.md"), ("quiz", "quiz.md"), ("cards (Anki)", "cards.apkg"),
     ("cards (CSV)", "cards.csv"), ("script", "script.md"), ("transcript", "transcript.md"),

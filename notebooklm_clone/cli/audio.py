@@ -70,6 +70,7 @@ def speak(ctx: click.Context, script_file: str, out_dir: str | None, engine: str
           workers: int | None) -> None:
     """Render SCRIPT.json (e.g. an edited script.json) into podcast.mp3, podcast.srt, podcast.vtt and transcript.md.
     Clips are cached, so after an edit only the changed turns are synthesised again."""
+    from ..outputs.podcast import write_podcast
     from ..stages.podcast import render_podcast
 
     script = load_script(script_file)
@@ -80,7 +81,9 @@ def speak(ctx: click.Context, script_file: str, out_dir: str | None, engine: str
         overrides["tts.voices"] = {**settings.tts.voices, **chosen}
     settings = settings.with_overrides(**overrides)
     out = Path(out_dir) if out_dir else Path(script_file).resolve().parent
-    result = render_podcast(script, settings, out)
+    result, mixed = render_podcast(script, settings)
+    audio = settings.audio
+    result.files = write_podcast(mixed, out, audio.title or script.title, audio.artist, audio.album)
     _report(ctx, result.model_dump(), _podcast_lines(result))
 
 

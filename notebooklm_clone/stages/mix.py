@@ -1,33 +1,28 @@
-"""Clips -> one podcast: pauses, optional intro/outro music, loudness, MP3 with tags and chapters, subtitles.
+"""Clips -> one mixed programme: pauses, optional intro/outro music, loudness, chapters, the encoded MP3.
 
 Everything is resampled to settings.audio.sample_rate and each clip is levelled first, so the hosts are equally loud
 whatever engine spoke them. The programme is then brought to the target integrated loudness (ITU-R BS.1770 via
 pyloudnorm, -16 LUFS by default) and a look-ahead limiter keeps the true peak (4x oversampled) under the ceiling.
-The MP3 is decoded again and measured, so the numbers reported are those of the file the listener gets.
-All files are written to a temp file and renamed into place.
+The MP3 is decoded again (in memory) and measured, so the numbers reported are those of the file the listener gets.
+Nothing is written here: outputs/podcast.py tags the MP3 and writes it with the subtitles and the transcript.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pyloudnorm
 import soundfile as sf
-from pydantic import BaseModel
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import resample_poly
 
 from ..config import AudioSettings
 from ..errors import BackendUnavailable, BadInput
-from ..models import Script
-from ..store import atomic_write_text
-from ..text.sentences import split_sentences
+from ..models import Chapter, Mixed, Placed, Script
 from ..text.speakable import strip_markup
 from .speech import Clip
 
@@ -36,32 +31,6 @@ OVERSAMPLE = 4  # true-peak estimate, as BS.1770-4 annex 2
 FFMPEG_MIN_TIMEOUT_S = 60.0  # every ffmpeg run gets at least this...
 FFMPEG_TIMEOUT_PER_AUDIO_S = 0.25  # ...plus this per second of audio (it runs at 50-100x real time)
 MUSIC_TIMEOUT_S = 120.0  # decoding an intro/outro file of any length we would play
-
-
-class Placed(BaseModel):
-    """A clip on the programme timeline."""
-
-    turn: int
-    speaker: str
-    name: str
-    segment: int
-    text: str  # as displayed (markup and citations removed, numbers kept)
-    start_s: float
-    end_s: float
-
-
-class Chapter(BaseModel):
-    title: str
-    start_s: float
-    end_s: float
-
-
-class Mixed(BaseModel):
-    placed: list[Placed]
-    chapters: list[Chapter]
-    duration_s: float
-    lufs: float
-    peak_dbtp: float
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -212,7 +181,7 @@ def assemble(script: Script, clips: list[Clip], audio: AudioSettings) -> tuple[n
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Files
+# Encoding
 # ---------------------------------------------------------------------------------------------------------------------
 def _pcm16(audio: np.ndarray) -> bytes:
     return (np.clip(audio, -1.0, 1.0) * 32767).round().astype("<i2").tobytes()
@@ -257,110 +226,28 @@ def encode_mp3(audio: np.ndarray, rate: int, bitrate: str) -> bytes:
     return bytes(encoder.encode(_pcm16(audio)) + encoder.flush())
 
 
-def decode_mp3(path: str | Path, rate: int, seconds: float) -> np.ndarray | None:
-    """The samples a player would get, at `rate` (None when no decoder is installed); `seconds` is how long the
-    audio is, for the time limit."""
+def decode_mp3(mp3: bytes, rate: int, seconds: float) -> np.ndarray | None:
+    """The samples a player would get from these MP3 bytes, at `rate` (None when no decoder is installed);
+    `seconds` is how long the audio is, for the time limit. The bytes go to ffmpeg on stdin: no file to clean up."""
     if not shutil.which("ffmpeg"):
         return None
-    raw = run_ffmpeg(["-i", str(path), "-f", "f32le", "-ac", "1", "-ar", str(rate), "-"], ffmpeg_timeout(seconds),
-                     "MP3 decoding")
+    raw = run_ffmpeg(["-f", "mp3", "-i", "-", "-f", "f32le", "-ac", "1", "-ar", str(rate), "-"],
+                     ffmpeg_timeout(seconds), "MP3 decoding", input=mp3)
     return np.frombuffer(raw, dtype="<f4").astype(np.float32)
 
 
-def tag_mp3(path: Path, title: str, artist: str, album: str, chapters: list[Chapter]) -> None:
-    """ID3v2.4: title/artist/album, plus one CHAP frame per chapter and a CTOC listing them (podcast apps show it)."""
-    from mutagen.id3 import CHAP, CTOC, ID3, TALB, TIT2, TPE1, CTOCFlags
-
-    tags = ID3()
-    tags.add(TIT2(encoding=3, text=title))
-    tags.add(TPE1(encoding=3, text=artist))
-    tags.add(TALB(encoding=3, text=album))
-    ids = [f"chp{i}" for i in range(len(chapters))]
-    if chapters:
-        tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=ids,
-                      sub_frames=[TIT2(encoding=3, text=title)]))
-    for element_id, chapter in zip(ids, chapters):
-        tags.add(CHAP(element_id=element_id, start_time=round(chapter.start_s * 1000),
-                      end_time=round(chapter.end_s * 1000), sub_frames=[TIT2(encoding=3, text=chapter.title)]))
-    tags.save(str(path), v2_version=4)
-
-
-def write_mp3(path: Path, mp3: bytes, title: str, artist: str, album: str, chapters: list[Chapter]) -> Path:
-    """Encoded bytes + tags into a temp file beside `path`, then renamed: never a half-written MP3."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(mp3)
-        tag_mp3(Path(tmp), title, artist, album, chapters)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _clock(seconds: float, separator: str) -> str:
-    ms = round(seconds * 1000)
-    hours, ms = divmod(ms, 3_600_000)
-    minutes, ms = divmod(ms, 60_000)
-    secs, ms = divmod(ms, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{ms:03d}"
-
-
-def cues(placed: list[Placed]) -> list[tuple[float, float, Placed, str]]:
-    """Subtitle cues: one per sentence, each sentence's share of its clip proportional to its length."""
-    out = []
-    for p in placed:
-        parts = split_sentences(p.text) or [p.text]
-        total = sum(len(s) for s in parts)
-        start = p.start_s
-        for sentence in parts:
-            end = start + (p.end_s - p.start_s) * len(sentence) / total
-            out.append((start, end, p, sentence))
-            start = end
-    return out
-
-
-def srt(placed: list[Placed]) -> str:
-    blocks = [f"{i}\n{_clock(start, ',')} --> {_clock(end, ',')}\n{p.name}: {text}\n"
-              for i, (start, end, p, text) in enumerate(cues(placed), 1)]
-    return "\n".join(blocks)
-
-
-def vtt(placed: list[Placed]) -> str:
-    blocks = [f"{_clock(start, '.')} --> {_clock(end, '.')}\n<v {p.name}>{text}\n"
-              for start, end, p, text in cues(placed)]
-    return "WEBVTT\n\n" + "\n".join(blocks)
-
-
-def transcript(script: Script, placed: list[Placed], chapters: list[Chapter]) -> str:
-    """Markdown: one heading per chapter, one paragraph per turn, each with its start time."""
-    lines = [f"# {script.title}", ""]
-    for i, p in enumerate(placed):
-        if i == 0 or p.segment != placed[i - 1].segment:
-            chapter = chapters[sum(1 for c in chapters if c.start_s <= p.start_s) - 1]
-            lines += [f"## {chapter.title} [{_clock(chapter.start_s, '.')[:8]}]", ""]
-        lines += [f"**{p.name}** [{_clock(p.start_s, '.')[:8]}]: {p.text}", ""]
-    return "\n".join(lines)
-
-
-def mix_podcast(script: Script, clips: list[Clip], audio: AudioSettings, out_dir: str | Path,
-                stem: str = "podcast") -> tuple[Mixed, dict[str, str]]:
-    """Write <stem>.mp3, <stem>.srt, <stem>.vtt and transcript.md into `out_dir`; return what was measured."""
+def mix_podcast(script: Script, clips: list[Clip], audio: AudioSettings) -> Mixed:
+    """Lay out, level and encode the programme; the loudness reported is measured on the decoded MP3."""
     if not clips:
         raise BadInput("the script has no turn with anything to say")
-    out_dir = Path(out_dir)
     rate = audio.sample_rate
     programme, placed, chapters = assemble(script, clips, audio)
-    title = audio.title or script.title
-    mp3_path = out_dir / f"{stem}.mp3"
-    # the encoder low-passes (a few tenths of a LU) and can overshoot peaks: measure the decoded file and correct
+    # the encoder low-passes (a few tenths of a LU) and can overshoot peaks: measure the decoded MP3 and correct
     target, ceiling = audio.target_lufs, audio.peak_dbtp - 0.5
     for _ in range(4):
         final = normalize_loudness(programme, rate, target, ceiling)
-        write_mp3(mp3_path, encode_mp3(final, rate, audio.bitrate), title, audio.artist, audio.album, chapters)
-        decoded = decode_mp3(mp3_path, rate, len(final) / rate)
+        mp3 = encode_mp3(final, rate, audio.bitrate)
+        decoded = decode_mp3(mp3, rate, len(final) / rate)
         measured = decoded if decoded is not None else final
         lufs, peak = loudness(measured, rate), true_peak_dbtp(measured)
         loud_ok, peak_ok = abs(lufs - audio.target_lufs) <= 0.2, peak <= audio.peak_dbtp
@@ -369,12 +256,5 @@ def mix_podcast(script: Script, clips: list[Clip], audio: AudioSettings, out_dir
         target += audio.target_lufs - lufs
         if not peak_ok:
             ceiling -= peak - audio.peak_dbtp + 0.2
-    files = {
-        "podcast": str(mp3_path),
-        "podcast_srt": str(atomic_write_text(out_dir / f"{stem}.srt", srt(placed))),
-        "podcast_vtt": str(atomic_write_text(out_dir / f"{stem}.vtt", vtt(placed))),
-        "transcript": str(atomic_write_text(out_dir / "transcript.md", transcript(script, placed, chapters))),
-    }
-    mixed = Mixed(placed=placed, chapters=chapters, duration_s=len(programme) / rate, lufs=round(lufs, 2),
-                  peak_dbtp=round(peak, 2))
-    return mixed, files
+    return Mixed(title=script.title, mp3=mp3, placed=placed, chapters=chapters, duration_s=len(programme) / rate,
+                 lufs=round(lufs, 2), peak_dbtp=round(peak, 2))

@@ -1,15 +1,16 @@
-"""Script -> podcast files: speech (cached, parallel clips) then mix (MP3 + chapters, SRT, VTT, transcript)."""
+"""Script -> podcast: speech (cached, parallel clips) then mix (the encoded MP3, chapters, timings, loudness).
+
+Nothing is written here; outputs/podcast.py writes the MP3, subtitles and transcript from what this returns."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Callable
 
 from pydantic import BaseModel, Field
 
 from ..config import Settings
-from ..models import Script
+from ..models import Mixed, Script
 from ..text.lang import language_code
 from ..tts.engine import TTSEngine, get_engine
 from .mix import mix_podcast
@@ -20,7 +21,8 @@ FALLBACK_ENGINE = "espeak"  # speaks almost every language, always installed
 
 
 class PodcastResult(BaseModel):
-    files: dict[str, str] = Field(default_factory=dict)  # podcast, podcast_srt, podcast_vtt, transcript -> path
+    # podcast, podcast_srt, podcast_vtt, transcript -> path: filled in when written (outputs/podcast.py)
+    files: dict[str, str] = Field(default_factory=dict)
     duration_s: float
     clips_synthesized: int
     clips_cached: int
@@ -49,10 +51,11 @@ def speech_settings(script: Script, settings: Settings) -> tuple[Settings, TTSEn
     return settings, engine, warnings
 
 
-def render_podcast(script: Script, settings: Settings, out_dir: str | Path,
-                   progress: Callable[[str], None] | None = None) -> PodcastResult:
-    """Speak and mix `script` into `out_dir`. Clips already in the cache are reused, so rerunning after an edit
-    (or an interruption) synthesises only what is new."""
+def render_podcast(script: Script, settings: Settings,
+                   progress: Callable[[str], None] | None = None) -> tuple[PodcastResult, Mixed]:
+    """Speak and mix `script`: the result for the report (its `files` empty) and the mixed programme to write.
+    Clips already in the cache are reused, so rerunning after an edit (or an interruption) synthesises only what
+    is new."""
     validate_script(script, settings.script.max_turn_chars)
     settings, engine, warnings = speech_settings(script, settings)
     started = time.perf_counter()
@@ -60,9 +63,8 @@ def render_podcast(script: Script, settings: Settings, out_dir: str | Path,
     speech_s = time.perf_counter() - started
     if progress:  # like the pipeline's stages: called when a step is done
         progress("speech")
-    mixed, files = mix_podcast(script, clips, settings.audio, out_dir)
-    return PodcastResult(
-        files=files,
+    mixed = mix_podcast(script, clips, settings.audio)
+    result = PodcastResult(
         duration_s=round(mixed.duration_s, 3),
         clips_synthesized=sum(not c.cached for c in clips),
         clips_cached=sum(c.cached for c in clips),
@@ -74,3 +76,4 @@ def render_podcast(script: Script, settings: Settings, out_dir: str | Path,
         timings={"speech": round(speech_s, 3), "mix": round(time.perf_counter() - started - speech_s, 3)},
         warnings=warnings,
     )
+    return result, mixed

@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from pdfs import scanned_pdf
-from test_batch import make_pdf
+from pdfs import make_pdf, scanned_report
 
 from notebooklm_clone import procs
 from notebooklm_clone.batch.runner import Batch
@@ -27,21 +26,6 @@ LONG_TURNS = [
     "The theory took decades to be accepted, because nobody could say what force moved such enormous plates.",
     "Today satellites measure the motion directly, and the numbers match what the rocks on the sea floor say.",
 ] * 2
-
-
-def scanned_report(path: Path, pages: int) -> Path:
-    """A scanned PDF of `pages` pictured pages: OCR takes a second or more per page."""
-    import pymupdf
-
-    page = pymupdf.open(scanned_pdf(path.with_suffix(".page.pdf"), [
-        f"Paragraph {i} of a long scanned report about plate tectonics and the sea floor, set in type and "
-        "photographed page by page." for i in range(30)]))
-    doc = pymupdf.open()
-    for _ in range(pages):
-        doc.insert_pdf(page)
-    doc.save(path)
-    path.with_suffix(".page.pdf").unlink()
-    return path
 
 
 def session_members(sid: int) -> list[int]:

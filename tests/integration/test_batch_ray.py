@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_batch import make_pdf
+from pdfs import make_pdf
 
 from notebooklm_clone.batch import Batch
 from notebooklm_clone.config import Settings
@@ -91,7 +91,7 @@ def test_remote_cluster_with_the_embedded_llm_is_refused_up_front(tmp_path, monk
 def test_a_ray_task_over_the_time_limit_is_cancelled_and_reported(tmp_path, local_ray):
     """A scanned PDF (OCR, many seconds) under a 6 s limit: its task is cancelled and the document failed with
     'timed out after 6 s'; the small document beside it is done."""
-    from test_processes import scanned_report
+    from pdfs import scanned_report
 
     from notebooklm_clone.batch import make_executor
 

@@ -16,6 +16,7 @@ import soundfile as sf
 from notebooklm_clone.config import Settings, TTSSettings
 from notebooklm_clone.errors import BackendUnavailable
 from notebooklm_clone.models import Script, Speaker, Turn
+from notebooklm_clone.outputs.podcast import write_podcast
 from notebooklm_clone.stages.podcast import render_podcast
 from notebooklm_clone.stages.speech import plan_clips
 from notebooklm_clone.tts.engine import (
@@ -184,7 +185,7 @@ def test_openai_engine_speaks_each_host_with_its_voice_fake_server(fake_speech_s
     script = Script(title="Fake", speakers=[Speaker(id="host", name="Ann"), Speaker(id="guest", name="Bo")],
                     turns=[Turn(speaker="host", text="Hello and welcome."),
                            Turn(speaker="guest", text="Hi, 50% more!")])
-    result = render_podcast(script, settings, tmp_path / "out")
+    result, _ = render_podcast(script, settings)
     requests = sorted(FakeSpeech.requests, key=lambda r: r["voice"] != "onyx")  # the longest turn goes first
     assert [(r["path"], r["voice"], r["model"], r["input"], r["response_format"], r["auth"]) for r in requests] == [
         ("/v1/audio/speech", "onyx", "tts-test", "Hello and welcome.", "wav", "Bearer sk-test"),
@@ -299,7 +300,8 @@ def test_coqui_engine_with_tiny_model_built_by_coqui(tmp_path):
     script = Script(title="Tiny", speakers=[Speaker(id="a", name="A"), Speaker(id="b", name="B")],
                     turns=[Turn(speaker="a", text="Hello there, this is a test."),
                            Turn(speaker="b", text="And this is the second speaker.")])
-    result = render_podcast(script, settings, tmp_path / "out")
+    result, mixed = render_podcast(script, settings)
+    write_podcast(mixed, tmp_path / "out", script.title, "artist", "album")
     assert result.voices == {"a": "alice", "b": "bob"} and result.clips_synthesized == 2
     assert result.duration_s > 0.5 and (tmp_path / "out" / "podcast.mp3").stat().st_size > 1000
     with pytest.raises(BackendUnavailable, match="cannot load model"):

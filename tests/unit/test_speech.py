@@ -109,6 +109,7 @@ def test_unknown_voice_is_a_usage_error(tmp_path):
 
 def test_ctrl_c_keeps_finished_clips_and_writes_no_mp3_fake_interrupt(tmp_path, monkeypatch):
     """Ctrl-C cannot be typed in a test, so the engine raises KeyboardInterrupt on its third clip."""
+    from notebooklm_clone.outputs.podcast import write_podcast
     from notebooklm_clone.stages.podcast import render_podcast
     from notebooklm_clone.tts.espeak import EspeakEngine
 
@@ -126,12 +127,13 @@ def test_ctrl_c_keeps_finished_clips_and_writes_no_mp3_fake_interrupt(tmp_path, 
 
     monkeypatch.setattr(EspeakEngine, "synthesize", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        render_podcast(script, settings, tmp_path / "out")
+        render_podcast(script, settings)
     cache = tmp_path / "cache" / "tts"
     assert len(list(cache.rglob("*.flac"))) == 2 and not list(cache.rglob("*.part"))
     assert not (tmp_path / "out").exists()
     monkeypatch.setattr(EspeakEngine, "synthesize", real)
-    result = render_podcast(script, settings, tmp_path / "out")
+    result, mixed = render_podcast(script, settings)
+    write_podcast(mixed, tmp_path / "out", script.title, settings.audio.artist, settings.audio.album)
     assert (result.clips_synthesized, result.clips_cached) == (2, 2)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["podcast.mp3", "podcast.srt", "podcast.vtt",
                                                                      "transcript.md"]

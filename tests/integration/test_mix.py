@@ -16,8 +16,9 @@ from scipy.signal import resample_poly
 
 from notebooklm_clone.config import Settings
 from notebooklm_clone.models import Script, Segment, Speaker, Turn
+from notebooklm_clone.outputs.podcast import write_podcast
 from notebooklm_clone.stages.mix import pause_before
-from notebooklm_clone.stages.podcast import render_podcast
+from notebooklm_clone.stages.podcast import PodcastResult, render_podcast
 from notebooklm_clone.stages.speech import plan_clips
 from notebooklm_clone.tts.engine import get_engine
 
@@ -55,11 +56,26 @@ def cue_starts(text: str, separator: str) -> list[tuple[float, str]]:
             for h, m, s, ms, line in re.findall(pattern, text)]
 
 
+def frames(mp3: bytes) -> bytes:
+    """The MP3 after its ID3v2 tag (the encoder writes one of its own; ours replaces it)."""
+    if not mp3.startswith(b"ID3"):
+        return mp3
+    return mp3[10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(mp3[6:10])):]
+
+
+def render(script: Script, settings: Settings, out: Path) -> PodcastResult:
+    """Speak and mix (the stage), then write the files (the output layer), as `speak` does."""
+    result, mixed = render_podcast(script, settings)
+    audio = settings.audio
+    result.files = write_podcast(mixed, out, audio.title or script.title, audio.artist, audio.album)
+    return result
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     root = tmp_path_factory.mktemp("podcast")
     settings = Settings(cache_dir=str(root / "cache"))
-    result = render_podcast(SCRIPT, settings, root / "out")
+    result = render(SCRIPT, settings, root / "out")
     return settings, result, root / "out"
 
 
@@ -122,13 +138,25 @@ def test_tags_chapters_and_subtitles_line_up(rendered):
     assert "## The numbers [00:00:" in transcript and "(p. 4)" not in transcript and "[12]" not in transcript
 
 
+def test_the_stage_returns_the_programme_and_writes_nothing(rendered, tmp_path, monkeypatch):
+    settings, result, out = rendered
+    monkeypatch.chdir(tmp_path)
+    again, mixed = render_podcast(SCRIPT, settings)
+    assert again.files == {} and not list(tmp_path.iterdir())
+    assert (mixed.lufs, mixed.peak_dbtp) == (result.lufs, result.peak_dbtp)
+    assert mixed.duration_s == pytest.approx(result.duration_s, abs=0.001)
+    assert [c.title for c in mixed.chapters] == ["Opening", "The numbers"] and len(mixed.placed) == 4
+    written = (out / "podcast.mp3").read_bytes()
+    assert written.startswith(b"ID3") and frames(written) == frames(mixed.mp3)  # the stage's audio, our tag
+
+
 def test_rerun_with_one_edited_turn_synthesises_one_clip(rendered, tmp_path):
     settings, _, _ = rendered
     edited = SCRIPT.model_copy(deep=True)
     edited.turns[2].text = "Really? Tell me more."
-    again = render_podcast(edited, settings, tmp_path / "again")
+    again = render(edited, settings, tmp_path / "again")
     assert (again.clips_synthesized, again.clips_cached) == (1, 3)
-    unchanged = render_podcast(SCRIPT, settings, tmp_path / "same")
+    unchanged = render(SCRIPT, settings, tmp_path / "same")
     assert (unchanged.clips_synthesized, unchanged.clips_cached) == (0, 4)
 
 
@@ -139,7 +167,7 @@ def test_intro_and_outro_music_fade_around_the_speech(rendered, tmp_path):
     sf.write(tmp_path / "jingle.wav", 0.5 * np.sin(2 * np.pi * 440 * t), rate)
     music = settings.with_overrides(**{"audio.intro_music": str(tmp_path / "jingle.wav"),
                                        "audio.outro_music": str(tmp_path / "jingle.wav")})
-    with_music = render_podcast(SCRIPT, music, tmp_path / "music")
+    with_music = render(SCRIPT, music, tmp_path / "music")
     fade = settings.audio.music_fade_ms / 1000
     # the intro plays, speech starts as it fades out; the outro starts as the speech ends
     assert with_music.duration_s == pytest.approx(result.duration_s + 2 * (3.0 - fade), abs=0.01)

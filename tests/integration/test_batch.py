@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -17,31 +16,11 @@ from pathlib import Path
 import pymupdf
 import pytest
 from click.testing import CliRunner
+from pdfs import TOPICS, make_pdf
 
 from notebooklm_clone.batch import Batch, discover, settings_fingerprint
 from notebooklm_clone.cli import main
 from notebooklm_clone.config import Settings
-
-TOPICS = {
-    "alpha": "Photosynthesis converts light energy into chemical energy stored in glucose.",
-    "beta": "The mitochondrion produces most of the cell's supply of adenosine triphosphate.",
-    "gamma": "Plate tectonics explains earthquakes, volcanoes and the drift of the continents.",
-    "delta": "The French Revolution began in 1789 and ended the absolute monarchy in France.",
-}
-
-
-def make_pdf(path: Path, title: str, pages: int = 2, text: str | None = None, **save_options) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    doc = pymupdf.open()
-    for number in range(1, pages + 1):
-        page = doc.new_page()
-        page.insert_text((72, 72), f"{title}: section {number}", fontsize=16)
-        body = text or TOPICS.get(title, f"Body text of {title}.")
-        for line in range(12):
-            page.insert_text((72, 110 + 18 * line), f"{body} (page {number}, line {line + 1})", fontsize=10)
-    doc.set_metadata({"title": f"{title.title()} Report"})
-    doc.save(path, **save_options)
-    return path
 
 
 def make_mixed_folder(root: Path) -> Path:
@@ -868,20 +847,6 @@ def test_executors_run_the_work_function_they_are_given(tmp_path):
     make_executor("local", 1, work=count_and_run).run([batch.task_for(e, batch.settings) for e in todo], batch)
     assert batch.manifest.documents["a.md"].state == "done"
     assert (tmp_path / "out" / "a" / "worked.txt").read_text() == "yes"
-
-
-def test_batch_modules_import_without_a_loop():
-    """Each module of the package imports on its own in a fresh interpreter, whatever the order."""
-    modules = ["manifest", "discovery", "task", "executors", "index", "progress", "runner"]
-    for name in modules:
-        code = f"import notebooklm_clone.batch.{name}"
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
-    # and none imports a sibling inside a function, which is how a loop would hide
-    source = Path(__file__).resolve().parents[1] / "notebooklm_clone" / "batch"
-    hidden = [f"{path.name}: {line.strip()}" for path in source.glob("*.py") for line in path.read_text().splitlines()
-              if re.match(r"\s+from \.(?!\.)", line)]
-    assert hidden == []
 
 
 def test_the_index_links_only_files_the_pipeline_writes():

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from test_batch import make_pdf
+from pdfs import make_pdf
 
 from notebooklm_clone.batch import Batch, render_index
 from notebooklm_clone.config import Settings

@@ -154,7 +154,7 @@ def test_the_podcast_stage_validates_with_the_same_function(tmp_path):
     with pytest.raises(BadInput, match="undeclared speaker 'ghost'"):
         validate_script(ghost)
     with pytest.raises(BadInput, match="undeclared speaker 'ghost'"):
-        render_podcast(ghost, Settings(cache_dir=str(tmp_path)), tmp_path)
+        render_podcast(ghost, Settings(cache_dir=str(tmp_path)))
 
 
 def test_drop_greetings_removes_repeated_welcomes_but_keeps_the_content():
