@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: run test setup setup-test coqui bench bench-extract bench-llm bench-tts bench-batch bench-memory clean
+.PHONY: run test setup setup-test coqui bench bench-extract bench-llm bench-tts bench-batch bench-memory bench-verifier clean
 
 run: setup
 	$(BIN)/notebooklm-clone batch samples --glob '*.pdf' -o $(OUT)/samples --products notes,podcast
@@ -39,6 +39,9 @@ bench-batch: setup-test
 
 bench-memory: setup
 	$(BIN)/python bench/bench_memory.py
+
+bench-verifier: setup-test
+	$(BIN)/python bench/bench_verifier.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache

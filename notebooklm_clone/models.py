@@ -261,3 +261,35 @@ class Mixed(BaseModel):
     duration_s: float
     lufs: float
     peak_dbtp: float
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Evidence: the document's body as numbered sentences, and the verbatim span a study item rests on
+
+
+class SourceSentence(BaseModel):
+    """One sentence of the body, where it sits: `text == document.page_text(page)[start:end]`, verbatim.
+
+    `id` is short ("s12", numbered in reading order over the body) so a model can cite it cheaply, and the same for
+    the same document. `clean` is False for extraction debris (replacement characters, broken equations, bare
+    reference markers, running headers): such a sentence keeps its id but is not offered to a model as evidence."""
+
+    id: str
+    page: int
+    start: int
+    end: int
+    text: str
+    section: list[str] = Field(default_factory=list)
+    block_kind: BlockKind = "paragraph"
+    clean: bool = True
+
+
+class Evidence(BaseModel):
+    """The verbatim source of a study item: `quote == document.page_text(page)[start:end]`. `sentence_id` is the
+    first sentence the span touches (a quote may run over a few sentences of one page)."""
+
+    sentence_id: str
+    page: int
+    start: int
+    end: int
+    quote: str
