@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from .text.split import count_words
 
@@ -293,3 +293,60 @@ class Evidence(BaseModel):
     start: int
     end: int
     quote: str
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Audit: how far a document's study outputs are borne out by its source (the `check` command, report.json's
+# "faithfulness")
+
+
+class AuditItem(BaseModel):
+    """One study item that did not pass: its source does not support it, it repeats an earlier item, or the source
+    supports it only on pages it does not cite. `evidence` is the verbatim source text it was checked against."""
+
+    output: str  # "summary", "key_points", "glossary", "qa", "quiz", "cards", "script"
+    number: int  # 1-based position within the output
+    text: str  # the statement checked
+    pages: list[int] = Field(default_factory=list)  # the pages it cites
+    supported: bool
+    score: float = 0.0  # share of its content words found in the evidence
+    reasons: list[str] = Field(default_factory=list)
+    evidence: str = ""
+    evidence_page: int | None = None
+    wrong_pages: bool = False
+    duplicate_of: str = ""  # "key_points #2": the earlier item it says again
+
+
+class OutputAudit(BaseModel):
+    """Counts for one output. supported + unsupported == checked; duplicate and wrong_pages count items of either."""
+
+    output: str
+    checked: int = 0
+    supported: int = 0
+    unsupported: int = 0
+    duplicate: int = 0
+    wrong_pages: int = 0
+    skipped: int = 0  # script sentences with nothing to check (greetings, questions, banter)
+
+    @computed_field
+    @property
+    def faithful(self) -> float:
+        """Share of checked items the source supports."""
+        return round(self.supported / self.checked, 3) if self.checked else 1.0
+
+
+class AuditReport(BaseModel):
+    document: str  # sha256 of the source
+    title: str
+    outputs: list[OutputAudit] = Field(default_factory=list)
+    items: list[AuditItem] = Field(default_factory=list)  # every flagged item, in output order
+
+    def total(self) -> OutputAudit:
+        total = OutputAudit(output="total")
+        for part in self.outputs:
+            for key in ("checked", "supported", "unsupported", "duplicate", "wrong_pages", "skipped"):
+                setattr(total, key, getattr(total, key) + getattr(part, key))
+        return total
+
+    def unsupported(self) -> list[AuditItem]:
+        return [item for item in self.items if not item.supported]

@@ -14,7 +14,7 @@ import click
 from ..config import load_settings
 from ..errors import NotebookError
 
-AREAS = ("extract", "llm", "study", "audio", "batch")
+AREAS = ("extract", "llm", "study", "audio", "batch", "check")
 
 
 def usage_error(exc: click.UsageError) -> click.exceptions.Exit:

@@ -181,11 +181,22 @@ def names_in(text: str, language: str = "en") -> list[str]:
     return list(dict.fromkeys(names))
 
 
+# Words that open English sentences without naming anything: never a swapped name.
+_OPENERS = {"today", "now", "here", "there", "however", "thus", "therefore", "moreover", "furthermore", "also",
+            "yet", "still", "instead", "overall", "finally", "first", "second", "third", "next", "then", "later",
+            "earlier", "recently", "let", "so", "together", "meanwhile", "similarly", "likewise", "indeed", "in",
+            "for", "when", "while", "after", "before", "during", "since", "because", "although", "unlike", "like",
+            "besides", "notably", "importantly", "interestingly", "surprisingly", "essentially", "basically", "well",
+            "okay", "yes", "right", "exactly", "sure", "great", "imagine", "think", "consider", "remember", "note"}
+
+
 def _swapped_opening(statement: str, evidence: str, lang: str) -> str | None:
     """A statement's first word is never taken for a name, but one that is nowhere in the evidence while a name of the
     evidence is missing from the statement is most likely that name swapped ("Spallanzani described" for "Goeze")."""
     first = re.match(r"\s*([A-Z][^\W\d_]{2,})\b", statement)
     if not first or lang in ("de", "cjk") or first.group(1).lower() in _STOP.get(lang, _STOP["en"]):
+        return None
+    if lang == "en" and first.group(1).lower() in _OPENERS:
         return None
     word = first.group(1)
     if word.endswith("ly") or _name_in(word, comparable_text(evidence)):

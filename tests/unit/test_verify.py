@@ -155,3 +155,11 @@ def test_the_labelled_set_from_samples_meets_the_targets(sample):
     caught = sum(not verify(p.statement, p.evidence).supported for p in bad) / len(bad)
     passed = sum(verify(p.statement, p.evidence).supported for p in good) / len(good)
     assert caught >= TARGET and passed >= TARGET, wrong
+
+
+def test_a_sentence_opening_word_is_not_taken_for_a_swapped_name():
+    evidence = "Goeze described the water bear in 1773, and Spallanzani named the group Tardigrada in 1776."
+    for opener in ("Today", "However", "Let's remember", "Interestingly"):
+        verdict = verify(f"{opener} Goeze described the water bear in 1773.", evidence)
+        assert verdict.supported, (opener, verdict.reasons)
+    assert not verify("Spallanzani described the water bear in 1773.", "Goeze described the water bear in 1773.").supported
