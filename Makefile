@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: run test setup setup-test coqui bench bench-extract bench-llm bench-tts bench-batch bench-memory bench-verifier clean
+.PHONY: run test setup setup-test coqui bench bench-extract bench-llm bench-tts bench-batch bench-memory bench-verifier bench-quality clean
 
 run: setup
 	$(BIN)/notebooklm-clone batch samples --glob '*.pdf' -o $(OUT)/samples --products notes,podcast
@@ -42,6 +42,9 @@ bench-memory: setup
 
 bench-verifier: setup-test
 	$(BIN)/python bench/bench_verifier.py
+
+bench-quality: setup
+	$(BIN)/python bench/bench_quality.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache

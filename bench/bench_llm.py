@@ -35,7 +35,8 @@ from notebooklm_clone.config import LLMSettings, Settings  # noqa: E402
 from notebooklm_clone.llm.embedded import EmbeddedServer  # noqa: E402
 from notebooklm_clone.llm.prompts import render_messages  # noqa: E402
 from notebooklm_clone.stages.condense import digest_messages  # noqa: E402
-from notebooklm_clone.stages.notes import MAP_LIMITS, notes_style  # noqa: E402
+from notebooklm_clone.stages.notes import MAP_LIMITS  # noqa: E402
+from notebooklm_clone.stages.reduce import notes_style  # noqa: E402
 
 PROMPT_EVAL = re.compile(r"prompt eval time =\s+([\d.]+) ms /\s+(\d+) tokens")
 GEN_EVAL = re.compile(r"\s eval time =\s+([\d.]+) ms /\s+(\d+) runs")

@@ -102,33 +102,67 @@ class Script(BaseModel):
 # Notes: what the notes stage returns and the script stage and the study outputs read
 
 
-class CitationReport(BaseModel):
-    checked: int = 0
-    ok: int = 0
-    fixed: int = 0  # cited the wrong page; moved to the nearest page that has the anchors
-    dropped: int = 0  # no page has the anchors
-    dropped_items: list[str] = Field(default_factory=list)  # the first few, for the report
-    fixed_items: list[str] = Field(default_factory=list)
+class Evidence(BaseModel):
+    """The verbatim source of a study item: `quote == document.page_text(page)[start:end]`. `sentence_id` is the
+    first sentence the span touches (a quote may run over a few sentences of one page)."""
 
-    def merge(self, other: "CitationReport") -> "CitationReport":
-        return CitationReport(
-            checked=self.checked + other.checked, ok=self.ok + other.ok, fixed=self.fixed + other.fixed,
-            dropped=self.dropped + other.dropped, dropped_items=(self.dropped_items + other.dropped_items)[:20],
-            fixed_items=(self.fixed_items + other.fixed_items)[:20],
-        )  # fmt: skip
+    sentence_id: str
+    page: int
+    start: int
+    end: int
+    quote: str
+
+
+Grounding = Literal["", "verified", "relocated", "rewritten", "quoted", "combined"]
+
+
+class GroundingCounts(BaseModel):
+    """How the items of one output were grounded (see Cited.grounding); `dropped` found no support at all."""
+
+    verified: int = 0
+    relocated: int = 0
+    rewritten: int = 0
+    quoted: int = 0
+    combined: int = 0
+    dropped: int = 0
+    duplicates: int = 0  # near-duplicates removed
+
+    @computed_field
+    @property
+    def kept(self) -> int:
+        return self.verified + self.relocated + self.rewritten + self.quoted + self.combined
 
 
 class Cited(BaseModel):
-    """A sentence and the pages that hold it (checked against the page text)."""
+    """A statement, the pages that hold it and the verbatim sentences it rests on.
+
+    `grounding` says how the statement was checked against `evidence` before it was kept: written by the model and
+    supported as written ("verified"), supported by other sentences of the same passage than the ones the model
+    chose ("relocated"), rewritten once after failing ("rewritten"), replaced by the quote itself ("quoted"), or a
+    condensation of several grounded statements that falls back to one of them ("combined"). Empty for notes made
+    before evidence existed."""
 
     text: str
     pages: list[int]
+    evidence: list[Evidence] = Field(default_factory=list)
+    grounding: Grounding = ""
+
+
+class Question(Cited):
+    """A question the document raises. `open` only when the document itself says the matter is open, unknown, left
+    for future work or uncertain; otherwise it is a question to check oneself on."""
+
+    open: bool = False
 
 
 class Term(BaseModel):
+    """A term the document uses, defined in the document's own words (the definition rests on `evidence`)."""
+
     term: str
     definition: str
     pages: list[int]
+    evidence: list[Evidence] = Field(default_factory=list)
+    grounding: Grounding = ""
 
 
 class ChunkNotes(BaseModel):
@@ -140,7 +174,7 @@ class ChunkNotes(BaseModel):
     key_points: list[Cited] = Field(default_factory=list)
     terms: list[Term] = Field(default_factory=list)
     facts: list[Cited] = Field(default_factory=list)
-    questions: list[Cited] = Field(default_factory=list)
+    questions: list[Question] = Field(default_factory=list)
 
     def points(self) -> list[Cited]:
         return self.key_points + self.facts
@@ -161,6 +195,7 @@ class QAPair(BaseModel):
     question: str
     answer: str
     pages: list[int]
+    evidence: list[Evidence] = Field(default_factory=list)
 
 
 class QuizQuestion(BaseModel):
@@ -168,6 +203,7 @@ class QuizQuestion(BaseModel):
     options: list[str]
     answer: str  # the letter of the correct option
     pages: list[int]
+    evidence: list[Evidence] = Field(default_factory=list)
 
     @property
     def correct(self) -> str:
@@ -178,6 +214,7 @@ class Card(BaseModel):
     front: str
     back: str
     pages: list[int]
+    evidence: list[Evidence] = Field(default_factory=list)
     kind: str  # "term" or "qa"
 
 
@@ -195,7 +232,7 @@ class NotesResult(BaseModel):
     qa: list[QAPair] = Field(default_factory=list)
     quiz: list[QuizQuestion] = Field(default_factory=list)
     cards: list[Card] = Field(default_factory=list)
-    citations: CitationReport = Field(default_factory=CitationReport)
+    grounding: dict[str, GroundingCounts] = Field(default_factory=dict)  # output -> how its items were grounded
     calls: dict[str, int] = Field(default_factory=dict)  # stage -> LLM calls made (cache hits excluded)
     cached_calls: int = 0  # answers served from a cache
     condense_rounds: int = 0
@@ -282,17 +319,6 @@ class SourceSentence(BaseModel):
     section: list[str] = Field(default_factory=list)
     block_kind: BlockKind = "paragraph"
     clean: bool = True
-
-
-class Evidence(BaseModel):
-    """The verbatim source of a study item: `quote == document.page_text(page)[start:end]`. `sentence_id` is the
-    first sentence the span touches (a quote may run over a few sentences of one page)."""
-
-    sentence_id: str
-    page: int
-    start: int
-    end: int
-    quote: str
 
 
 # ---------------------------------------------------------------------------------------------------------------------

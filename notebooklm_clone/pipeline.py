@@ -38,7 +38,7 @@ class DocumentResult(BaseModel):
     usage_by_stage: dict[str, dict[str, int]] = Field(default_factory=dict)
     cost_usd: float = 0.0
     options: dict = Field(default_factory=dict)  # the settings that shaped the outputs (language, level, ...)
-    citations: dict = Field(default_factory=dict)  # checked / ok / fixed / dropped
+    grounding: dict = Field(default_factory=dict)  # output -> how its items were grounded (verified, quoted, ...)
     script: dict = Field(default_factory=dict)  # target and actual words, per segment
     podcast: dict = Field(default_factory=dict)  # duration, loudness, clips synthesised / cached
     warnings: list[str] = Field(default_factory=list)
@@ -90,7 +90,7 @@ def process_document(
                 raise BackendUnavailable(f"{source}: the notes are empty; the document is not done")
             notes.files = write_study(notes, document, out_dir, study)
             result.files.update(notes.files)
-            result.citations = notes.citations.model_dump()
+            result.grounding = {name: counts.model_dump() for name, counts in notes.grounding.items()}
             result.warnings.extend(notes.warnings)
             if "script" in products or "podcast" in products:
                 scripted = timed("script", run_script, document, notes, llm, settings, cache_dir)

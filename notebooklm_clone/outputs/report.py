@@ -1,5 +1,5 @@
 """The per-document JSON files: document.json (the extracted document, the `extract` product) and report.json (what
-a run did: options, timings, usage, citations, script figures, warnings), both written atomically."""
+a run did: options, timings, usage, grounding, script figures, warnings), both written atomically."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The files of the notes stage: summary.md, notes.md, cards.csv + cards.apkg (Anki), quiz.md and notes.json.
 
-Every bullet ends with its page citation, "(p. 4)" or "(pp. 4-5)". Files are written atomically; the Anki deck and
-note ids derive from the document hash, so re-importing an updated deck updates the cards instead of duplicating them.
+Every bullet ends with its page citation, "(p. 4)" or "(pp. 4-5)", and a footnote with the verbatim source sentence
+it rests on (notes.json has the exact spans). Files are written atomically; the Anki deck and note ids derive from
+the document hash, so re-importing an updated deck updates the cards instead of duplicating them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..models import Document, NotesResult
+from ..models import Document, Evidence, NotesResult
 from ..stages.citations import format_pages
 from ..store import atomic_write_json, atomic_write_text
 
@@ -30,22 +31,55 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+QUOTE_MAX_CHARS = 400  # of a footnote's quote; notes.json keeps the whole span
+
+
+class Footnotes:
+    """Markdown footnotes holding the source quotes: each distinct quote once, numbered in order of first use."""
+
+    def __init__(self):
+        self.numbers: dict[tuple, int] = {}
+        self.lines: list[str] = []
+
+    def mark(self, evidence: list[Evidence]) -> str:
+        marks = []
+        for e in evidence:
+            key = (e.page, e.start, e.end)
+            if key not in self.numbers:
+                self.numbers[key] = len(self.numbers) + 1
+                quote = _one_line(e.quote)
+                if len(quote) > QUOTE_MAX_CHARS:
+                    quote = quote[:QUOTE_MAX_CHARS].rsplit(" ", 1)[0] + " …"
+                self.lines.append(f'[^{self.numbers[key]}]: p. {e.page}: "{quote}"')
+            marks.append(f"[^{self.numbers[key]}]")
+        return "".join(marks)
+
+    def section(self) -> list[str]:
+        return ["", "## Sources", "", *self.lines] if self.lines else []
+
+
+def _bullet(text: str, pages: list[int], evidence: list[Evidence], notes: Footnotes) -> str:
+    return f"- {_one_line(text)} {format_pages(pages)}{notes.mark(evidence)}"
+
+
 def summary_markdown(result: NotesResult, document: Document) -> str:
     summary = result.summary
+    notes = Footnotes()
     lines = [_heading(result, document), "## Abstract", ""]
-    lines += [f"- {_one_line(s.text)} {format_pages(s.pages)}" for s in summary.abstract] or ["- (no abstract)"]
+    lines += [_bullet(s.text, s.pages, s.evidence, notes) for s in summary.abstract] or ["- (no abstract)"]
     lines += ["", "## Section by section", ""]
     for section in summary.sections:
         if not section.sentences:
             continue
         lines += [f"### {section.title} {format_pages(section.pages)}", ""]
-        lines += [f"- {_one_line(s.text)} {format_pages(s.pages)}" for s in section.sentences]
+        lines += [_bullet(s.text, s.pages, s.evidence, notes) for s in section.sentences]
         lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+    return "\n".join(lines + notes.section()).rstrip() + "\n"
 
 
 def notes_markdown(result: NotesResult, document: Document) -> str:
     lines = [_heading(result, document), "## Key points", ""]
+    notes = Footnotes()
     current, seen = None, set()
     for note in result.chunk_notes:
         section = " > ".join(note.section) or "Overview"
@@ -60,18 +94,20 @@ def notes_markdown(result: NotesResult, document: Document) -> str:
         if section != current:
             lines += ["", f"### {section}", ""] if current is not None else [f"### {section}", ""]
             current = section
-        lines += [f"- {_one_line(p.text)} {format_pages(p.pages)}" for p in items]
+        lines += [_bullet(p.text, p.pages, p.evidence, notes) for p in items]
     lines += ["", "## Glossary", ""]
-    lines += [f"- **{_one_line(t.term)}**: {_one_line(t.definition)} {format_pages(t.pages)}" for t in result.glossary]
+    lines += [_bullet(f"**{_one_line(t.term)}**: {t.definition}", t.pages, t.evidence, notes) for t in result.glossary]
     lines += ["", "## Questions and answers", ""]
     for pair in result.qa:
         lines += [f"- **Q:** {_one_line(pair.question)}",
-                  f"  **A:** {_one_line(pair.answer)} {format_pages(pair.pages)}"]
+                  f"  **A:** {_one_line(pair.answer)} {format_pages(pair.pages)}{notes.mark(pair.evidence)}"]
     questions = [q for n in result.chunk_notes for q in n.questions]
-    if questions:
-        lines += ["", "## Open questions", ""]
-        lines += [f"- {_one_line(q.text)} {format_pages(q.pages)}" for q in questions]
-    return "\n".join(lines).rstrip() + "\n"
+    for title, wanted in (("Open questions", True), ("Check yourself", False)):
+        chosen = [q for q in questions if q.open == wanted]
+        if chosen:
+            lines += ["", f"## {title}", ""]
+            lines += [_bullet(q.text, q.pages, q.evidence, notes) for q in chosen]
+    return "\n".join(lines + notes.section()).rstrip() + "\n"
 
 
 def quiz_markdown(result: NotesResult, document: Document) -> str:
@@ -81,9 +117,11 @@ def quiz_markdown(result: NotesResult, document: Document) -> str:
         lines += [f"   {letter}) {_one_line(option)}" for letter, option in zip("ABCD", q.options)]
         lines.append("")
     lines += ["## Answers", ""]
+    notes = Footnotes()
     for i, q in enumerate(result.quiz, 1):
-        lines.append(f"{i}. {q.answer}) {_one_line(q.correct)}: read {format_pages(q.pages)[1:-1]}")
-    return "\n".join(lines).rstrip() + "\n"
+        lines.append(f"{i}. {q.answer}) {_one_line(q.correct)}: read {format_pages(q.pages)[1:-1]}"
+                     f"{notes.mark(q.evidence)}")
+    return "\n".join(lines + notes.section()).rstrip() + "\n"
 
 
 def spreadsheet_safe(cell: str) -> str:

@@ -15,9 +15,9 @@ compressed but right item still passes and a wrong one is shown next to the near
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..models import AuditItem, AuditReport, Document, NotesResult, OutputAudit, Script
+from ..models import AuditItem, AuditReport, Document, Evidence, NotesResult, OutputAudit, Script
 from ..text.sentences import split_sentences
 from .evidence import find_evidence, plain_text, sentence_index
 from .verify import (
@@ -25,14 +25,15 @@ from .verify import (
     Verdict,
     content_stems,
     duplicates,
+    answer_statement,
     names_in,
     verify,
+    verify_answer,
 )
 
 OUTPUTS = ("summary", "key_points", "glossary", "qa", "quiz", "cards", "script")
-CROSS_DUPLICATES = ("key_points", "qa", "quiz")  # outputs that restate one another: repeats across them count too
+CROSS_DUPLICATES = ("qa", "quiz")  # both ask the reader questions: the same question in both counts as a repeat
 WINDOWS = 3  # overlap windows tried on each side (cited pages, the rest) when nothing is located
-SHORT_ANSWER = 3  # an answer with fewer content words is checked together with its question
 _SENTENCE_END = re.compile(r"[.!?\u2026][\"')\]\u201d\u2019]*\s*$")
 _GREETING = re.compile(r"^\W*(?:welcome|hello|hi|hey|thanks|thank you|goodbye|bye|see you)\b", re.IGNORECASE)
 
@@ -46,6 +47,14 @@ class Statement:
     text: str
     pages: list[int]
     problem: str = ""  # a fault found before any evidence is read (a quiz answer naming no option)
+    evidence: list[Evidence] = field(default_factory=list)  # the item's own evidence, when it carries any
+    asked: tuple[str, str, bool] | None = None  # (question, answer, always together) for answers
+
+    def judged(self, evidence: list[str], language: str) -> Verdict:
+        if self.asked:
+            question, answer, always = self.asked
+            return verify_answer(question, answer, evidence, language, always)
+        return verify(self.text, evidence, language)
 
 
 @dataclass
@@ -93,29 +102,37 @@ def statements_of(notes: NotesResult, script: Script | None = None) -> tuple[dic
     its question (an answer of two words says nothing alone)."""
     out: dict[str, list[Statement]] = {}
 
-    def add(output: str, text: str, pages: list[int], problem: str = "") -> None:
+    def add(output: str, text: str, pages: list[int], evidence: list[Evidence], problem: str = "",
+            asked: tuple[str, str, bool] | None = None) -> None:
         items = out.setdefault(output, [])
-        items.append(Statement(output, len(items) + 1, " ".join(plain_text(text).split()), list(pages), problem))
+        items.append(Statement(output, len(items) + 1, " ".join(plain_text(text).split()), list(pages), problem,
+                               list(evidence), asked))
 
+    language = "en"
     if notes.summary is not None:
         for cited in notes.summary.abstract + [s for section in notes.summary.sections for s in section.sentences]:
-            add("summary", cited.text, cited.pages)
+            add("summary", cited.text, cited.pages, cited.evidence)
     for cited in notes.key_points:
-        add("key_points", cited.text, cited.pages)
+        add("key_points", cited.text, cited.pages, cited.evidence)
     for term in notes.glossary:
-        add("glossary", f"{term.term}: {term.definition}", term.pages)
+        add("glossary", f"{term.term}: {term.definition}", term.pages, term.evidence)
     for pair in notes.qa:
-        add("qa", _answer(pair.question, pair.answer), pair.pages)
+        add("qa", answer_statement(pair.question, pair.answer, language), pair.pages, pair.evidence,
+            asked=(pair.question, pair.answer, False))
     for question in notes.quiz:
         letter = question.answer.strip().upper()
         if len(letter) == 1 and letter in "ABCD"[:len(question.options)]:
-            add("quiz", _answer(question.question, question.options["ABCD".index(letter)], always=True),
-                question.pages)
+            correct = question.options["ABCD".index(letter)]
+            add("quiz", answer_statement(question.question, correct, always=True), question.pages, question.evidence,
+                asked=(question.question, correct, True))
         else:
-            add("quiz", question.question, question.pages, f"answer '{question.answer}' names no option")
+            add("quiz", question.question, question.pages, [], f"answer '{question.answer}' names no option")
     for card in notes.cards:
-        text = f"{card.front}: {card.back}" if card.kind == "term" else _answer(card.front, card.back)
-        add("cards", text, card.pages)
+        if card.kind == "term":
+            add("cards", f"{card.front}: {card.back}", card.pages, card.evidence)
+        else:
+            add("cards", answer_statement(card.front, card.back), card.pages, card.evidence,
+                asked=(card.front, card.back, False))
     skipped: dict[str, int] = {}
     if script is not None:
         names = {word for speaker in script.speakers for word in re.findall(r"[^\W\d_]{2,}", speaker.name)}
@@ -125,18 +142,11 @@ def statements_of(notes: NotesResult, script: Script | None = None) -> tuple[dic
                 if _chatter(text, script.language):
                     skipped["script"] = skipped.get("script", 0) + 1
                 else:
-                    add("script", text, [])
+                    add("script", text, [], [])
     return out, skipped
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-
-
-def _answer(question: str, answer: str, always: bool = False) -> str:
-    if not always and len(content_stems(answer)) >= SHORT_ANSWER:
-        return answer
-    # a dash, not a colon or "?": the answer's first word then reads as inside a sentence, so a name is checked
-    return f"{question.strip().rstrip('?').rstrip()} — {answer.strip()}"
 
 
 def _without_names(sentence: str, names: set[str]) -> str:
@@ -188,6 +198,11 @@ class _Source:
         """The verdict, the evidence it was reached on, and whether only uncited pages support the item."""
         if item.problem:
             return Verdict(False, 0.0, [item.problem]), None, False
+        if item.evidence:  # judged on its own evidence only: that is what the reader is shown as its source
+            first = item.evidence[0]
+            quote = " ".join(plain_text(e.quote) for e in item.evidence)
+            verdict = item.judged([e.quote for e in item.evidence], self.language)
+            return verdict, _Candidate(quote, first.page, [e.quote for e in item.evidence], True), False
         cited = set(item.pages)
         stems = set(content_stems(item.text, self.language))
         sides = [(True, cited)] if cited else []
@@ -197,7 +212,7 @@ class _Source:
             for candidate in [self._located(item, pages), *self._windows(stems, pages, cited)]:
                 if candidate is None:
                     continue
-                verdict = verify(item.text, candidate.texts, self.language)
+                verdict = item.judged(candidate.texts, self.language)
                 if verdict.supported:
                     return verdict, candidate, bool(cited) and not on_cited
                 tried.append((candidate, verdict))

@@ -17,7 +17,7 @@ from ..llm.client import LLM, Role, SchemaMismatch
 from ..models import Document
 from ..text.lang import language_name
 
-MAX_TOKENS = {"map": 1024, "digest": 1024, "section": 512, "abstract": 640, "qa": 1024, "quiz": 1536, "outline": 768,
+MAX_TOKENS = {"map": 1024, "digest": 1024, "section": 512, "abstract": 640, "qa": 1024, "quiz": 1536, "outline": 768, "rewrite": 768,
               "script": 768}  # output caps per call; the prompt budget is the context minus these
 PROMPT_MARGIN = 96  # tokens for the JSON grammar's framing, on top of the client's count
 MAX_TEMPERATURE = 0.2  # small models need it low to stay inside the schema and the facts
@@ -62,10 +62,12 @@ class Budget:
 
 
 def output_schema(model: type[BaseModel], pages: list[int], min_items: dict[str, int] | None = None,
-                  **max_items: int) -> dict:
-    """The JSON schema of `model` with every "pages" item limited to `pages` and list lengths capped.
+                  ids: list[str] | None = None, **max_items: int) -> dict:
+    """The JSON schema of `model` with every "pages" item limited to `pages`, every "ids" item to `ids`, and list
+    lengths capped.
 
-    llama.cpp turns the schema into a grammar: the model cannot cite a page it was not shown nor write a 40-item list.
+    llama.cpp turns the schema into a grammar: the model cannot cite a page or a sentence it was not shown nor write a
+    40-item list.
     (No maxLength on strings: llama.cpp's grammar for it is so large that sampling slows to a crawl.)
     """
     schema = model.model_json_schema()
@@ -77,6 +79,8 @@ def output_schema(model: type[BaseModel], pages: list[int], min_items: dict[str,
             if isinstance(props, dict):
                 if "pages" in props and allowed:
                     props["pages"]["items"] = {"type": "integer", "enum": allowed}
+                if "ids" in props and ids:
+                    props["ids"]["items"] = {"type": "string", "enum": list(dict.fromkeys(ids))}
                 for name, limit in max_items.items():
                     if name in props:
                         props[name]["maxItems"] = limit

@@ -16,22 +16,22 @@ from ..config import Settings
 from ..errors import BackendUnavailable, UsageError
 from ..llm.prompts import render_messages
 from ..models import Cited
-from ..text.citations import strip_citation_marks
 from .calls import Budget, Caller, output_schema
-from .citations import CitationChecker, format_pages
+from .citations import format_pages
+from .grounding import combine
 
 Render = Callable[[list[str]], list[dict]]
 
 
-class CitedOut(BaseModel):
-    """A point as the model returns it: pages restricted (by the schema) to the ones it was shown."""
+class PointOut(BaseModel):
+    """A sentence written from numbered notes: the ids of the notes ("k3") first, so it is written from them."""
 
+    ids: list[str] = Field(min_length=1, max_length=3)
     text: str
-    pages: list[int] = Field(min_length=1, max_length=3)
 
 
 class PointsOut(BaseModel):
-    points: list[CitedOut]
+    points: list[PointOut]
 
 
 def cited_line(point: Cited) -> str:
@@ -39,24 +39,28 @@ def cited_line(point: Cited) -> str:
     return f"{point.text} {format_pages(point.pages)}"
 
 
+def point_lines(points: list[Cited]) -> list[str]:
+    """Points as numbered lines for a reduce prompt: "[k1] text"; the model answers with these ids."""
+    return [f"[k{i}] {p.text}" for i, p in enumerate(points, 1)]
+
+
+def point_ids(points: list[Cited]) -> list[str]:
+    return [f"k{i}" for i in range(1, len(points) + 1)]
+
+
+def chosen(points: list[Cited], ids: list[str]) -> list[Cited]:
+    """The points a model named by id ("k3"), in its order, once each; unknown ids give nothing."""
+    out, seen = [], set()
+    for raw in ids:
+        digits = raw.strip().strip("[]").lstrip("kK")
+        if digits.isdigit() and 1 <= int(digits) <= len(points) and digits not in seen:
+            seen.add(digits)
+            out.append(points[int(digits) - 1])
+    return out
+
+
 def pages_of(points: list[Cited]) -> list[int]:
     return sorted({p for point in points for p in point.pages})
-
-
-def clean_item(text: str) -> str:
-    """One line, no bullet marks, and no "(p. 6)" of the model's own: the checked pages are appended when written."""
-    return " ".join(strip_citation_marks(text).split()).strip(" -*•")
-
-
-def cleaned(items: list[CitedOut]) -> list[Cited]:
-    """The model's points as notes: text cleaned (clean_item), empty ones dropped."""
-    return [Cited(text=clean_item(i.text), pages=i.pages) for i in items if clean_item(i.text)]
-
-
-def checked(points: list[Cited], checker: CitationChecker, label: str) -> list[Cited]:
-    """The points whose text is on a page they cite (pages corrected to those); the others are dropped."""
-    return [p.model_copy(update={"pages": pages}) for p in points
-            if (pages := checker.check(p.text, p.pages, label=label))]
 
 
 def dedupe(points: list[Cited]) -> list[Cited]:
@@ -104,16 +108,16 @@ def pack(items: list[str], render: Render, budget: Budget, stage: str) -> list[l
 
 
 class Digester:
-    """Digest calls: one batch of points condensed to at most `limit` points, citations checked when a checker is
-    given. A batch whose answer is unusable keeps its first points rather than losing the span."""
+    """Digest calls: one batch of points condensed to at most `limit` points, each written from the points it names
+    and kept only when their evidence supports it (else that first point stands in: grounding.combine). A batch
+    whose answer is unusable keeps its first points rather than losing the span."""
 
-    def __init__(self, caller: Caller, settings: Settings, title: str, style: dict,
-                 checker: CitationChecker | None = None):
+    def __init__(self, caller: Caller, settings: Settings, title: str, style: dict, language: str = "en"):
         self.caller = caller
         self.prompts_dir = settings.prompts_dir
         self.title = title
         self.style = style
-        self.checker = checker
+        self.language = language
         self.budget = caller.budget("default")
         self.rounds = 0
 
@@ -122,7 +126,7 @@ class Digester:
 
     def batches(self, points: list[Cited]) -> list[list[Cited]]:
         """`points` in consecutive batches whose digest prompt fits."""
-        sizes = [len(b) for b in pack([cited_line(p) for p in points], self.render(12), self.budget, "digest")]
+        sizes = [len(b) for b in pack(point_lines(points), self.render(12), self.budget, "digest")]
         out, start = [], 0
         for size in sizes:
             out.append(points[start:start + size])
@@ -130,15 +134,14 @@ class Digester:
         return out
 
     def __call__(self, batch: list[Cited], limit: int) -> list[Cited]:
-        messages = self.render(limit)([cited_line(p) for p in batch])
-        answer = self.caller.one("digest", messages, output_schema(PointsOut, pages_of(batch), points=limit),
+        messages = self.render(limit)(point_lines(batch))
+        answer = self.caller.one("digest", messages,
+                                 output_schema(PointsOut, pages_of(batch), ids=point_ids(batch), points=limit),
                                  PointsOut, label="condense notes")
         if answer is None:
             return batch[:limit]
-        points = cleaned(answer.points)
-        if self.checker is not None:
-            points = checked(points, self.checker, "condensed point")
-        return points or batch[:limit]
+        points = [c for p in answer.points if (c := combine(p.text, chosen(batch, p.ids), self.language))]
+        return dedupe(points) or batch[:limit]
 
 
 def condense(points: list[Cited], render: Render, digester: Digester, budget: Budget, stage: str) -> list[Cited]:
@@ -146,7 +149,7 @@ def condense(points: list[Cited], render: Render, digester: Digester, budget: Bu
     batches that fit a digest call are condensed to fewer points, and the result is packed again, hierarchically."""
 
     def size(items: list[Cited]) -> int:
-        return budget.count(render([cited_line(p) for p in items]))
+        return budget.count(render(point_lines(items)))
 
     while size(points) > budget.prompt_limit(stage):
         condensed: list[Cited] = []

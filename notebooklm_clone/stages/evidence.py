@@ -24,7 +24,7 @@ from collections import defaultdict
 from ..models import Chunk, Document, Evidence, SourceSentence
 from ..text.citations import strip_citation_marks
 from ..text.sentences import split_sentences
-from .citations import STOPWORDS
+from .verify import content_stems
 
 HEADER_MAX_WORDS = 12  # a running header or footer is a short line
 HEADER_MIN_PAGES = 3
@@ -34,10 +34,8 @@ MIN_WORD_SHARE = 0.5  # debris (an equation or a row of numbers)
 MAX_WINDOW = 3  # a near-verbatim statement is matched against runs of up to this many sentences of one page
 MIN_RECALL = 0.6  # share of a statement's content words a run must hold to count as its source
 MIN_F1 = 0.45
-STEM = 6
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
-_TOKEN = re.compile(r"[^\W_]+")
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
 _QUOTES = {ord("\u2018"): "'", ord("\u2019"): "'", ord("\u201b"): "'", ord("`"): "'", ord("\u201c"): '"',
            ord("\u201d"): '"'}
@@ -274,8 +272,9 @@ def _evidence(sentence: SourceSentence, start: int, end: int, quote: str) -> Evi
 
 
 def _content(text: str) -> set[str]:
-    words = _TOKEN.findall(plain_text(text).lower())
-    return {w[:STEM] for w in words if (len(w) > 2 and w not in STOPWORDS) or w.isdigit()}
+    """The content words the verifier reads (verify.content_stems), plus the numbers, which tell sentences apart."""
+    plain = plain_text(text)
+    return set(content_stems(plain)) | set(re.findall(r"\d+(?:\.\d+)?", plain))
 
 
 def _best_overlap(quote: str, order: list[int], by_page: dict[int, list[SourceSentence]], whole_pages: bool,

@@ -1,5 +1,10 @@
 """Study notes from the whole document: map (one LLM call per chunk -> ChunkNotes), then reduce (summary, key points,
-glossary, Q&A, flashcards, quiz), every item citing the pages it came from.
+glossary, Q&A, flashcards, quiz), every item resting on verbatim source sentences.
+
+The map prompt shows a chunk as numbered source sentences and the model answers with the ids each note rests on, so
+every note comes with its evidence; grounding.py checks each note against it, relocates, rewrites once (one call
+per chunk for all its failed notes), quotes or drops it. Reduce steps (reduce.py, quiz.py) work on those grounded
+points by id in the same way.
 
 Nothing is ever truncated to fit a context: a chunk whose map prompt does not fit is split, and notes too long for
 one call are condensed (condense.py). Calls go through `LLM.complete`, which caches every answer (also in the
@@ -16,97 +21,61 @@ from pydantic import BaseModel, Field
 from ..config import Settings
 from ..errors import BackendUnavailable, UsageError
 from ..llm.prompts import render_messages
-from ..models import (
-    Card,
-    Chunk,
-    ChunkNotes,
-    Cited,
-    Document,
-    NotesResult,
-    QAPair,
-    QuizQuestion,
-    SectionSummary,
-    Summary,
-    Term,
+from ..models import Chunk, ChunkNotes, Cited, Document, GroundingCounts, NotesResult, Question, SourceSentence, Term
+from .calls import Budget, Caller, output_schema, resolve_languages
+from .condense import Render
+from .evidence import numbered_sentences, sentences_in
+from .grounding import (
+    Attempt,
+    Source,
+    after_rewrite,
+    central_sentence,
+    clean_text,
+    count,
+    drop_duplicates,
+    first_pass,
+    pages_of_evidence,
+    quote_text,
+    says_open,
 )
-from .calls import Budget, Caller, output_schema, prompt_language, resolve_languages
-from .citations import CitationChecker
-from .condense import (
-    CitedOut,
-    Digester,
-    Render,
-    checked,
-    cited_line,
-    clean_item,
-    cleaned,
-    condense,
-    dedupe,
-    pages_of,
-)
+from .reduce import Reducer, flashcards, glossary, key_points, notes_style
 
 STUDY_PRODUCTS = ("summary", "notes", "cards", "quiz")
 MAP_LIMITS = {"key_points": 4, "terms": 3, "facts": 3, "questions": 2}
 MAP_MINIMUM = {"key_points": 2, "terms": 1}  # a 0.5B model otherwise answers with empty lists
+MAX_TERM_WORDS = 6
+MIN_SECTION_WORDS = 25  # a shorter section (a caption, a one-line aside) need not have a key point of its own
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# What the model is asked to return (small, bounded, pages restricted to the ones it was shown)
+# What the model is asked to return: sentence ids first (restricted by the schema to the ones it was shown), then the
+# text written from them
+
+
+class _ItemOut(BaseModel):
+    ids: list[str] = Field(min_length=1, max_length=2)
+    text: str
 
 
 class _TermOut(BaseModel):
+    ids: list[str] = Field(min_length=1, max_length=2)
     term: str
     definition: str
-    pages: list[int] = Field(min_length=1, max_length=3)
 
 
 class MapOut(BaseModel):
-    key_points: list[CitedOut] = Field(max_length=MAP_LIMITS["key_points"])
+    key_points: list[_ItemOut] = Field(max_length=MAP_LIMITS["key_points"])
     terms: list[_TermOut] = Field(max_length=MAP_LIMITS["terms"])
-    facts: list[CitedOut] = Field(max_length=MAP_LIMITS["facts"])
-    questions: list[CitedOut] = Field(max_length=MAP_LIMITS["questions"])
+    facts: list[_ItemOut] = Field(max_length=MAP_LIMITS["facts"])
+    questions: list[_ItemOut] = Field(max_length=MAP_LIMITS["questions"])
 
 
-class SentencesOut(BaseModel):
-    sentences: list[CitedOut]
-
-
-class _QAOut(BaseModel):
-    question: str
-    answer: str
-    pages: list[int] = Field(min_length=1, max_length=3)
-
-
-class QAOut(BaseModel):
-    pairs: list[_QAOut]
-
-
-class _QuizOut(BaseModel):
-    question: str
-    options: list[str] = Field(min_length=4, max_length=4)
-    answer: str
-    pages: list[int] = Field(min_length=1, max_length=3)
-
-
-class QuizOut(BaseModel):
-    questions: list[_QuizOut]
+class RewritesOut(BaseModel):
+    rewrites: list[str]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Prompts and languages
-
-
-def with_page_markers(chunk: Chunk) -> str:
-    """The chunk text with a "[page N]" line wherever a new page starts, so the model can cite it."""
-    marks = sorted(chunk.page_marks) or [(0, chunk.page_start)]
-    if marks[0][0] != 0:
-        marks.insert(0, (0, chunk.page_start))
-    parts = []
-    for i, (offset, page) in enumerate(marks):
-        end = marks[i + 1][0] if i + 1 < len(marks) else len(chunk.text)
-        piece = chunk.text[offset:end].strip()
-        if piece:
-            parts.append(f"[page {page}]\n{piece}")
-    return "\n".join(parts) if parts else f"[page {chunk.page_start}]\n{chunk.text.strip()}"
 
 
 def split_chunk(chunk: Chunk) -> list[Chunk]:
@@ -130,29 +99,25 @@ def split_chunk(chunk: Chunk) -> list[Chunk]:
     return halves
 
 
-def map_messages(chunk: Chunk, settings: Settings) -> list[dict]:
+def map_messages(sentences: list[SourceSentence], section: list[str], settings: Settings) -> list[dict]:
     return render_messages(
-        "map", settings.prompts_dir, text=with_page_markers(chunk), section=" > ".join(chunk.section),
+        "map", settings.prompts_dir, text=numbered_sentences(sentences), section=" > ".join(section),
         limits=MAP_LIMITS, **notes_style(settings),
     )  # fmt: skip
 
 
-def notes_style(settings: Settings) -> dict:
-    """The language, level and instructions every notes prompt is rendered with."""
-    return {"language": prompt_language(settings.notes.language), "level": settings.notes.level,
-            "instructions": settings.notes.instructions.strip()}
-
-
-
-def fit_chunks(chunks: list[Chunk], settings: Settings, budget: Budget) -> list[Chunk]:
-    """Body chunks whose map prompt fits the map model's context; a chunk that does not is split until it does (never
-    cut)."""
+def fit_chunks(chunks: list[Chunk], source: Source, settings: Settings, budget: Budget) -> list[Chunk]:
+    """Body chunks with clean sentences whose map prompt fits the map model's context; a chunk that does not is split
+    until it does (never cut)."""
     fitted: list[Chunk] = []
     queue = [c for c in chunks if not c.is_references and c.text.strip()]
     limit = budget.prompt_limit("map")
     while queue:
         chunk = queue.pop(0)
-        if budget.count(map_messages(chunk, settings)) <= limit:
+        sentences = source.offered(sentences_in(chunk, source.index))
+        if not sentences:
+            continue  # only debris (an equation, a table of numbers): nothing to take notes from
+        if budget.count(map_messages(sentences, chunk.section, settings)) <= limit:
             fitted.append(chunk)
         elif len(chunk.text) < 200:
             raise UsageError(f"the model's context ({budget.context_size} tokens) is too small for the map prompt")
@@ -165,164 +130,166 @@ def fit_chunks(chunks: list[Chunk], settings: Settings, budget: Budget) -> list[
 # Map
 
 
-def map_chunks(chunks: list[Chunk], caller: Caller, settings: Settings) -> list[ChunkNotes]:
-    """One call per chunk (concurrently when the LLM allows); a chunk whose answer is unusable yields no notes."""
+class _Draft:
+    """One chunk's notes between the first pass and the rewrite: (kind, attempt, term) in answer order."""
+
+    def __init__(self, chunk: Chunk, sentences: list[SourceSentence]):
+        self.chunk = chunk
+        self.sentences = sentences
+        self.items: list[tuple[str, Attempt, str]] = []
+
+    def failed(self) -> list[tuple[str, Attempt, str]]:
+        return [item for item in self.items if not item[1].how and item[1].evidence and item[0] != "questions"]
+
+
+def map_chunks(chunks: list[Chunk], source: Source, caller: Caller, settings: Settings,
+               counts: dict[str, GroundingCounts]) -> list[ChunkNotes]:
+    """One call per chunk (concurrently when the LLM allows), every note grounded; one rewrite call per chunk with
+    notes its evidence does not support. A chunk whose answer is unusable yields no notes."""
+    drafts = [_Draft(chunk, source.offered(sentences_in(chunk, source.index))) for chunk in chunks]
     requests = []
-    for chunk in chunks:
-        schema = output_schema(MapOut, chunk.pages, min_items=MAP_MINIMUM)
-        label = f"chunk {chunk.index} (pp. {chunk.page_start}-{chunk.page_end})"
-        requests.append((map_messages(chunk, settings), schema, label))
+    for draft in drafts:
+        ids = [s.id for s in draft.sentences]
+        schema = output_schema(MapOut, draft.chunk.pages, min_items=MAP_MINIMUM, ids=ids)
+        label = f"chunk {draft.chunk.index} (pp. {draft.chunk.page_start}-{draft.chunk.page_end})"
+        requests.append((map_messages(draft.sentences, draft.chunk.section, settings), schema, label))
     answers = caller.many("map", requests, MapOut, role="map")
-    notes = []
-    for chunk, answer in zip(chunks, answers):
+    for draft, answer in zip(drafts, answers):
         if answer is None:
-            caller.warnings.append(f"chunk {chunk.index}: no notes (the model's answer was unusable)")
+            caller.warnings.append(f"chunk {draft.chunk.index}: no notes (the model's answer was unusable)")
             continue
-        notes.append(ChunkNotes(
-            chunk=chunk.index, section=chunk.section, pages=chunk.pages,
-            key_points=cleaned(answer.key_points), facts=cleaned(answer.facts), questions=cleaned(answer.questions),
-            terms=[Term(term=clean_item(t.term), definition=clean_item(t.definition), pages=t.pages)
-                   for t in answer.terms if clean_item(t.term) and clean_item(t.definition)],
-        ))  # fmt: skip
+        for kind in ("key_points", "facts", "questions"):
+            for item in getattr(answer, kind):
+                draft.items.append((kind, first_pass(source, item.text, item.ids, draft.sentences), ""))
+        for t in answer.terms:
+            term_attempt = _term_first_pass(source, t, draft.sentences)
+            if term_attempt is None:
+                count(counts["glossary"], "")
+            else:
+                draft.items.append(("terms", *term_attempt))
+    rewrites = _rewrite(drafts, caller, settings)
+    notes = [_finish(draft, source, rewrites.get(id(draft), []), counts) for draft in drafts]
+    return _without_repeats([n for n in notes if n is not None], source.language, counts)
+
+
+def every_section_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: Source,
+                        counts: GroundingCounts) -> list[ChunkNotes]:
+    """A top-level section of the body no key point rests on gets its most central sentence, quoted: a student's
+    notes skip no part of the document, even when one chunk spans several sections and the model noted the first."""
+    def top(sentence: SourceSentence) -> str:
+        return sentence.section[0] if sentence.section else ""
+
+    noted = {top(source.by_id[e.sentence_id]) for n in notes for p in n.key_points + n.facts for e in p.evidence
+             if e.sentence_id in source.by_id}
+    owners: dict[str, Chunk] = {}
+    by_section: dict[str, dict[str, SourceSentence]] = {}
+    for chunk in chunks:
+        for sentence in source.offered(sentences_in(chunk, source.index)):
+            by_section.setdefault(top(sentence), {})[sentence.id] = sentence
+            owners.setdefault(sentence.id, chunk)
+    for section, found in by_section.items():
+        sentences = list(found.values())
+        if section in noted or sum(len(s.text.split()) for s in sentences) < MIN_SECTION_WORDS:
+            continue
+        central = central_sentence(sentences, source.language)
+        if central is None:
+            continue
+        evidence = source.evidence([central.id])
+        point = Cited(text=quote_text(evidence), pages=pages_of_evidence(evidence), evidence=evidence,
+                      grounding="quoted")
+        count(counts, "quoted")
+        chunk = owners[central.id]
+        owner = next((n for n in notes if n.chunk == chunk.index), None)
+        if owner is None:
+            owner = ChunkNotes(chunk=chunk.index, section=chunk.section, pages=chunk.pages)
+            notes.append(owner)
+            notes.sort(key=lambda n: n.chunk)
+        owner.key_points.append(point)
     return notes
 
 
-def check_chunk_notes(notes: list[ChunkNotes], checker: CitationChecker) -> list[ChunkNotes]:
-    """The notes with every citation checked against the page text (see citations.py)."""
+def _term_first_pass(source: Source, t: _TermOut, sentences: list[SourceSentence]) -> tuple[Attempt, str] | None:
+    """A glossary term the passage uses, with a definition its evidence supports; the evidence moves to a sentence
+    that uses the term (a defining one first) when the chosen ones do not."""
+    term = clean_text(t.term).strip(" .:;,")
+    if not term or len(term.split()) > MAX_TERM_WORDS:
+        return None
+    using = source.uses(term, sentences)
+    if not using:
+        return None  # a term the passage does not use is a textbook entry, not a note on this document
+    chosen = source.evidence(t.ids)
+    ids = [e.sentence_id for e in chosen if e.sentence_id in {s.id for s in using}] or [using[0].id]
+    attempt = first_pass(source, f"{term}: {clean_text(t.definition)}", ids, [])
+    return attempt, term
+
+
+def _rewrite(drafts: list[_Draft], caller: Caller, settings: Settings) -> dict[int, list[str]]:
+    """One rewrite call per chunk with failed notes: each note with its source sentences, rewritten from them."""
+    requests, owners = [], []
+    for draft in drafts:
+        failed = draft.failed()
+        if not failed:
+            continue
+        items = [{"text": attempt.text, "source": " ".join(" ".join(e.quote.split()) for e in attempt.evidence)}
+                 for _, attempt, _ in failed]
+        messages = render_messages("rewrite", settings.prompts_dir, items=items,
+                                   terms=any(kind == "terms" for kind, _, _ in failed), **notes_style(settings))
+        schema = output_schema(RewritesOut, [], rewrites=len(items))
+        schema["properties"]["rewrites"]["minItems"] = len(items)
+        requests.append((messages, schema, f"rewrite, chunk {draft.chunk.index}"))
+        owners.append(draft)
+    answers = caller.many("rewrite", requests, RewritesOut, role="map") if requests else []
+    return {id(draft): (answer.rewrites if answer else []) for draft, answer in zip(owners, answers)}
+
+
+def _finish(draft: _Draft, source: Source, rewrites: list[str], counts: dict[str, GroundingCounts]) -> ChunkNotes | None:
+    """The chunk's notes once every failed one is rewritten, quoted or dropped."""
+    if not draft.items:
+        return None
+    failed = {id(attempt): i for i, (_, attempt, _) in enumerate(draft.failed())}
+    notes = ChunkNotes(chunk=draft.chunk.index, section=draft.chunk.section, pages=draft.chunk.pages)
+    for kind, attempt, term in draft.items:
+        output = "glossary" if kind == "terms" else "questions" if kind == "questions" else "key_points"
+        at = failed.get(id(attempt))
+        rewrite = rewrites[at] if at is not None and at < len(rewrites) else None
+        if kind == "terms" and rewrite and not clean_text(rewrite).lower().startswith(term.lower()):
+            rewrite = f"{term}: {rewrite}"
+        done = after_rewrite(source, attempt, rewrite, quote_allowed=kind != "questions")
+        if kind == "questions" and done.how and not done.text.endswith("?"):
+            done.how = ""  # a question that is not one
+        if kind == "terms" and done.how == "quoted" and not source.defines(term, done.text):
+            done.how = ""  # a sentence that only uses the term is no definition of it
+        count(counts[output], done.how)
+        if not done.how:
+            continue
+        pages = pages_of_evidence(done.evidence)
+        if kind == "terms":
+            definition = done.text.split(":", 1)[1].strip() if done.how != "quoted" and ":" in done.text else done.text
+            notes.terms.append(Term(term=term, definition=definition, pages=pages, evidence=done.evidence,
+                                    grounding=done.how))
+        elif kind == "questions":
+            notes.questions.append(Question(text=done.text, pages=pages, evidence=done.evidence, grounding=done.how,
+                                            open=says_open(done.evidence)))
+        else:
+            getattr(notes, kind).append(Cited(text=done.text, pages=pages, evidence=done.evidence, grounding=done.how))
+    return notes
+
+
+def _without_repeats(notes: list[ChunkNotes], language: str, counts: dict[str, GroundingCounts]) -> list[ChunkNotes]:
+    """Near-duplicate notes removed across the whole document (chunks overlap, and a point recurs in a paper), the
+    first one kept where it first appears."""
+    seen: list[str] = []
+    questions: list[str] = []
     out = []
     for n in notes:
-        terms = []
-        for t in n.terms:
-            pages = checker.check(f"{t.term}: {t.definition}", t.pages, anchor=t.term, label=f"term, chunk {n.chunk}")
-            if pages:
-                terms.append(t.model_copy(update={"pages": pages}))
-        out.append(n.model_copy(update=dict(
-            key_points=checked(n.key_points, checker, f"key point, chunk {n.chunk}"),
-            facts=checked(n.facts, checker, f"fact, chunk {n.chunk}"),
-            questions=checked(n.questions, checker, f"question, chunk {n.chunk}"), terms=terms)))
+        key = drop_duplicates(n.key_points, lambda c: c.text, language, counts["key_points"], seen)
+        seen += [c.text for c in key]
+        facts = drop_duplicates(n.facts, lambda c: c.text, language, counts["key_points"], seen)
+        seen += [c.text for c in facts]
+        asked = drop_duplicates(n.questions, lambda c: c.text, language, counts["questions"], questions)
+        questions += [q.text for q in asked]
+        out.append(n.model_copy(update=dict(key_points=key, facts=facts, questions=asked)))
     return out
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Reduce
-
-
-class Reducer:
-    """The reduce calls over notes, all built on `condense` so any length fits."""
-
-    def __init__(self, caller: Caller, settings: Settings, title: str, checker: CitationChecker):
-        self.caller = caller
-        self.settings = settings
-        self.title = title
-        self.checker = checker
-        self.style = notes_style(settings)
-        self.digester = Digester(caller, settings, title, self.style, checker)
-
-    def render(self, template: str, limit: int, **extra) -> Render:
-        return lambda items: render_messages(template, self.settings.prompts_dir, items=items, limit=limit,
-                                             title=self.title, **self.style, **extra)
-
-    def condensed(self, points: list[Cited], stage: str, render: Render) -> list[Cited]:
-        return condense(points, render, self.digester, self.caller.budget(), stage)
-
-    def sentences(self, template: str, stage: str, points: list[Cited], limit: int, label: str, **extra) -> list[Cited]:
-        render = self.render(template, limit, **extra)
-        points = self.condensed(points, stage, render)
-        if not points:
-            return []
-        answer = self.caller.one(stage, render([cited_line(p) for p in points]),
-                                 output_schema(SentencesOut, pages_of(points), sentences=limit), SentencesOut,
-                                 label=label)
-        if answer is None:
-            return []
-        return checked(cleaned(answer.sentences), self.checker, label)
-
-    def summary(self, notes: list[ChunkNotes], overview: list[Cited]) -> Summary:
-        abstract = self.sentences("abstract", "abstract", overview, self.settings.notes.abstract_sentences, "abstract")
-        sections = []
-        for title, group in _sections(notes):
-            points = dedupe([p for n in group for p in n.points()])
-            if not points:
-                continue
-            pages = sorted({p for n in group for p in n.pages})
-            sentences = self.sentences("section", "section", points, self.settings.notes.section_sentences,
-                                       f"section {title}", section=title)
-            sections.append(SectionSummary(title=title, pages=pages, sentences=sentences))
-        return Summary(abstract=abstract, sections=sections)
-
-    def qa(self, overview: list[Cited]) -> list[QAPair]:
-        limit = self.settings.notes.qa_pairs
-        render = self.render("qa", limit)
-        if not overview:
-            return []
-        answer = self.caller.one("qa", render([cited_line(p) for p in overview]),
-                                 output_schema(QAOut, pages_of(overview), {"pairs": limit}, pairs=limit), QAOut,
-                                 label="Q&A")
-        pairs = []
-        for pair in answer.pairs if answer else []:
-            question, reply = clean_item(pair.question), clean_item(pair.answer)
-            if not question or not reply:
-                continue
-            pages = self.checker.check(reply, pair.pages, label="Q&A")
-            if pages:
-                pairs.append(QAPair(question=question, answer=reply, pages=pages))
-        return pairs
-
-    def quiz(self, overview: list[Cited]) -> list[QuizQuestion]:
-        limit = self.settings.notes.quiz_questions
-        render = self.render("quiz", limit)
-        if not overview:
-            return []
-        answer = self.caller.one("quiz", render([cited_line(p) for p in overview]),
-                                 output_schema(QuizOut, pages_of(overview), {"questions": limit}, questions=limit),
-                                 QuizOut, label="quiz")
-        questions = []
-        for q in answer.questions if answer else []:
-            options = [clean_item(o) for o in q.options]
-            if len({o.lower() for o in options}) != 4 or not all(options) or q.answer not in "ABCD":
-                self.caller.warnings.append(f"quiz: dropped a question with repeated or empty options: {q.question}")
-                continue  # a duplicated or empty option makes the question unanswerable
-            correct = options["ABCD".index(q.answer)]
-            pages = self.checker.check(f"{q.question} {correct}", q.pages, label="quiz")
-            if pages:
-                questions.append(QuizQuestion(question=clean_item(q.question), options=options, answer=q.answer,
-                                              pages=pages))
-        return questions
-
-
-def _sections(notes: list[ChunkNotes]) -> list[tuple[str, list[ChunkNotes]]]:
-    """Consecutive chunks grouped by their top-level section (a document without headings is one section)."""
-    groups: list[tuple[str, list[ChunkNotes]]] = []
-    for n in notes:
-        title = n.section[0] if n.section else "Overview"
-        if groups and groups[-1][0] == title:
-            groups[-1][1].append(n)
-        else:
-            groups.append((title, [n]))
-    return groups
-
-
-def key_points(notes: list[ChunkNotes]) -> list[Cited]:
-    return dedupe([p for n in notes for p in n.key_points + n.facts])
-
-
-def glossary(notes: list[ChunkNotes]) -> list[Term]:
-    """One entry per term (first definition wins; pages merged), alphabetical."""
-    by_term: dict[str, Term] = {}
-    for n in notes:
-        for t in n.terms:
-            key = t.term.lower()
-            if key in by_term:
-                by_term[key].pages = sorted(set(by_term[key].pages) | set(t.pages))
-            else:
-                by_term[key] = t.model_copy()
-    return sorted(by_term.values(), key=lambda t: t.term.lower())
-
-
-def flashcards(terms: list[Term], qa: list[QAPair]) -> list[Card]:
-    cards = [Card(front=t.term, back=t.definition, pages=t.pages, kind="term") for t in terms]
-    cards += [Card(front=p.question, back=p.answer, pages=p.pages, kind="qa") for p in qa]
-    return cards
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -344,7 +311,8 @@ def run_notes(
     cache_dir: str | Path | None = None,
     products: list[str] | tuple[str, ...] = STUDY_PRODUCTS,
 ) -> NotesResult:
-    """Map every body chunk to ChunkNotes and reduce them to the requested products (the data; no file is written).
+    """Map every body chunk to grounded ChunkNotes and reduce them to the requested products (the data; no file is
+    written).
 
     `products` may be empty (the script stage still needs the notes). `cache_dir`: the document's answer cache
     (out_dir/.cache), so a rerun of the document makes no calls.
@@ -354,28 +322,30 @@ def run_notes(
         raise UsageError(f"unknown notes product {unknown[0]!r}: choose from {', '.join(STUDY_PRODUCTS)}")
     settings = resolve_languages(settings, document)
     caller = Caller(llm, settings, Path(cache_dir) if cache_dir else None)
-    checker = CitationChecker(document)
+    source = Source(document)
     title = document.title or Path(document.source).stem
     result = NotesResult(document=document.sha256, title=title)
+    counts = {name: GroundingCounts() for name in ("key_points", "glossary", "questions", "summary", "qa", "quiz")}
 
-    body = fit_chunks(chunks, settings, caller.budget("map"))
+    body = fit_chunks(chunks, source, settings, caller.budget("map"))
     if not body:
         raise UsageError(f"{document.source}: no text to take notes from") if not chunks else \
             UsageError(f"{document.source}: only a references section, no body text to take notes from")
-    notes = check_chunk_notes(map_chunks(body, caller, settings), checker)
-    result.chunk_notes = notes
-    all_points = key_points(notes)
-    if not all_points:  # empty notes are never a finished document (nor the ground for a script)
+    notes = map_chunks(body, source, caller, settings, counts)
+    if not key_points(notes):  # empty notes are never a finished document (nor the ground for a script)
         last = f"; last problem: {caller.warnings[-1]}" if caller.warnings else ""
         raise BackendUnavailable(
             f"{document.source}: no usable notes from any of the {len(body)} chunks (the model's answers were "
-            f"unusable or cited pages that do not hold their text){last}"
+            f"unusable or not supported by the sentences they named){last}"
         )
+    notes = every_section_noted(notes, body, source, counts["key_points"])
+    result.chunk_notes = notes
+    all_points = key_points(notes)
 
-    reducer = Reducer(caller, settings, title, checker)
+    reducer = Reducer(caller, settings, title, source, counts)
     result.overview = reducer.condensed(all_points, "quiz", overview_render(settings, title))
     result.key_points = all_points
-    result.glossary = glossary(notes)
+    result.glossary = glossary(notes, source.language, counts["glossary"])
     if "summary" in products:
         result.summary = reducer.summary(notes, result.overview)
     if "notes" in products or "cards" in products:
@@ -383,10 +353,10 @@ def run_notes(
     if "cards" in products:
         result.cards = flashcards(result.glossary, result.qa)
     if "quiz" in products:
-        result.quiz = reducer.quiz(result.overview)
+        result.quiz = reducer.quiz(result.overview, result.qa, result.glossary)
 
     result.condense_rounds = reducer.digester.rounds
-    result.citations = checker.report
+    result.grounding = {name: c for name, c in counts.items() if c.kept or c.dropped or c.duplicates}
     result.calls = caller.calls
     result.cached_calls = caller.cached
     result.warnings = caller.warnings

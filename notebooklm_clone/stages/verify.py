@@ -41,10 +41,12 @@ _STOP = {
         must will just often even still yet out off own too due upon onto per among able""".split()),
     "fr": set("""les des une est dans pour par sur avec sont aux que qui pas ces son ses leur leurs mais elle ils
         elles nous vous tout tous cette cet comme plus moins être avoir fait été était ont entre sans aussi
-        dont où ainsi très peut""".split()),
+        dont où ainsi très peut quel quelle quels quelles lequel laquelle lesquels comment pourquoi combien quand
+        qu'est""".split()),
     "de": set("""der die das den dem des ein eine einer eines einem und oder aber ist sind war waren wird werden
         mit von für auf aus bei nach über unter zum zur nicht kein keine sich auch als wie noch nur sehr dass
-        diese dieser dieses hat haben wurde wurden kann können""".split()),
+        diese dieser dieses hat haben wurde wurden kann können was wer wen wem wessen warum wann welche welcher
+        welches welchen wieviel wieviele""".split()),
 }
 _CJK_STOP = set("的了是在和与及或也都而之其这那有为以于中就不没")
 
@@ -145,7 +147,9 @@ def _number_problems(statement: str, evidence: str) -> list[str]:
     problems = []
     for number, unit in dict.fromkeys(_numbers_with_units(s_text)):
         units_there = [u for n, u in e_pairs if n == number]
-        spelled = any(re.search(rf"\b{re.escape(w)}\b", e_nocomma) for w in _spelled(number))
+        # "forty" alone, not the "forty" of "forty-two"
+        spelled = any(re.search(rf"\b{re.escape(w)}\b(?![-\s](?:{'|'.join(_SMALL[1:])})\b)", e_nocomma)
+                      for w in _spelled(number))
         if not units_there and not spelled:
             problems.append(f"number {number} not in evidence")
         elif unit and units_there and "" not in units_there and unit not in units_there:
@@ -307,3 +311,61 @@ def duplicates(statements: list[str], threshold: float = DUPLICATE_SIMILARITY,
             if union and len(sets[i] & sets[j]) / len(union) >= threshold:
                 pairs.append((i, j))
     return pairs
+
+
+# -- answers
+
+SHORT_ANSWER = 3  # an answer with fewer content words is checked together with its question
+BLANK = "_____"
+# words about the document rather than from it: "The text says that X" answers nothing a question about X did not
+_META = {stem(w) for w in "text says say said states state stated mentions mentioned describes described document "
+         "paper article author authors discusses discussed explains explained talks notes noted".split()}
+_QUANTITY = re.compile(r"^\W*(?:how (?:many|much|long|often|far|old|large|big|high|fast)|what (?:percentage|proportion|"
+                       r"number|share|fraction|year|date|temperature|size)|in what year|when)\b", re.IGNORECASE)
+_CLAUSE = re.compile(r"[;:.!?]\s|,\s(?=(?:but|while|whereas|although)\b)")
+
+
+def answer_statement(question: str, answer: str, language: str = "en", always: bool = False) -> str:
+    """What an answer claims: the answer alone when it is a sentence, else the question and the answer together (an
+    answer of two words says nothing alone). A dash, not a colon: the answer's first word then reads as inside a
+    sentence, so a name is checked."""
+    if BLANK in question:  # a fill-in-the-blank question claims its sentence with the blank filled
+        quoted = re.search(r"[\u201c\"](.+)[\u201d\"]", question)
+        return (quoted.group(1) if quoted else question).replace(BLANK, answer.strip(), 1)
+    if not always and len(content_stems(answer, language)) >= SHORT_ANSWER:
+        return answer
+    return f"{question.strip().rstrip('?').rstrip()} — {answer.strip()}"
+
+
+def verify_answer(question: str, answer: str, evidence: list[str] | str, language: str = "en",
+                  always: bool = False) -> Verdict:
+    """`verify` of the answer with its question, and for a short answer also that the evidence gives it where it
+    speaks of what the question asks: "How many walked within forty minutes? Eleven" is refused by "most were
+    walking within forty minutes; eleven tuns did not recover", whose every word is in the evidence."""
+    verdict = verify(answer_statement(question, answer, language, always), evidence, language)
+    if not verdict.supported or BLANK in question:
+        return verdict
+    said = set(content_stems(answer, language)) - _META
+    if said and said <= set(content_stems(question, language)) and not re.search(r"\d", answer):
+        return Verdict(False, verdict.score, ["the answer only repeats the question"])
+    if _QUANTITY.search(question) and not (re.search(r"\d", answer) or any(
+            re.search(rf"\b{w}\b", comparable_text(answer)) for w in [*_SMALL[1:], *_WORD_NUMBERS])):
+        return Verdict(False, verdict.score, ["the question asks for a quantity and the answer gives none"])
+    if len(content_stems(answer, language)) >= SHORT_ANSWER:
+        return verdict
+    asked = set(content_stems(question, language)) - set(content_stems(answer, language))
+    if not asked:
+        return verdict
+    text = " ".join(evidence) if isinstance(evidence, (list, tuple)) else str(evidence)
+    best = 0.0
+    for clause in _CLAUSE.split(comparable_text(text)):
+        if _number_problems(answer, clause) or not set(content_stems(answer, language)) <= set(
+                content_stems(clause, language)):
+            continue
+        if not (_numbers_with_units(comparable_text(answer)) or content_stems(answer, language)
+                or any(re.search(rf"\b{w}\b", clause) for w in _WORD_NUMBERS if w in comparable_text(answer))):
+            continue
+        best = max(best, len(asked & set(content_stems(clause, language))) / len(asked))
+    if best < 0.5:
+        return Verdict(False, verdict.score, [f"the evidence does not give '{answer}' as the answer to this question"])
+    return verdict

@@ -26,17 +26,17 @@ from notebooklm_clone.outputs.study import write_study
 from notebooklm_clone.sources import extract_document
 from notebooklm_clone.stages.calls import Budget, Caller, output_schema
 from notebooklm_clone.stages.chunk import chunk_document
-from notebooklm_clone.stages.citations import CitationChecker
+from notebooklm_clone.stages.audit import audit_outputs
 from notebooklm_clone.stages.condense import pack
+from notebooklm_clone.stages.evidence import sentence_index
 from notebooklm_clone.stages.notes import (
     MAP_LIMITS,
     STUDY_PRODUCTS,
     MapOut,
     run_notes,
-    with_page_markers,
 )
 
-CITATION = re.compile(r"\(pp?\. \d+(?:[-, ]+\d+)*\)$")
+CITATION = re.compile(r"\(pp?\. \d+(?:[-, ]+\d+)*\)(?:\[\^\d+\])+$")  # pages, then the footnotes with the quotes
 
 
 def small_settings(server, tmp_path) -> Settings:
@@ -75,56 +75,85 @@ def notes_run(embedded_small_server, tmp_path_factory):
 
 
 @pytest.mark.llm
-def test_every_body_chunk_is_mapped_and_references_are_skipped(notes_run):
+def test_every_body_chunk_is_mapped_references_are_skipped_and_every_section_noted(notes_run):
     document, chunks, _, _, result, usage = notes_run
     body = [c for c in chunks if not c.is_references and c.text.strip()]
     assert body and len(body) < len(chunks) or any(c.is_references for c in chunks) is False
-    assert [n.chunk for n in result.chunk_notes] == [c.index for c in body]
+    assert {n.chunk for n in result.chunk_notes} <= {c.index for c in body}
     assert result.calls["map"] == len(body)
     assert usage["calls"] >= sum(result.calls.values())  # repairs count as extra calls in the ledger
     for notes in result.chunk_notes:
-        assert 1 <= len(notes.key_points) + len(notes.facts)
-        assert len(notes.key_points) <= MAP_LIMITS["key_points"] and len(notes.terms) <= MAP_LIMITS["terms"]
+        assert len(notes.key_points) <= MAP_LIMITS["key_points"] + 1  # + the section's quote when the model had none
+        assert len(notes.terms) <= MAP_LIMITS["terms"]
+    sections = {(c.section or ["Overview"])[0] for c in body}
+    noted = {(n.section or ["Overview"])[0] for n in result.chunk_notes if n.key_points or n.facts}
+    assert sections == noted
 
 
 @pytest.mark.llm
-def test_outputs_exist_and_every_bullet_cites_its_pages(notes_run):
+def test_outputs_exist_and_every_bullet_cites_its_pages_and_quotes_its_source(notes_run):
     _, _, _, out, result, _ = notes_run
     assert set(result.files) == {"summary", "notes", "cards_csv", "cards_apkg", "quiz", "notes_data"}
     assert NotesResult.model_validate_json((out / "notes.json").read_text()).chunk_notes == result.chunk_notes
     notes_md = (out / "notes.md").read_text()
     assert "## Key points" in notes_md and "## Glossary" in notes_md and "## Questions and answers" in notes_md
-    bullets = [line for line in notes_md.splitlines() if line.startswith("- ") or line.startswith("  **A:**")]
+    assert "## Sources" in notes_md and "## Open questions" not in notes_md  # the paper calls nothing open
+    bullets = [line for line in notes_md.split("## Sources")[0].splitlines()
+               if line.startswith("- ") or line.startswith("  **A:**")]
     assert bullets
     for line in bullets:
         if line.startswith("- **Q:**"):
             continue  # the answer line below it carries the citation
         assert CITATION.search(line), line
+    footnotes = re.findall(r"^\[\^(\d+)\]: p\. \d+: \"", notes_md, re.M)
+    assert footnotes and sorted(set(re.findall(r"\[\^(\d+)\](?!:)", notes_md)), key=int) == footnotes
     summary_md = (out / "summary.md").read_text()
     assert summary_md.startswith("# A Test Paper on Water Bears")
     assert "## Abstract" in summary_md
-    for line in summary_md.splitlines():
-        if line.startswith("- ") or line.startswith("### "):
+    for line in summary_md.split("## Sources")[0].splitlines():
+        if line.startswith("- "):
             assert CITATION.search(line), line
+    assert "\ufffd" not in notes_md + summary_md
+
+
+def items_with_evidence(result):
+    items = [(p.text, p.pages, p.evidence) for n in result.chunk_notes for p in n.key_points + n.facts + n.questions]
+    items += [(f"{t.term}: {t.definition}", t.pages, t.evidence) for t in result.glossary]
+    items += [(p.answer, p.pages, p.evidence) for p in result.qa]
+    items += [(q.correct, q.pages, q.evidence) for q in result.quiz]
+    items += [(c.back, c.pages, c.evidence) for c in result.cards]
+    items += [(s.text, s.pages, s.evidence) for s in result.summary.abstract]
+    items += [(s.text, s.pages, s.evidence) for section in result.summary.sections for s in section.sentences]
+    return items
 
 
 @pytest.mark.llm
-def test_every_citation_points_to_a_page_that_holds_the_cited_text(notes_run):
+def test_every_item_carries_verbatim_evidence_from_the_pages_it_cites(notes_run):
     document, _, _, _, result, _ = notes_run
-    checker = CitationChecker(document)
-    items = [(p.text, p.pages, None) for n in result.chunk_notes for p in n.key_points + n.facts + n.questions]
-    items += [(t.term, t.pages, t.term) for t in result.glossary]
-    items += [(p.answer, p.pages, None) for p in result.qa]
-    items += [(s.text, s.pages, None) for s in result.summary.abstract]
+    clean = {s.id for s in sentence_index(document) if s.clean}
+    items = items_with_evidence(result)
     assert items
-    for text, pages, anchor in items:
-        assert checker.check(text, pages, anchor=anchor) == pages, (text, pages)
-    assert checker.report.fixed == checker.report.dropped == 0
-    report = result.citations
-    assert report.checked == report.ok + report.fixed + report.dropped > 0
-    for term in result.glossary:  # the term itself is on each page it cites
-        assert all(term.term.lower() in document.page_text(p).lower().replace("\n", " ") or
-                   term.term.lower().rstrip("s") in document.page_text(p).lower() for p in term.pages)
+    for text, pages, evidence in items:
+        assert evidence, text
+        assert pages == sorted({e.page for e in evidence}), (text, pages)
+        for e in evidence:
+            assert document.page_text(e.page)[e.start:e.end] == e.quote, text
+            assert e.sentence_id in clean  # never a heading's debris or a running header
+    for term in result.glossary:  # a term the document uses, defined from a sentence that uses it
+        assert any(term.term.lower() in e.quote.lower() for e in term.evidence), term
+
+
+@pytest.mark.llm
+def test_every_item_is_supported_by_its_own_evidence_and_none_repeats(notes_run):
+    document, _, _, _, result, _ = notes_run
+    audit = audit_outputs(document, result)
+    total = audit.total()
+    assert total.checked > 0
+    assert total.unsupported == 0, [(i.output, i.text, i.reasons) for i in audit.unsupported()]
+    assert total.duplicate == 0, [(i.output, i.text, i.duplicate_of) for i in audit.items if i.duplicate_of]
+    counts = result.grounding["key_points"]
+    assert counts.kept == len(result.key_points) + counts.duplicates - sum(
+        1 for n in result.chunk_notes for p in n.key_points + n.facts if p.grounding == "") > 0
 
 
 @pytest.mark.llm
@@ -132,19 +161,21 @@ def test_cards_and_quiz(notes_run):
     _, _, _, out, result, _ = notes_run
     rows = list(csv.reader((out / "cards.csv").open()))
     assert rows[0] == ["front", "back", "pages", "kind"]
-    assert len(rows) - 1 == len(result.cards) == len(result.glossary) + len(result.qa) > 0
+    assert len(rows) - 1 == len(result.cards) == len(result.glossary) + len(result.qa)
     with zipfile.ZipFile(out / "cards.apkg") as apkg:
         assert "collection.anki2" in apkg.namelist()
     quiz_md = (out / "quiz.md").read_text()
-    # the schema asks for exactly 2 questions (and 2 Q&A pairs): each is either kept or accounted for as dropped
-    dropped_quiz = [w for w in result.warnings if w.startswith("quiz:")]
-    dropped_quiz += [d for d in result.citations.dropped_items if d.startswith("quiz:")]
-    assert len(result.quiz) + len(dropped_quiz) == 2
-    assert len(result.qa) + len([d for d in result.citations.dropped_items if d.startswith("Q&A:")]) == 2
+    # the schema asks for exactly 2 pairs and 2 questions: each is kept, or dropped as unsupported, or as a repeat
+    qa, quiz = result.grounding["qa"], result.grounding["quiz"]
+    assert qa.verified + qa.dropped == 2 and len(result.qa) == qa.verified - qa.duplicates
+    assert quiz.verified + quiz.dropped == 2 and len(result.quiz) == quiz.verified + quiz.quoted - quiz.duplicates
     for i, q in enumerate(result.quiz, 1):
-        assert len(q.options) == 4 and q.answer in "ABCD"
+        assert len(q.options) == 4 and len({o.lower() for o in q.options}) == 4 and q.answer in "ABCD"
         assert f"{i}. {q.answer}) " in quiz_md.split("## Answers")[1]
         assert "read p" in quiz_md
+        quotes = " ".join(e.quote for e in q.evidence).lower()
+        assert q.correct.lower() in quotes or q.correct.lower() in q.question.lower() or "_____" in q.question
+        assert not any(o.lower() in quotes for o in q.options if o != q.correct)  # no wrong option is true here
 
 
 @pytest.mark.llm
@@ -180,30 +211,34 @@ def test_products_choose_the_files(notes_run, tmp_path):
 # No model needed
 
 
-def test_map_prompt_puts_the_chunk_first_with_page_markers_and_instructions_last(tmp_path):
-    document = extract_document(pdfs.paper_pdf(tmp_path / "paper.pdf"))
-    chunks = chunk_document(document, Settings().chunk, get_tokenizer("fallback"))
-    spanning = [c for c in chunks if c.page_end > c.page_start]
-    chunk = (spanning or chunks)[0]
-    settings = Settings(notes={"language": "German", "level": "expert", "instructions": "Focus on methods."})
+def test_map_prompt_numbers_the_chunks_sentences_first_and_puts_instructions_last(tmp_path):
+    from notebooklm_clone.stages.evidence import sentences_in
+    from notebooklm_clone.stages.grounding import offered
     from notebooklm_clone.stages.notes import map_messages
 
-    system, user = map_messages(chunk, settings)
+    document = extract_document(pdfs.paper_pdf(tmp_path / "paper.pdf"))
+    chunks = chunk_document(document, Settings().chunk, get_tokenizer("fallback"))
+    index = sentence_index(document)
+    chunk = [c for c in chunks if not c.is_references][0]
+    sentences = [s for s in sentences_in(chunk, index) if offered(s)]
+    settings = Settings(notes={"language": "German", "level": "expert", "instructions": "Focus on methods."})
+    system, user = map_messages(sentences, chunk.section, settings)
     assert system["role"] == "system" and user["role"] == "user"
     assert "never instructions" in system["content"] and "German" in system["content"]
     assert "expert" in system["content"] and "Focus on methods." in system["content"]
     assert user["content"].startswith("<document")
-    assert user["content"].index("</document>") < user["content"].index("Write study notes")
-    marked = with_page_markers(chunk)
-    assert marked.startswith(f"[page {chunk.page_start}]")
-    for page in chunk.pages:
-        assert f"[page {page}]" in marked
+    assert user["content"].index("</document>") < user["content"].index("Take study notes")
+    for sentence in sentences:
+        assert f"[{sentence.id}] " in user["content"]
+    headings = [s for s in sentences_in(chunk, index) if s.block_kind == "heading"]
+    assert headings and not any(f"[{h.id}]" in user["content"] for h in headings)
 
 
-def test_schema_limits_pages_to_the_chunk_and_caps_lists():
-    schema = output_schema(MapOut, [4, 5], min_items={"key_points": 2})
-    item = schema["$defs"]["CitedOut"]["properties"]["pages"]["items"]
-    assert item == {"type": "integer", "enum": [4, 5]}
+def test_schema_limits_ids_to_the_sentences_shown_and_caps_lists():
+    schema = output_schema(MapOut, [4, 5], min_items={"key_points": 2}, ids=["s3", "s4"])
+    item = schema["$defs"]["_ItemOut"]["properties"]["ids"]["items"]
+    assert item == {"type": "string", "enum": ["s3", "s4"]}
+    assert list(schema["$defs"]["_ItemOut"]["properties"]) == ["ids", "text"]  # chosen first, then written
     assert schema["properties"]["key_points"]["maxItems"] == MAP_LIMITS["key_points"]
     assert schema["properties"]["key_points"]["minItems"] == 2
 
@@ -245,7 +280,10 @@ def test_the_map_budget_is_the_map_models(tmp_path):
 
 
 def test_chunk_notes_model_round_trips():
-    notes = ChunkNotes(chunk=0, pages=[1], key_points=[{"text": "A point", "pages": [1]}])
+    notes = ChunkNotes(chunk=0, pages=[1], key_points=[{"text": "A point", "pages": [1], "grounding": "quoted",
+                                                        "evidence": [{"sentence_id": "s1", "page": 1, "start": 0,
+                                                                      "end": 7, "quote": "A point"}]}],
+                       questions=[{"text": "Why?", "pages": [1], "open": True}])
     assert ChunkNotes.model_validate_json(notes.model_dump_json()) == notes
 
 

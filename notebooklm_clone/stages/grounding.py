@@ -1,0 +1,259 @@
+"""Grounding: a study item is kept only when the verbatim source sentences it rests on support it.
+
+Small models select well and invent badly, so the notes are built by selection: the model is shown numbered
+source sentences ("[s12] ...") and answers with the ids each item rests on (`Source.evidence`). Each item is then
+read against those sentences (`verify`), widened by one neighbour when a pronoun's referent sits there. An item
+that fails is relocated within the passage it came from when its text sits in other sentences, rewritten once by
+the model from its evidence, else replaced by the quote itself (a statement in the document's own words), else
+dropped. Reduce steps (summary, Q&A, quiz, condensing) work on grounded points shown as "[k3] ..." and answer with
+point ids: a sentence they write is checked against the union of those points' evidence and falls back to the
+first point when unsupported.
+
+Every outcome is counted per output (GroundingCounts, report.json's "grounding").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..models import Cited, Document, Evidence, GroundingCounts, SourceSentence
+from ..text.citations import strip_citation_marks
+from .evidence import evidence_for, find_evidence, is_debris, plain_text, sentence_index
+from .verify import DUPLICATE_SIMILARITY, Verdict, comparable_text, content_stems, duplicates, verify
+
+QUOTE_MAX_WORDS = 60  # a quote longer than this is not a study note; the item is dropped instead
+QUOTE_MIN_WORDS = 5  # nor is a fragment
+MAX_EVIDENCE = 3  # sentences one item may rest on
+# Share of a written note's content words its evidence must hold for the note to be kept as written: all of them
+# below ten. Stricter than the verifier's MIN_OVERLAP, because one word from elsewhere is often the wrong claim (a
+# textbook adjective, a guessed cause, "protected by" for "governing"), and the quote is always there to fall back on.
+KEEP_OVERLAP = 0.9
+_ANAPHOR = re.compile(r"\W*(?:it|its|they|them|their|this|these|that|those|he|she|his|her|such|the latter|the former|"
+                      r"both|there|here|il|elle|ils|elles|cela|ceci|er|sie|es|dies|diese)\b", re.IGNORECASE)
+
+
+def clean_text(text: str) -> str:
+    """One line, no bullet marks, no "(p. 6)" or "[s12]" of the model's own, no replacement characters."""
+    text = re.sub(r"\[\s*[sk]\d+(?:\s*,\s*[sk]?\d+)*\s*\]", "", text)
+    return " ".join(strip_citation_marks(text).replace("\ufffd", " ").split()).strip(" -*•")
+
+
+def quote_text(evidence: list[Evidence]) -> str:
+    """The evidence as a readable statement: its sentences without reference markers."""
+    return " ".join(plain_text(e.quote) for e in evidence)
+
+
+def pages_of_evidence(evidence: list[Evidence]) -> list[int]:
+    return sorted({e.page for e in evidence})
+
+
+class Source:
+    """The document's sentence index with the lookups grounding needs, built once per document."""
+
+    def __init__(self, document: Document):
+        self.document = document
+        self.language = document.language
+        self.index = sentence_index(document)
+        self.by_id = {s.id: s for s in self.index}
+        self.position = {s.id: i for i, s in enumerate(self.index)}
+
+    def offered(self, sentences: list[SourceSentence]) -> list[SourceSentence]:
+        """The sentences a model may pick as evidence: clean, not headings, not the document's title."""
+        title = comparable_text(self.document.title or "")
+        return [s for s in sentences if offered(s) and comparable_text(s.text).rstrip(".") != title]
+
+    def evidence(self, ids: list[str]) -> list[Evidence]:
+        return evidence_for(self.index, ids)[:MAX_EVIDENCE]
+
+    def sentences(self, evidence: list[Evidence]) -> list[SourceSentence]:
+        return [self.by_id[e.sentence_id] for e in evidence if e.sentence_id in self.by_id]
+
+    def _neighbour(self, evidence: Evidence, step: int) -> Evidence | None:
+        at = self.position.get(evidence.sentence_id)
+        if at is None:
+            return None
+        j = at + step
+        if not 0 <= j < len(self.index):
+            return None
+        s = self.index[j]
+        if not s.clean or abs(s.page - evidence.page) > 1:
+            return None
+        return Evidence(sentence_id=s.id, page=s.page, start=s.start, end=s.end, quote=s.text)
+
+    def supports(self, statement: str, evidence: list[Evidence]) -> tuple[Verdict, list[Evidence]]:
+        """The verdict on `statement` against its evidence; when that fails and the evidence opens with a pronoun
+        ("They ...", "This ..."), against it with the sentence before, where the referent is. Never with any other
+        neighbour: a statement that needs one merges two facts the document keeps apart."""
+        if not evidence:
+            return Verdict(False, 0.0, ["no evidence"]), []
+        verdict = verify(statement, [e.quote for e in evidence], self.language, min_overlap=KEEP_OVERLAP)
+        if verdict.supported or len(evidence) >= MAX_EVIDENCE or not _ANAPHOR.match(evidence[0].quote):
+            return verdict, evidence
+        widened = _prepend(self._neighbour(evidence[0], -1), evidence)
+        if widened:
+            wider = verify(statement, [e.quote for e in widened], self.language, min_overlap=KEEP_OVERLAP)
+            if wider.supported:
+                return wider, widened
+        return verdict, evidence
+
+    def locate(self, statement: str, within: list[SourceSentence]) -> list[Evidence]:
+        """Evidence for a statement among the clean sentences of its passage (the model picked the wrong ids)."""
+        clean = [s for s in within if s.clean]
+        if not clean:
+            return []
+        found = find_evidence(clean, statement)
+        return self.evidence([found.sentence_id]) if found else []
+
+    def uses(self, term: str, within: list[SourceSentence]) -> list[SourceSentence]:
+        """The clean sentences of a passage that use `term` (case and dashes aside), defining sentences first."""
+        needle = comparable_text(term)
+        if not needle:
+            return []
+        pattern = re.compile(rf"(?<!\w){re.escape(needle)}(?!\w)")
+        found = [s for s in within if s.clean and pattern.search(comparable_text(s.text))]
+        return sorted(found, key=lambda s: not self.defines(term, s.text))
+
+    @staticmethod
+    def defines(term: str, text: str) -> bool:
+        """Whether a sentence defines or explains `term` ("X is ...", "X, a ...", "called X", "X (the ...)")."""
+        needle = comparable_text(term)
+        defining = re.compile(rf"(?<!\w){re.escape(needle)}\W{{0,3}}(?:\([^)]*\)\s*)?(?:is|are|was|refers|means|"
+                              rf"denotes|describes|called|known|,)\b|(?:called|termed|known as|named|define)\W+"
+                              rf"(?:the\s+|an?\s+)?[\"']?{re.escape(needle)}|(?<!\w){re.escape(needle)}\W{{0,3}}"
+                              rf"(?:est|sont|désigne|signifie|ist|sind|bezeichnet|bedeutet)\b")
+        return bool(defining.search(comparable_text(text)))
+
+
+def _prepend(first: Evidence | None, rest: list[Evidence]) -> list[Evidence] | None:
+    return [first, *rest] if first and first.sentence_id not in {e.sentence_id for e in rest} else None
+
+
+@dataclass
+class Attempt:
+    """An item on its way through grounding: its text, its evidence, and the verdict so far."""
+
+    text: str
+    evidence: list[Evidence]
+    verdict: Verdict
+    how: str = ""  # set once the item is grounded
+
+
+def first_pass(source: Source, text: str, ids: list[str], within: list[SourceSentence]) -> Attempt:
+    """Verify an item against the sentences it names, else against the sentences of its passage it matches."""
+    text = clean_text(text)
+    if not text:
+        return Attempt(text, [], Verdict(False, 0.0, ["empty"]))
+    chosen = source.evidence(ids)
+    verdict, evidence = source.supports(text, chosen)
+    if verdict.supported:
+        return Attempt(text, evidence, verdict, "verified")
+    located = source.locate(text, within)
+    if located and [e.sentence_id for e in located] != [e.sentence_id for e in chosen]:
+        again, wider = source.supports(text, located)
+        if again.supported:
+            return Attempt(text, wider, again, "relocated")
+    return Attempt(text, chosen or located, verdict)
+
+
+def after_rewrite(source: Source, attempt: Attempt, rewrite: str | None, quote_allowed: bool = True) -> Attempt:
+    """The rewritten text if its evidence supports it, else the quote itself (when allowed and readable), else
+    nothing (how == "")."""
+    if attempt.how:
+        return attempt
+    if rewrite:
+        text = clean_text(rewrite)
+        verdict, evidence = source.supports(text, attempt.evidence)
+        if text and verdict.supported:
+            return Attempt(text, evidence, verdict, "rewritten")
+    if quote_allowed:
+        for evidence in attempt.evidence:
+            sentence = source.by_id.get(evidence.sentence_id)
+            if quotable(sentence) and source.offered([sentence]):
+                return Attempt(quote_text([evidence]), [evidence], Verdict(True, 1.0), "quoted")
+    return attempt
+
+
+def offered(sentence: SourceSentence | None) -> bool:
+    """A sentence a model may pick as evidence: clean, and not a heading (a title states nothing)."""
+    return sentence is not None and sentence.clean and sentence.block_kind != "heading"
+
+
+def quotable(sentence: SourceSentence | None) -> bool:
+    """A sentence that reads as a study note on its own: offered, of QUOTE_MIN_WORDS to QUOTE_MAX_WORDS words."""
+    if not offered(sentence):
+        return False
+    words = len(plain_text(sentence.text).split())
+    return QUOTE_MIN_WORDS <= words <= QUOTE_MAX_WORDS and not is_debris(plain_text(sentence.text))
+
+
+def central_sentence(sentences: list[SourceSentence], language: str) -> SourceSentence | None:
+    """The quotable sentence sharing the most content words with the rest of its section: what the section is
+    about, when the model took no note of it."""
+    candidates = [s for s in sentences if quotable(s)]
+    if not candidates:
+        return None
+    stems = [set(content_stems(plain_text(s.text), language)) for s in candidates]
+    everything: dict[str, int] = {}
+    for group in stems:
+        for stem in group:
+            everything[stem] = everything.get(stem, 0) + 1
+    scores = [sum(everything[w] - 1 for w in group) / (1 + len(group)) ** 0.5 for group in stems]
+    return candidates[max(range(len(candidates)), key=lambda i: (scores[i], -i))]
+
+
+def combine(text: str, points: list[Cited], language: str) -> Cited | None:
+    """A sentence written from grounded points, kept if the union of their evidence supports it; else the first of
+    the points (already grounded) stands in for it. None when no point was named."""
+    if not points:
+        return None
+    evidence = union_evidence(points)
+    text = clean_text(text)
+    if text and evidence:
+        verdict = verify(text, [e.quote for e in evidence], language, min_overlap=KEEP_OVERLAP)
+        if verdict.supported:
+            return Cited(text=text, pages=pages_of_evidence(evidence), evidence=evidence, grounding="verified")
+    first = points[0]
+    return first.model_copy(update={"grounding": "combined"}) if first.evidence else None
+
+
+OPEN_MARKERS = re.compile(
+    r"\b(?:unknown|unclear|uncertain(?:ty)?|unresolved|unanswered|open (?:question|problem|issue)s?|remains? (?:to be|"
+    r"open|unclear|unknown|uncertain|a (?:question|mystery|puzzle))|future (?:work|research|stud(?:y|ies)|"
+    r"investigation)|further (?:work|research|stud(?:y|ies)|investigation|experiments?) (?:is|are|will|would|could|"
+    r"may|might|should)|not (?:yet|well|fully) (?:known|understood|clear|established)|we do not (?:yet )?know|"
+    r"(?:is|are) not (?:yet )?(?:known|understood|clear)|hypothes[ie]s|speculat\w*|debated?|controversial|"
+    r"inconnu|incertain|reste à|travaux futurs|unbekannt|ungeklärt|offen)\b", re.IGNORECASE)
+
+
+def says_open(evidence: list[Evidence]) -> bool:
+    """Whether the source itself calls the matter open, unknown, uncertain or left for future work."""
+    return any(OPEN_MARKERS.search(e.quote) for e in evidence)
+
+
+def union_evidence(points: list[Cited]) -> list[Evidence]:
+    """The evidence of several points, each span once, in order."""
+    seen, out = set(), []
+    for point in points:
+        for e in point.evidence:
+            if (e.page, e.start, e.end) not in seen:
+                seen.add((e.page, e.start, e.end))
+                out.append(e)
+    return out
+
+
+def drop_duplicates(items: list, text_of, language: str, counts: GroundingCounts | None = None,
+                    earlier: list[str] = ()) -> list:
+    """Items without the near-duplicates of an earlier item (of this list, or of `earlier` texts)."""
+    texts = list(earlier) + [text_of(i) for i in items]
+    repeated = {j for i, j in duplicates(texts, DUPLICATE_SIMILARITY, language)}
+    keep = [item for k, item in enumerate(items) if len(earlier) + k not in repeated]
+    if counts is not None:
+        counts.duplicates += len(items) - len(keep)
+    return keep
+
+
+def count(counts: GroundingCounts, how: str) -> None:
+    """Add one outcome ("" is dropped)."""
+    field = how or "dropped"
+    setattr(counts, field, getattr(counts, field) + 1)

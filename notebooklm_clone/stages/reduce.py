@@ -1,0 +1,168 @@
+"""Reduce: the grounded map notes turned into the document-level products (summary, Q&A, quiz, glossary, cards).
+
+Every reduce prompt shows grounded points as "[k3] ..." and the model answers with the ids of the points each
+sentence is written from; `grounding.combine` keeps a sentence only when the union of those points' evidence
+supports it, else the first point stands in for it. Everything is built on `condense`, so any document length fits.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from ..config import Settings
+from ..llm.prompts import render_messages
+from ..models import Card, ChunkNotes, Cited, GroundingCounts, QAPair, QuizQuestion, SectionSummary, Summary, Term
+from .calls import Caller, output_schema, prompt_language
+from .condense import Digester, PointsOut, Render, chosen, condense, pages_of, point_ids, point_lines
+from .grounding import Source, clean_text, combine, count, drop_duplicates, union_evidence
+from .quiz import QuizOut, build_quiz
+from .verify import answer_statement, verify, verify_answer
+
+class _QAOut(BaseModel):
+    ids: list[str] = Field(min_length=1, max_length=2)
+    question: str
+    answer: str
+
+
+class QAOut(BaseModel):
+    pairs: list[_QAOut]
+
+
+def notes_style(settings: Settings) -> dict:
+    """The language, level and instructions every notes prompt is rendered with."""
+    return {"language": prompt_language(settings.notes.language), "level": settings.notes.level,
+            "instructions": settings.notes.instructions.strip()}
+
+
+class Reducer:
+    """The reduce calls over grounded notes."""
+
+    def __init__(self, caller: Caller, settings: Settings, title: str, source: Source,
+                 counts: dict[str, GroundingCounts]):
+        self.caller = caller
+        self.settings = settings
+        self.title = title
+        self.source = source
+        self.language = source.language
+        self.counts = counts
+        self.style = notes_style(settings)
+        self.digester = Digester(caller, settings, title, self.style, self.language)
+
+    def render(self, template: str, limit: int, **extra) -> Render:
+        return lambda items: render_messages(template, self.settings.prompts_dir, items=items, limit=limit,
+                                             title=self.title, **self.style, **extra)
+
+    def condensed(self, points: list[Cited], stage: str, render: Render) -> list[Cited]:
+        return condense(points, render, self.digester, self.caller.budget(), stage)
+
+    def sentences(self, template: str, stage: str, points: list[Cited], limit: int, label: str, **extra) -> list[Cited]:
+        render = self.render(template, limit, **extra)
+        points = self.condensed(points, stage, render)
+        if not points:
+            return []
+        answer = self.caller.one(stage, render(point_lines(points)),
+                                 output_schema(PointsOut, pages_of(points), ids=point_ids(points), points=limit),
+                                 PointsOut, label=label)
+        out = []
+        for item in answer.points if answer else []:
+            grounded = combine(item.text, chosen(points, item.ids), self.language)
+            count(self.counts["summary"], grounded.grounding if grounded else "")
+            if grounded:
+                out.append(grounded)
+        return out
+
+    def summary(self, notes: list[ChunkNotes], overview: list[Cited]) -> Summary:
+        abstract = self.sentences("abstract", "abstract", overview, self.settings.notes.abstract_sentences, "abstract")
+        abstract = drop_duplicates(abstract, lambda c: c.text, self.language, self.counts["summary"])
+        said = [c.text for c in abstract]
+        sections = []
+        for title, group in _sections(notes):
+            points = [p for n in group for p in n.points()]
+            if not points:
+                continue
+            pages = sorted({p for n in group for p in n.pages})
+            sentences = self.sentences("section", "section", points, self.settings.notes.section_sentences,
+                                       f"section {title}", section=title)
+            sentences = drop_duplicates(sentences, lambda c: c.text, self.language, self.counts["summary"], said)
+            said += [c.text for c in sentences]
+            sections.append(SectionSummary(title=title, pages=pages, sentences=sentences))
+        return Summary(abstract=abstract, sections=sections)
+
+    def qa(self, overview: list[Cited]) -> list[QAPair]:
+        """Review questions, each kept when the evidence of the point it names supports its answer to it."""
+        limit = self.settings.notes.qa_pairs
+        if not overview:
+            return []
+        answer = self.caller.one("qa", self.render("qa", limit)(point_lines(overview)),
+                                 output_schema(QAOut, pages_of(overview), {"pairs": limit}, ids=point_ids(overview),
+                                               pairs=limit), QAOut, label="Q&A")
+        pairs: list[QAPair] = []
+        for pair in answer.pairs if answer else []:
+            pair_out = self._pair(pair, chosen(overview, pair.ids))
+            count(self.counts["qa"], "verified" if pair_out else "")
+            if pair_out:
+                pairs.append(pair_out)
+        return drop_duplicates(pairs, lambda p: answer_statement(p.question, p.answer, self.language, always=True),
+                               self.language, self.counts["qa"])
+
+    def _pair(self, pair: _QAOut, points: list[Cited]) -> QAPair | None:
+        question = clean_text(pair.question)
+        evidence = union_evidence(points)
+        if not question.endswith("?") or not evidence:
+            return None
+        quotes = [e.quote for e in evidence]
+        for reply in (clean_text(pair.answer),):
+            if reply and verify_answer(question, reply, quotes, self.language).supported \
+                    and verify(question, quotes, self.language).supported:
+                return QAPair(question=question, answer=reply, pages=sorted({e.page for e in evidence}),
+                              evidence=evidence)
+        return None
+
+    def quiz(self, overview: list[Cited], qa: list[QAPair], terms: list[Term]) -> list[QuizQuestion]:
+        limit = self.settings.notes.quiz_questions
+        if not overview:
+            return []
+        answer = self.caller.one("quiz", self.render("quiz", limit)(point_lines(overview)),
+                                 output_schema(QuizOut, pages_of(overview), {"questions": limit},
+                                               ids=point_ids(overview), questions=limit), QuizOut, label="quiz")
+        asked = [answer_statement(p.question, p.answer, self.language) for p in qa]  # as the audit reads them
+        return build_quiz(answer.questions if answer else [], overview, self.source, terms, asked,
+                          self.counts["quiz"], limit)
+
+
+def _sections(notes: list[ChunkNotes]) -> list[tuple[str, list[ChunkNotes]]]:
+    """Consecutive chunks grouped by their top-level section (a document without headings is one section)."""
+    groups: list[tuple[str, list[ChunkNotes]]] = []
+    for n in notes:
+        title = n.section[0] if n.section else "Overview"
+        if groups and groups[-1][0] == title:
+            groups[-1][1].append(n)
+        else:
+            groups.append((title, [n]))
+    return groups
+
+
+def key_points(notes: list[ChunkNotes]) -> list[Cited]:
+    return [p for n in notes for p in n.key_points + n.facts]
+
+
+def glossary(notes: list[ChunkNotes], language: str, counts: GroundingCounts) -> list[Term]:
+    """One entry per term (the first grounded definition wins; pages and evidence merged), alphabetical, without
+    entries whose definitions say the same."""
+    by_term: dict[str, Term] = {}
+    for n in notes:
+        for t in n.terms:
+            key = t.term.lower()
+            if key in by_term:
+                counts.duplicates += 1
+                by_term[key].pages = sorted(set(by_term[key].pages) | set(t.pages))
+            else:
+                by_term[key] = t.model_copy()
+    terms = sorted(by_term.values(), key=lambda t: t.term.lower())
+    return drop_duplicates(terms, lambda t: f"{t.term}: {t.definition}", language, counts)
+
+
+def flashcards(terms: list[Term], qa: list[QAPair]) -> list[Card]:
+    cards = [Card(front=t.term, back=t.definition, pages=t.pages, kind="term", evidence=t.evidence) for t in terms]
+    cards += [Card(front=p.question, back=p.answer, pages=p.pages, kind="qa", evidence=p.evidence) for p in qa]
+    return cards

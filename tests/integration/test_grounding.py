@@ -1,0 +1,142 @@
+"""Grounding on real PDFs: evidence spans point at the quoted text on the cited page; a planted wrong number or a
+swapped name is caught and kept out of the outputs; the quiz takes its wrong options from the document."""
+
+from __future__ import annotations
+
+import json
+
+import pdfs
+import pymupdf
+import pytest
+
+from notebooklm_clone.models import Cited, Term
+from notebooklm_clone.outputs.study import notes_markdown
+from notebooklm_clone.sources import extract_document
+from notebooklm_clone.stages.grounding import Source, after_rewrite, first_pass, offered, says_open
+from notebooklm_clone.stages.quiz import DistractorPool, _QuizItemOut, build_quiz
+from notebooklm_clone.stages.verify import verify_answer
+
+METHODS = ("We dried 120 animals at 85 percent humidity for one day. Survival was counted after rehydration. "
+           "Goeze described the animal in 1773. Spallanzani named the group Tardigrada in 1776. Of the 120 animals, "
+           "97 recovered, a survival rate of 81 percent. A second batch of 40 animals was dried for 30 days, and 12 of "
+           "them recovered. Whether tuns repair their DNA during rehydration remains "
+           "unknown and is left for future work.")
+
+
+def one_page(path, text=METHODS):
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 60), "Drying tardigrades", fontsize=16)
+    page.insert_textbox(pymupdf.Rect(72, 90, 520, 700), text, fontsize=11)
+    doc.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    return Source(extract_document(one_page(tmp_path_factory.mktemp("g") / "methods.pdf")))
+
+
+def sid(source: Source, words: str) -> str:
+    return next(s.id for s in source.index if words in s.text)
+
+
+def test_evidence_spans_point_at_the_quoted_text_on_the_cited_page(source):
+    attempt = first_pass(source, "Of 120 animals, 97 recovered (81 percent survival).", [sid(source, "97 recovered")],
+                         source.index)
+    assert attempt.how == "verified"
+    for e in attempt.evidence:
+        assert source.document.page_text(e.page)[e.start:e.end] == e.quote
+        assert "97 recovered" in e.quote
+
+
+def test_a_planted_wrong_number_is_caught_and_the_quote_replaces_it(source):
+    chosen = [sid(source, "We dried 120")]
+    planted = first_pass(source, "We dried 150 animals at 85 percent humidity.", chosen, source.index)
+    assert not planted.how and "number 150 not in evidence" in planted.verdict.reasons
+    still_wrong = after_rewrite(source, planted, "We dried 150 animals for a day.")
+    assert still_wrong.how == "quoted" and "150" not in still_wrong.text and "120 animals" in still_wrong.text
+    fixed = after_rewrite(source, planted, "We dried 120 animals at 85 percent humidity for a day.")
+    assert fixed.how == "rewritten" and "120" in fixed.text
+
+
+def test_a_swapped_name_is_caught(source):
+    swapped = first_pass(source, "Spallanzani described the animal in 1773.", [sid(source, "Goeze")], [])
+    assert not swapped.how and any("Spallanzani" in r for r in swapped.verdict.reasons)
+
+
+def test_a_right_statement_on_the_wrong_sentence_is_relocated_within_its_passage(source):
+    moved = first_pass(source, "Spallanzani named the group Tardigrada in 1776.", [sid(source, "Goeze")],
+                       source.index)
+    assert moved.how == "relocated" and "Spallanzani" in moved.evidence[0].quote
+
+
+def test_headings_are_never_offered_and_open_questions_need_the_document_to_say_so(source):
+    heading = [s for s in source.index if s.block_kind == "heading"]
+    assert heading and not any(offered(s) for s in heading)
+    open_one = source.evidence([sid(source, "remains unknown")])
+    assert says_open(open_one) and not says_open(source.evidence([sid(source, "We dried 120")]))
+
+
+def test_a_short_answer_must_answer_the_question_asked(source):
+    evidence = [s.text for s in source.index if "97 recovered" in s.text]
+    assert verify_answer("How many of the animals recovered?", "97", evidence).supported
+    assert not verify_answer("How many animals were dried?", "97", evidence).supported
+    assert not verify_answer("How many animals recovered?", "Most of them recovered after rehydration",
+                             evidence).supported  # a quantity asked, none given
+
+
+def test_quiz_options_come_from_the_document_and_letters_are_balanced(source):
+    from notebooklm_clone.models import GroundingCounts
+
+    points = [Cited(text=s.text, pages=[s.page], evidence=source.evidence([s.id]))
+              for s in source.index if offered(s)]
+    survival = next(i for i, p in enumerate(points, 1) if "97 recovered" in p.text)
+    items = [_QuizItemOut(ids=[f"k{survival}"], question="How many of the 120 animals recovered?", answer="97",
+                          distractors=["250", "1773", "97"]),  # not in the document, a year, the answer itself
+             _QuizItemOut(ids=[f"k{survival}"], question="How many of the 120 animals recovered?", answer="97",
+                          distractors=["85", "1773", "1776"])]  # the same question again
+    counts = GroundingCounts()
+    quiz = build_quiz(items, points, source, [Term(term="Tardigrada", definition="x", pages=[1])], [], counts, 8)
+    first = quiz[0]
+    assert first.correct == "97" and len(set(first.options)) == 4
+    body = source.document.page_text(1)
+    assert all(option in body for option in first.options)
+    assert "250" not in first.options
+    assert counts.duplicates == 1  # the repeated question is gone
+    letters = [q.answer for q in quiz]
+    assert len(quiz) >= 2 and max(letters.count(x) for x in "ABCD") <= -(-len(quiz) // 4)
+    pool = DistractorPool(source, [])
+    assert {"120", "85 percent", "30 days", "1773"} <= set(pool.numbers)
+
+
+def test_planted_facts_never_reach_the_files_fake_server(tmp_path):
+    """A model that plants a wrong number and a swapped name, and rewrites them wrong again (a fault the real model
+    cannot be made to commit on demand): the notes hold the document's own sentences instead."""
+    from fakes import FakeLLMServer, fake_settings, ok
+
+    from notebooklm_clone.llm.endpoints import open_llm
+    from notebooklm_clone.stages.chunk import chunk_document
+    from notebooklm_clone.stages.notes import run_notes
+
+    document = extract_document(one_page(tmp_path / "methods.pdf"))
+    source = Source(document)
+    dried, goeze = sid(source, "We dried 120"), sid(source, "Goeze")
+    mapped = {"key_points": [{"ids": [dried], "text": "We dried 150 animals at 85 percent humidity."},
+                             {"ids": [goeze], "text": "Spallanzani described the animal in 1773."}],
+              "terms": [{"ids": [goeze], "term": "tun", "definition": "A tun is a hard shell that grows in winter."}],
+              "facts": [], "questions": []}
+    rewritten = {"rewrites": ["We dried 150 animals.", "Spallanzani described it in 1773."]}
+    with FakeLLMServer([ok(json.dumps(mapped)), ok(json.dumps(rewritten))]) as fake:
+        settings = fake_settings(fake, tmp_path, structured_output="json_schema", repair_retries=0)
+        with open_llm(settings) as llm:
+            chunks = chunk_document(document, settings.chunk, llm.tokenizer)
+            assert len([c for c in chunks if not c.is_references]) == 1
+            result = run_notes(document, chunks, llm, settings, tmp_path / "cache", products=["notes"])
+    texts = [p.text for p in result.key_points]
+    assert not any("150" in t or "Spallanzani described" in t for t in texts)
+    assert any("We dried 120 animals" in t for t in texts) and any("Goeze described" in t for t in texts)
+    assert all(p.grounding == "quoted" for p in result.key_points if "120" in p.text or "Goeze" in p.text)
+    assert result.grounding["key_points"].quoted == 2 and result.grounding["key_points"].verified == 0
+    markdown = notes_markdown(result, document)
+    assert "150" not in markdown and "hard shell" not in markdown
