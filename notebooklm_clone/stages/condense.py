@@ -136,7 +136,8 @@ class Digester:
     def __call__(self, batch: list[Cited], limit: int) -> list[Cited]:
         messages = self.render(limit)(point_lines(batch))
         answer = self.caller.one("digest", messages,
-                                 output_schema(PointsOut, pages_of(batch), ids=point_ids(batch), points=limit),
+                                 output_schema(PointsOut, pages_of(batch), {"points": 1}, ids=point_ids(batch),
+                                               points=limit),
                                  PointsOut, label="condense notes")
         if answer is None:
             return batch[:limit]

@@ -29,6 +29,9 @@ MAX_EVIDENCE = 3  # sentences one item may rest on
 # below ten. Stricter than the verifier's MIN_OVERLAP, because one word from elsewhere is often the wrong claim (a
 # textbook adjective, a guessed cause, "protected by" for "governing"), and the quote is always there to fall back on.
 KEEP_OVERLAP = 0.9
+MIN_CONTENT_WORDS = 3  # "Pope, 2003" or "See Figure 2." is no study note
+_AFFILIATION = re.compile(r"\b(?:professor|lecturer|ph\.?\s?d|university|universit[éy]|institute|department|college|"
+                          r"laborator(?:y|ies)|school of|faculty|author|correspond\w*|e-?mail)\b", re.IGNORECASE)
 _ANAPHOR = re.compile(r"\W*(?:it|its|they|them|their|this|these|that|those|he|she|his|her|such|the latter|the former|"
                       r"both|there|here|il|elle|ils|elles|cela|ceci|er|sie|es|dies|diese)\b", re.IGNORECASE)
 
@@ -59,9 +62,18 @@ class Source:
         self.position = {s.id: i for i, s in enumerate(self.index)}
 
     def offered(self, sentences: list[SourceSentence]) -> list[SourceSentence]:
-        """The sentences a model may pick as evidence: clean, not headings, not the document's title."""
+        """The sentences a model may pick as evidence: clean, not headings, not the document's title, not a line
+        about its authors (an affiliation, an e-mail), and saying something (MIN_CONTENT_WORDS)."""
         title = comparable_text(self.document.title or "")
-        return [s for s in sentences if offered(s) and comparable_text(s.text).rstrip(".") != title]
+        return [s for s in sentences if offered(s) and comparable_text(s.text).rstrip(".") != title
+                and not self._about_authors(s.text) and len(content_stems(s.text, self.language)) >= MIN_CONTENT_WORDS]
+
+    def _about_authors(self, text: str) -> bool:
+        if re.search(r"\S+@\S+\.\w", text):
+            return True
+        surnames = {a.split()[-1].lower() for a in self.document.authors if a.split()}
+        words = set(re.findall(r"[^\W\d_]+", text.lower()))
+        return bool(surnames & words) and bool(_AFFILIATION.search(text))
 
     def evidence(self, ids: list[str]) -> list[Evidence]:
         return evidence_for(self.index, ids)[:MAX_EVIDENCE]
@@ -139,12 +151,14 @@ class Attempt:
     how: str = ""  # set once the item is grounded
 
 
-def first_pass(source: Source, text: str, ids: list[str], within: list[SourceSentence]) -> Attempt:
+def first_pass(source: Source, text: str, ids: list[str], within: list[SourceSentence],
+               question: bool = False) -> Attempt:
     """Verify an item against the sentences it names, else against the sentences of its passage it matches."""
     text = clean_text(text)
-    if not text:
-        return Attempt(text, [], Verdict(False, 0.0, ["empty"]))
     chosen = source.evidence(ids)
+    if len(content_stems(text, source.language)) < MIN_CONTENT_WORDS or text.endswith("?") != question:
+        # too little to be a note (a citation, a heading), or a question where a statement belongs (or the reverse)
+        return Attempt(text, chosen, Verdict(False, 0.0, ["not a note"]))
     verdict, evidence = source.supports(text, chosen)
     if verdict.supported:
         return Attempt(text, evidence, verdict, "verified")
@@ -183,8 +197,8 @@ def quotable(sentence: SourceSentence | None) -> bool:
     """A sentence that reads as a study note on its own: offered, of QUOTE_MIN_WORDS to QUOTE_MAX_WORDS words."""
     if not offered(sentence):
         return False
-    words = len(plain_text(sentence.text).split())
-    return QUOTE_MIN_WORDS <= words <= QUOTE_MAX_WORDS and not is_debris(plain_text(sentence.text))
+    text = plain_text(sentence.text)
+    return QUOTE_MIN_WORDS <= len(text.split()) <= QUOTE_MAX_WORDS and not is_debris(text) and not text.endswith("?")
 
 
 def central_sentence(sentences: list[SourceSentence], language: str) -> SourceSentence | None:

@@ -160,7 +160,8 @@ def map_chunks(chunks: list[Chunk], source: Source, caller: Caller, settings: Se
             continue
         for kind in ("key_points", "facts", "questions"):
             for item in getattr(answer, kind):
-                draft.items.append((kind, first_pass(source, item.text, item.ids, draft.sentences), ""))
+                draft.items.append((kind, first_pass(source, item.text, item.ids, draft.sentences,
+                                                     question=kind == "questions"), ""))
         for t in answer.terms:
             term_attempt = _term_first_pass(source, t, draft.sentences)
             if term_attempt is None:
@@ -242,7 +243,8 @@ def _rewrite(drafts: list[_Draft], caller: Caller, settings: Settings) -> dict[i
     return {id(draft): (answer.rewrites if answer else []) for draft, answer in zip(owners, answers)}
 
 
-def _finish(draft: _Draft, source: Source, rewrites: list[str], counts: dict[str, GroundingCounts]) -> ChunkNotes | None:
+def _finish(draft: _Draft, source: Source, rewrites: list[str],
+            counts: dict[str, GroundingCounts]) -> ChunkNotes | None:
     """The chunk's notes once every failed one is rewritten, quoted or dropped."""
     if not draft.items:
         return None

@@ -61,7 +61,8 @@ class Reducer:
         if not points:
             return []
         answer = self.caller.one(stage, render(point_lines(points)),
-                                 output_schema(PointsOut, pages_of(points), ids=point_ids(points), points=limit),
+                                 output_schema(PointsOut, pages_of(points), {"points": 1}, ids=point_ids(points),
+                                               points=limit),
                                  PointsOut, label=label)
         out = []
         for item in answer.points if answer else []:

@@ -31,6 +31,7 @@ _SMALL = "zero one two three four five six seven eight nine".split()
 MIN_OVERLAP = 0.65
 GENERIC_BELOW = 0.3  # under this share (or fewer than 2 shared stems) the statement is called generic
 DUPLICATE_SIMILARITY = 0.8  # Jaccard similarity of content-stem sets above which two statements say the same
+CONTAINED_MIN, CONTAINED_SHARE = 5, 0.9  # or: a statement of 5+ content stems, 90% of them inside another
 
 _STOP = {
     "en": _CITATION_STOPWORDS | set(_SMALL) | set(_TEENS) | set(_TENS) | set(
@@ -302,13 +303,17 @@ def verify(statement: str, evidence: list[str] | str, language: str = "en", *, m
 
 def duplicates(statements: list[str], threshold: float = DUPLICATE_SIMILARITY,
                language: str = "en") -> list[tuple[int, int]]:
-    """Pairs (i, j), i < j, whose content-stem sets have a Jaccard similarity of at least `threshold`."""
+    """Pairs (i, j), i < j, whose content-stem sets have a Jaccard similarity of at least `threshold`, or where one
+    of CONTAINED_MIN or more stems lies almost whole (CONTAINED_SHARE) inside the other: "We must understand what X
+    is" says again what "If X is to be of use, we must understand what X is" said."""
     sets = [set(content_stems(s, language)) or {comparable_text(s)} for s in statements]
     pairs = []
     for i in range(len(sets)):
         for j in range(i + 1, len(sets)):
-            union = sets[i] | sets[j]
-            if union and len(sets[i] & sets[j]) / len(union) >= threshold:
+            union, shared = sets[i] | sets[j], len(sets[i] & sets[j])
+            smaller = min(len(sets[i]), len(sets[j]))
+            if union and (shared / len(union) >= threshold
+                          or (smaller >= CONTAINED_MIN and shared / smaller >= CONTAINED_SHARE)):
                 pairs.append((i, j))
     return pairs
 
@@ -346,7 +351,8 @@ def verify_answer(question: str, answer: str, evidence: list[str] | str, languag
     if not verdict.supported or BLANK in question:
         return verdict
     said = set(content_stems(answer, language)) - _META
-    if said and said <= set(content_stems(question, language)) and not re.search(r"\d", answer):
+    new = said - set(content_stems(question, language))
+    if said and (not new or (len(said) >= 6 and len(new) / len(said) < 0.2)) and not re.search(r"\d", answer):
         return Verdict(False, verdict.score, ["the answer only repeats the question"])
     if _QUANTITY.search(question) and not (re.search(r"\d", answer) or any(
             re.search(rf"\b{w}\b", comparable_text(answer)) for w in [*_SMALL[1:], *_WORD_NUMBERS])):
