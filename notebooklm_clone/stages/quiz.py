@@ -28,6 +28,7 @@ MAX_OPTION_WORDS = 12
 # a number standing alone (not part of "2023-0379", "v1.2" or "1314-2023-DEM"), with the word after it
 _NUMBER = re.compile(r"(?<![\w.,/\-])\d+(?:,\d{3})*(?:\.\d+)?(?![\w/\-]|[.,]\d)(?:\s?(?:%|percent|per cent|"
                      r"[a-zµ°][a-zA-Z°/]{0,9}))?")
+_CITED_YEAR = re.compile(r"\([^()]*\b(?:1[5-9]|20)\d\d[a-z]?\)")
 _BLANK_LEAD = {"en": "Which completes this sentence from the document", "fr": "Qu'est-ce qui complète cette phrase du "
                "document", "de": "Was ergänzt diesen Satz aus dem Dokument"}
 _UNITS = {"%", "percent", "°c", "°f", "k", "km", "m", "cm", "mm", "µm", "nm", "kg", "g", "mg", "ms", "s", "min", "h",
@@ -101,7 +102,7 @@ class DistractorPool:
         self.body_stems = set(content_stems(self.body, self.language))
         numbers, names = [], []
         for s in clean:
-            text = plain_text(s.text)
+            text = _CITED_YEAR.sub("", plain_text(s.text))
             numbers += [_with_unit(m.group()) for m in _NUMBER.finditer(text) if not _padded(m.group())]
             names += [n for n in names_in(text, self.language) if _technical(n)
                       and content_stems(n.lower(), self.language)]  # "QUE" set in capitals is still a stopword
@@ -213,9 +214,12 @@ def _blank(point: Cited, pool: DistractorPool, rng: random.Random, used: set[str
         sentence = plain_text(evidence.quote)
         if not 6 <= len(sentence.split()) <= 45:
             continue
-        targets = [_with_unit(m.group()) for m in _NUMBER.finditer(sentence) if not _padded(m.group())]
-        targets += [n for n in pool.terms + pool.names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", sentence)]
-        targets = [t for t in targets if not sentence.startswith(t)]  # a blank first word asks for grammar
+        content = _CITED_YEAR.sub("", sentence)  # "(Gee, 2008)": a quiz on citation years teaches nothing
+        targets = [_with_unit(m.group()) for m in _NUMBER.finditer(content) if not _padded(m.group())]
+        targets += [n for n in pool.terms + pool.names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", content)]
+        title = comparable_text(pool.source.document.title or "")
+        # a blank first word asks for grammar; a word of the title gives itself away
+        targets = [t for t in targets if not sentence.startswith(t) and comparable_text(t) not in title]
         for answer in targets:
             if sentence.count(answer) != 1:
                 continue
