@@ -31,7 +31,7 @@ from notebooklm_clone.text.split import split_for_speech
 
 @pytest.fixture(scope="module")
 def script_run(embedded_small_server, tmp_path_factory):
-    """The script from the session's notes run (test_notes.py) of the 3-page paper: 1 minute -> 150 words."""
+    """The script from the session's notes run (test_notes.py) of the 3-page paper: 0.6 minutes -> 90 words."""
     document, _, settings, out, notes, _ = shared_notes_run(embedded_small_server, tmp_path_factory)
     with open_llm(settings) as llm:
         result = run_script(document, notes, llm, settings, out / ".cache")
@@ -44,9 +44,9 @@ def test_script_length_is_within_20_percent_of_the_target(script_run):
     _, _, settings, out, result = script_run
     script, stats = result.script, result.stats
     target = settings.script.minutes * settings.script.words_per_minute
-    assert sum(s.words for s in script.segments) == target == 150
+    assert sum(s.words for s in script.segments) == target == 90
     assert 0.8 * target <= script.word_count() <= 1.2 * target, script.word_count()
-    assert stats.words == script.word_count() and stats.target_words == 150
+    assert stats.words == script.word_count() and stats.target_words == 90
     assert [s.budget for s in stats.segments] == [s.words for s in script.segments]
 
 
