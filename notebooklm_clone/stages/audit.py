@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from ..models import AuditItem, AuditReport, Document, Evidence, NotesResult, OutputAudit, Script
 from ..text.sentences import split_sentences
 from .evidence import find_evidence, plain_text, sentence_index
+from .grounding import quote_text
 from .verify import (
     DUPLICATE_SIMILARITY,
     Verdict,
@@ -108,7 +109,6 @@ def statements_of(notes: NotesResult, script: Script | None = None) -> tuple[dic
         items.append(Statement(output, len(items) + 1, " ".join(plain_text(text).split()), list(pages), problem,
                                list(evidence), asked))
 
-    language = "en"
     if notes.summary is not None:
         for cited in notes.summary.abstract + [s for section in notes.summary.sections for s in section.sentences]:
             add("summary", cited.text, cited.pages, cited.evidence)
@@ -117,7 +117,7 @@ def statements_of(notes: NotesResult, script: Script | None = None) -> tuple[dic
     for term in notes.glossary:
         add("glossary", f"{term.term}: {term.definition}", term.pages, term.evidence)
     for pair in notes.qa:
-        add("qa", answer_statement(pair.question, pair.answer, language), pair.pages, pair.evidence,
+        add("qa", answer_statement(pair.question, pair.answer), pair.pages, pair.evidence,
             asked=(pair.question, pair.answer, False))
     for question in notes.quiz:
         letter = question.answer.strip().upper()
@@ -199,10 +199,9 @@ class _Source:
         if item.problem:
             return Verdict(False, 0.0, [item.problem]), None, False
         if item.evidence:  # judged on its own evidence only: that is what the reader is shown as its source
-            first = item.evidence[0]
-            quote = " ".join(plain_text(e.quote) for e in item.evidence)
-            verdict = item.judged([e.quote for e in item.evidence], self.language)
-            return verdict, _Candidate(quote, first.page, [e.quote for e in item.evidence], True), False
+            quotes = [e.quote for e in item.evidence]
+            candidate = _Candidate(quote_text(item.evidence), item.evidence[0].page, quotes, True)
+            return item.judged(quotes, self.language), candidate, False
         cited = set(item.pages)
         stems = set(content_stems(item.text, self.language))
         sides = [(True, cited)] if cited else []

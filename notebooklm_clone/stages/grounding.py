@@ -78,17 +78,12 @@ class Source:
     def evidence(self, ids: list[str]) -> list[Evidence]:
         return evidence_for(self.index, ids)[:MAX_EVIDENCE]
 
-    def sentences(self, evidence: list[Evidence]) -> list[SourceSentence]:
-        return [self.by_id[e.sentence_id] for e in evidence if e.sentence_id in self.by_id]
-
-    def _neighbour(self, evidence: Evidence, step: int) -> Evidence | None:
+    def _previous(self, evidence: Evidence) -> Evidence | None:
+        """The clean sentence before `evidence`, on its page or the page before."""
         at = self.position.get(evidence.sentence_id)
-        if at is None:
+        if not at:  # unknown, or the first sentence
             return None
-        j = at + step
-        if not 0 <= j < len(self.index):
-            return None
-        s = self.index[j]
+        s = self.index[at - 1]
         if not s.clean or abs(s.page - evidence.page) > 1:
             return None
         return Evidence(sentence_id=s.id, page=s.page, start=s.start, end=s.end, quote=s.text)
@@ -102,7 +97,7 @@ class Source:
         verdict = verify(statement, [e.quote for e in evidence], self.language, min_overlap=KEEP_OVERLAP)
         if verdict.supported or len(evidence) >= MAX_EVIDENCE or not _ANAPHOR.match(evidence[0].quote):
             return verdict, evidence
-        widened = _prepend(self._neighbour(evidence[0], -1), evidence)
+        widened = _prepend(self._previous(evidence[0]), evidence)
         if widened:
             wider = verify(statement, [e.quote for e in widened], self.language, min_overlap=KEEP_OVERLAP)
             if wider.supported:

@@ -20,8 +20,8 @@ from pydantic import BaseModel, Field
 from ..models import Cited, GroundingCounts, QuizQuestion, Term
 from .condense import chosen
 from .evidence import plain_text
-from .grounding import Source, clean_text, count, drop_duplicates, union_evidence
-from .verify import answer_statement, comparable_text, content_stems, names_in, verify_answer
+from .grounding import Source, clean_text, count, drop_duplicates, pages_of_evidence, union_evidence
+from .verify import BLANK, answer_statement, comparable_text, content_stems, names_in, verify_answer
 
 LETTERS = "ABCD"
 MAX_OPTION_WORDS = 12
@@ -166,7 +166,7 @@ def build_quiz(items: list[_QuizItemOut], points: list[Cited], source: Source, t
         rng.shuffle(options)
         options.insert(LETTERS.index(letter), answer)
         quiz.append(QuizQuestion(question=question, options=options, answer=letter,
-                                 pages=sorted({e.page for e in evidence}), evidence=evidence))
+                                 pages=pages_of_evidence(evidence), evidence=evidence))
     return quiz
 
 
@@ -228,6 +228,6 @@ def _blank(point: Cited, pool: DistractorPool, rng: random.Random, used: set[str
             wrong = list(dict.fromkeys(c for c in spare if comparable_text(c) != comparable_text(answer)))[:3]
             if len(wrong) == 3:
                 lead = _BLANK_LEAD.get(pool.language.split("-")[0], _BLANK_LEAD["en"])
-                question = f"{lead}: \u201c{sentence.replace(answer, '_____')}\u201d?"
+                question = f"{lead}: \u201c{sentence.replace(answer, BLANK)}\u201d?"
                 return question, answer, wrong, [evidence]
     return None

@@ -14,7 +14,7 @@ from ..llm.prompts import render_messages
 from ..models import Card, ChunkNotes, Cited, GroundingCounts, QAPair, QuizQuestion, SectionSummary, Summary, Term
 from .calls import Caller, output_schema, prompt_language
 from .condense import Digester, PointsOut, Render, chosen, condense, pages_of, point_ids, point_lines
-from .grounding import Source, clean_text, combine, count, drop_duplicates, union_evidence
+from .grounding import Source, clean_text, combine, count, drop_duplicates, pages_of_evidence, union_evidence
 from .quiz import QuizOut, build_quiz
 from .verify import answer_statement, verify, verify_answer
 
@@ -112,11 +112,10 @@ class Reducer:
         if not question.endswith("?") or not evidence:
             return None
         quotes = [e.quote for e in evidence]
-        for reply in (clean_text(pair.answer),):
-            if reply and verify_answer(question, reply, quotes, self.language).supported \
-                    and verify(question, quotes, self.language).supported:
-                return QAPair(question=question, answer=reply, pages=sorted({e.page for e in evidence}),
-                              evidence=evidence)
+        reply = clean_text(pair.answer)
+        if reply and verify_answer(question, reply, quotes, self.language).supported \
+                and verify(question, quotes, self.language).supported:
+            return QAPair(question=question, answer=reply, pages=pages_of_evidence(evidence), evidence=evidence)
         return None
 
     def quiz(self, overview: list[Cited], qa: list[QAPair], terms: list[Term]) -> list[QuizQuestion]:

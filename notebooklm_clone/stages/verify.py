@@ -350,28 +350,30 @@ def verify_answer(question: str, answer: str, evidence: list[str] | str, languag
     verdict = verify(answer_statement(question, answer, language, always), evidence, language)
     if not verdict.supported or BLANK in question:
         return verdict
-    said = set(content_stems(answer, language)) - _META
-    new = said - set(content_stems(question, language))
+    answer_stems, question_stems = set(content_stems(answer, language)), set(content_stems(question, language))
+    plain_answer = comparable_text(answer)
+    said = answer_stems - _META
+    new = said - question_stems
     if said and (not new or (len(said) >= 6 and len(new) / len(said) < 0.2)) and not re.search(r"\d", answer):
         return Verdict(False, verdict.score, ["the answer only repeats the question"])
     if _QUANTITY.search(question) and not (re.search(r"\d", answer) or any(
-            re.search(rf"\b{w}\b", comparable_text(answer)) for w in [*_SMALL[1:], *_WORD_NUMBERS])):
+            re.search(rf"\b{w}\b", plain_answer) for w in [*_SMALL[1:], *_WORD_NUMBERS])):
         return Verdict(False, verdict.score, ["the question asks for a quantity and the answer gives none"])
-    if len(content_stems(answer, language)) >= SHORT_ANSWER:
+    if len(answer_stems) >= SHORT_ANSWER:
         return verdict
-    asked = set(content_stems(question, language)) - set(content_stems(answer, language))
+    asked = question_stems - answer_stems
     if not asked:
         return verdict
     text = " ".join(evidence) if isinstance(evidence, (list, tuple)) else str(evidence)
+    gives_something = bool(_numbers_with_units(plain_answer) or answer_stems)
     best = 0.0
     for clause in _CLAUSE.split(comparable_text(text)):
-        if _number_problems(answer, clause) or not set(content_stems(answer, language)) <= set(
-                content_stems(clause, language)):
+        clause_stems = set(content_stems(clause, language))
+        if _number_problems(answer, clause) or not answer_stems <= clause_stems:
             continue
-        if not (_numbers_with_units(comparable_text(answer)) or content_stems(answer, language)
-                or any(re.search(rf"\b{w}\b", clause) for w in _WORD_NUMBERS if w in comparable_text(answer))):
+        if not (gives_something or any(re.search(rf"\b{w}\b", clause) for w in _WORD_NUMBERS if w in plain_answer)):
             continue
-        best = max(best, len(asked & set(content_stems(clause, language))) / len(asked))
+        best = max(best, len(asked & clause_stems) / len(asked))
     if best < 0.5:
         return Verdict(False, verdict.score, [f"the evidence does not give '{answer}' as the answer to this question"])
     return verdict
