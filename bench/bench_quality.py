@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Study-notes quality on real PDFs (make bench-quality): how far each document's notes can be trusted.
+"""Study-material and script quality on real PDFs (make bench-quality): how far each document's outputs can be trusted.
 
-Speed and memory benches say nothing about whether the notes are right. This one runs `notebooklm-clone notes` on
-every PDF of --docs (smallest first) and measures each output folder from its files alone: the faithful and
+Speed and memory benches say nothing about whether the notes are right. This one runs `notebooklm-clone script` (the
+notes, then the podcast script; `notes` alone with --no-script) on every PDF of --docs (smallest first) and measures each output folder from its files alone: the faithful and
 duplicate shares of the study items (`notebooklm-clone check --json`, the script left out), the share of the body's
 sections that got at least one key point or fact, the balance of the quiz's answer letters, and the U+FFFD
-characters left in the text. As only files are read, --from-outputs measures folders an older version wrote with
+characters left in the text. A folder with a script.json also gets the script's figures (stages/script_figures.py:
+length, host questions, turn lengths, repetition, meta-talk, impersonation, filler, fragments, unsupported facts,
+coverage), in a second table. As only files are read, --from-outputs measures folders an older version wrote with
 the same code, for a before/after comparison. Note: `check` records its figures in each folder's report.json.
 
 Usage: python bench/bench_quality.py [--tier default|small] [--docs DIR] [--out DIR] [--only a,b] [--from-outputs]
+                                    [--no-script]
 Results: OUT/quality.json. Exit 0 when at least one document was measured, 1 otherwise.
 """
 
@@ -25,7 +28,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY_OUTPUTS = ("summary", "key_points", "glossary", "qa", "quiz", "cards")
-MIN_SECTION_WORDS = 80  # a document section shorter than this need not get a key point
 MAX_LETTER_SHARE = 0.40  # quiz answers: no letter above this share ...
 MIN_QUIZ_JUDGED = 5  # ... once the quiz has this many questions
 SHOWN_UNSUPPORTED = 5
@@ -50,9 +52,11 @@ def last_line(text: str) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def generate(pdf: Path, out_root: Path, tier: str) -> dict:
-    """One `notes` run; a failure is recorded, not raised, so the other documents still run."""
-    command = [sys.executable, "-m", "notebooklm_clone", "notes", str(pdf), "-o", str(out_root), "--tier", tier]
+def generate(pdf: Path, out_root: Path, tier: str, script: bool = True) -> dict:
+    """One `script` run (the notes, then the script from them) or, with script=False, one `notes` run; a failure is
+    recorded, not raised, so the other documents still run."""
+    command = [sys.executable, "-m", "notebooklm_clone", "script" if script else "notes", str(pdf), "-o",
+               str(out_root), "--tier", tier]
     start = time.perf_counter()
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     seconds = round(time.perf_counter() - start, 1)
@@ -94,28 +98,26 @@ def share(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole else None
 
 
-def top_section(section: list[str]) -> str:
-    return section[0] if section else "Overview"
-
-
-def coverage(source: Path, notes: dict) -> dict:
-    """Top-level sections of the body (MIN_SECTION_WORDS or more) that a key point rests on.
-
-    The source is extracted again and split into its sentences; a key point's sentences are its own evidence when it
-    carries any, else where its text is found in the document (outputs of versions without evidence), so one rule
-    measures both."""
+def extracted(source: Path):
+    """The source extracted again, as the notes and the script were made from it."""
     sys.path.insert(0, str(ROOT))
     from notebooklm_clone.sources import extract_document
-    from notebooklm_clone.stages.evidence import find_evidence, sentence_index
 
-    document = extract_document(source)
+    return extract_document(source)
+
+
+def coverage(document, notes: dict) -> dict:
+    """Body sections (stages/script_figures.py: top-level, MIN_SECTION_WORDS or more, references and acknowledgements
+    out) that a key point rests on.
+
+    The document is split into its sentences; a key point's sentences are its own evidence when it carries any, else
+    where its text is found in the document (outputs of versions without evidence), so one rule measures both."""
+    from notebooklm_clone.stages.evidence import find_evidence, sentence_index
+    from notebooklm_clone.stages.script_figures import body_sections, top_section
+
     index = sentence_index(document)
     by_id = {s.id: s for s in index}
-    words: Counter[str] = Counter()
-    for sentence in index:
-        if sentence.clean and sentence.block_kind != "heading":
-            words[top_section(sentence.section)] += len(sentence.text.split())
-    sections = {title for title, count in words.items() if count >= MIN_SECTION_WORDS}
+    sections = set(body_sections(index))
     covered = set()
     for point in notes.get("key_points", []):
         ids = [e["sentence_id"] for e in point.get("evidence") or []]
@@ -125,6 +127,23 @@ def coverage(source: Path, notes: dict) -> dict:
         covered |= {top_section(by_id[i].section) for i in ids if i in by_id}
     return {"covered": len(sections & covered), "total": len(sections),
             "uncovered": [title for title in sorted(sections) if title not in covered]}
+
+
+def script_measures(out_dir: Path, document) -> dict:
+    """The figures of the folder's script.json against the target length the script stage recorded in report.json."""
+    from notebooklm_clone.errors import BadInput
+    from notebooklm_clone.stages.script_figures import script_figures
+    from notebooklm_clone.stages.turns import load_script
+
+    try:
+        script = load_script(out_dir / "script.json")
+    except BadInput as error:
+        return {"error": str(error)}
+    try:
+        target = (json.loads((out_dir / "report.json").read_text()).get("script") or {}).get("target_words")
+    except (OSError, ValueError, AttributeError):
+        target = None
+    return script_figures(script, document, target if isinstance(target, int) else None).model_dump()
 
 
 def quiz_letters(notes: dict) -> dict:
@@ -154,9 +173,12 @@ def measure(out_dir: Path, source: Path) -> dict:
     except (OSError, ValueError) as error:
         row["error"] = f"notes.json: {error}"
         return row
-    row["coverage"] = coverage(source, notes)
+    document = extracted(source)
+    row["coverage"] = coverage(document, notes)
     row["quiz"] = quiz_letters(notes)
     row["replacement_chars"] = replacement_chars(out_dir)
+    if (out_dir / "script.json").is_file():
+        row["script"] = script_measures(out_dir, document)
     return row
 
 
@@ -217,6 +239,35 @@ def print_table(rows: list[dict], total: dict) -> None:
         print("  ".join(v.ljust(w) if i in (0, 6) else v.rjust(w) for i, (v, w) in enumerate(zip(line, widths))))
 
 
+def print_script_table(rows: list[dict]) -> None:
+    """One row per document with a script: is it the length asked for, does the host ask, is it said once, does it
+    read the paper's structure aloud or pretend to be its authors, and are its facts in the source."""
+    header = ("script", "words/target", "host ?", "turn med/max", "repeated", "meta-talk", "impersonation", "filler",
+              "fragments", "unsupported", "coverage")
+    lines = []
+    for r in rows:
+        f = r.get("script")
+        if not f or not measured(r):
+            continue
+        if "error" in f:
+            lines.append((r["document"], f"FAILED: {f['error']}"[:100]))
+            continue
+        length = f"{f['words']}/{f['target_words']}" if f["target_words"] else str(f["words"])
+        lines.append((r["document"], length, percent(f["host_question_share"]),
+                      f"{f['median_turn_words']:g}/{f['max_turn_words']}", percent(f["repeated_share"]),
+                      str(len(f["meta_talk"])), str(len(f["impersonation"])), str(f["filler_turns"]),
+                      str(f["fragment_turns"]),
+                      f"{len(f['unsupported'])}/{f['fact_sentences']} ({percent(f['unsupported_share'])})",
+                      percent(f["coverage"])))
+    if not lines:
+        return
+    widths = [max(len(line[i]) for line in [header, *lines] if len(line) == len(header) or i < 1)
+              for i in range(len(header))]
+    print()
+    for line in [header, *lines]:
+        print("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(line, widths))))
+
+
 def print_details(rows: list[dict]) -> None:
     """What fails, so a reader can judge the figures: uncovered sections and the first unsupported items."""
     for r in rows:
@@ -227,9 +278,18 @@ def print_details(rows: list[dict]) -> None:
         print(f"  uncovered sections ({len(uncovered)}): " + ("; ".join(uncovered) or "none"))
         print(f"  unsupported items ({len(unsupported)}){':' if unsupported else ': none'}")
         for item in unsupported[:SHOWN_UNSUPPORTED]:
-            text = " ".join(item["text"].split())
-            text = text if len(text) <= 140 else text[:139] + "…"
-            print(f"    {item['output']} #{item['number']}: {text} [{'; '.join(item['reasons'])}]")
+            print(f"    {item['output']} #{item['number']}: {clipped(item['text'])} [{'; '.join(item['reasons'])}]")
+        figures = r.get("script") or {}
+        for key in ("meta_talk", "impersonation", "unsupported") if "error" not in figures else ():
+            found = figures[key]
+            print(f"  script {key.replace('_', '-')} ({len(found)}){':' if found else ': none'}")
+            for sentence in found[:SHOWN_UNSUPPORTED]:
+                print(f"    {clipped(sentence)}")
+
+
+def clipped(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 140 else text[:139] + "…"
 
 
 def write_results(path: Path, data: dict) -> None:
@@ -246,6 +306,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="output root (default: .bench/quality/<tier> in the repo)")
     parser.add_argument("--only", default="", help="comma-separated substrings of the document names to keep")
     parser.add_argument("--from-outputs", action="store_true", help="measure the folders in --out, generate nothing")
+    parser.add_argument("--no-script", action="store_true", help="generate the study notes only, no script")
     args = parser.parse_args()
     docs = args.docs if args.docs.is_absolute() else ROOT / args.docs
     out_root = (args.out or ROOT / ".bench" / "quality" / args.tier).resolve()
@@ -270,10 +331,10 @@ def main() -> int:
         if args.from_outputs:
             row["seconds"] = recorded_seconds(out_dir)
         else:
-            run = generate(sources[index], out_root, args.tier)
+            run = generate(sources[index], out_root, args.tier, not args.no_script)
             row.update(seconds=run["seconds"], exit=run["exit"])
             if run["exit"] != 0:
-                row["error"] = f"notes exit {run['exit']}: {run['error']}"
+                row["error"] = f"exit {run['exit']}: {run['error']}"
         if "error" not in row:
             row.update(measure(out_dir, docs / f"{out_dir.name}.pdf"))
         rows.append(row)
@@ -286,6 +347,7 @@ def main() -> int:
     print(f"(quiz: ! = one letter answers over {MAX_LETTER_SHARE:.0%} of {MIN_QUIZ_JUDGED}+ questions)")
     if args.from_outputs:
         print("(seconds: stage timings recorded in each report.json, model start-up excluded)")
+    print_script_table(rows)
     print_details(rows)
     results = {"tier": None if args.from_outputs else args.tier, "from_outputs": args.from_outputs,
                "docs": str(docs), "out": str(out_root), "documents": rows, "total": total}

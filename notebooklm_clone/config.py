@@ -104,7 +104,7 @@ class NotesSettings(Section):
 
 
 class ScriptSettings(Section):
-    minutes: float = Field(default=5.0, ge=0.5, le=120)
+    minutes: float | None = Field(default=None, ge=0.5, le=120)  # None: the length follows the material
     speakers: int = Field(default=2, ge=1, le=4)
     style: Literal["deep-dive", "brief", "debate", "critique", "lecture"] = "deep-dive"
     language: str = "auto"  # "auto": the language detected in the document; else a name like "English"

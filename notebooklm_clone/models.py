@@ -255,10 +255,36 @@ class ScriptStats(BaseModel):
     target_words: int
     words: int
     ratio: float
+    length: str = ""  # how the length was chosen (from the material, or --minutes)
     segments: list[SegmentLength] = Field(default_factory=list)
+    answers: dict[str, int] = Field(default_factory=dict)  # how the answers were grounded (verified, from_note, ...)
+    sections_skipped: list[str] = Field(default_factory=list)  # body sections with no grounded note to discuss
     calls: dict[str, int] = Field(default_factory=dict)
     cached_calls: int = 0
     warnings: list[str] = Field(default_factory=list)
+
+
+class ScriptFigures(BaseModel):
+    """How trustworthy and listenable a finished script is, read from the script and its source alone
+    (stages/script_figures.py; bench_quality's "script" table, `check --json`'s "script_figures")."""
+
+    target_words: int | None = None  # the length asked for, when known
+    words: int
+    ratio: float | None = None  # words / target_words
+    host_question_share: float  # share of the host's turns that ask something
+    median_turn_words: float
+    max_turn_words: int
+    repeated_share: float  # share of the script's 5-word shingles said before
+    meta_talk: list[str] = Field(default_factory=list)  # sentences reading the paper's structure aloud
+    impersonation: list[str] = Field(default_factory=list)  # sentences claiming authorship, research or guests
+    filler_turns: int = 0  # turns with nothing in them but a reaction
+    fragment_turns: int = 0  # turns that are no sentence
+    fact_sentences: int = 0  # sentences stating a fact (checked against the source)
+    unsupported: list[str] = Field(default_factory=list)  # fact sentences no source window supports
+    unsupported_share: float = 0.0
+    sections: int = 0  # body sections (top-level, 80+ words, references and acknowledgements out)
+    coverage: float | None = None  # share of those a supported sentence rests on
+    sections_missed: list[str] = Field(default_factory=list)
 
 
 class ScriptResult(BaseModel):

@@ -23,6 +23,7 @@ from .stages.calls import resolve_languages
 from .stages.chunk import chunk_document
 from .stages.notes import run_notes
 from .stages.script import run_script
+from .stages.script_figures import script_figures
 from .store import portable_name
 
 PRODUCTS = ("extract", "notes", "script", "podcast")
@@ -96,7 +97,9 @@ def process_document(
                 scripted = timed("script", run_script, document, notes, llm, settings, cache_dir)
                 script = scripted.script
                 result.files.update(write_script(script, out_dir))
-                result.script = scripted.stats.model_dump()
+                figures = script_figures(script, document, scripted.stats.target_words)
+                result.script = {**scripted.stats.model_dump(), "figures": figures.model_dump()}
+                result.warnings.extend(scripted.stats.warnings)
             result.usage = llm.usage.totals()
             result.usage_by_stage = llm.usage.by_stage()
             result.cost_usd = llm.usage.cost_usd()

@@ -43,8 +43,8 @@ _NOTES_TEMPLATES = ("map", "digest", "abstract", "qa", "quiz", "section")
 _TEMPLATES_FOR = {
     "extract": (),
     "notes": _NOTES_TEMPLATES,
-    "script": (*_NOTES_TEMPLATES, "outline", "segment"),
-    "podcast": (*_NOTES_TEMPLATES, "outline", "segment"),
+    "script": (*_NOTES_TEMPLATES, "segment"),
+    "podcast": (*_NOTES_TEMPLATES, "segment"),
 }
 # Fields that change how a run goes, never what it produces (and secrets, which must not be hashed into files).
 _RUNTIME_FIELDS = {

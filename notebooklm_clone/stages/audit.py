@@ -135,10 +135,10 @@ def statements_of(notes: NotesResult, script: Script | None = None) -> tuple[dic
                 asked=(card.front, card.back, False))
     skipped: dict[str, int] = {}
     if script is not None:
-        names = {word for speaker in script.speakers for word in re.findall(r"[^\W\d_]{2,}", speaker.name)}
+        names = speaker_names(script)
         for turn in script.turns:
             for sentence in split_sentences(plain_text(turn.text)):
-                text = _without_names(sentence, names)
+                text = without_names(sentence, names)
                 if _chatter(text, script.language):
                     skipped["script"] = skipped.get("script", 0) + 1
                 else:
@@ -149,7 +149,12 @@ def statements_of(notes: NotesResult, script: Script | None = None) -> tuple[dic
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def _without_names(sentence: str, names: set[str]) -> str:
+def speaker_names(script: Script) -> set[str]:
+    """The words of the speakers' names ("Maya", "Chen"), which say nothing about the document."""
+    return {word for speaker in script.speakers for word in re.findall(r"[^\W\d_]{2,}", speaker.name)}
+
+
+def without_names(sentence: str, names: set[str]) -> str:
     """A host's own name is no claim about the document ("Thanks, Maya")."""
     if not names:
         return sentence

@@ -30,9 +30,9 @@ MAX_EVIDENCE = 3  # sentences one item may rest on
 # textbook adjective, a guessed cause, "protected by" for "governing"), and the quote is always there to fall back on.
 KEEP_OVERLAP = 0.9
 MIN_CONTENT_WORDS = 3  # "Pope, 2003" or "See Figure 2." is no study note
-_AFFILIATION = re.compile(r"\b(?:professor|lecturer|ph\.?\s?d|university|universit[éy]|institute|department|college|"
+AFFILIATION = re.compile(r"\b(?:professor|lecturer|ph\.?\s?d|fellow|university|universit[éy]|institute|department|college|"
                           r"laborator(?:y|ies)|school of|faculty|author|correspond\w*|e-?mail)\b", re.IGNORECASE)
-_ANAPHOR = re.compile(r"\W*(?:it|its|they|them|their|this|these|that|those|he|she|his|her|such|the latter|the former|"
+ANAPHOR = re.compile(r"\W*(?:it|its|they|them|their|this|these|that|those|he|she|his|her|such|the latter|the former|"
                       r"both|there|here|il|elle|ils|elles|cela|ceci|er|sie|es|dies|diese)\b", re.IGNORECASE)
 
 
@@ -73,7 +73,7 @@ class Source:
             return True
         surnames = {a.split()[-1].lower() for a in self.document.authors if a.split()}
         words = set(re.findall(r"[^\W\d_]+", text.lower()))
-        return bool(surnames & words) and bool(_AFFILIATION.search(text))
+        return bool(surnames & words) and bool(AFFILIATION.search(text))
 
     def evidence(self, ids: list[str]) -> list[Evidence]:
         return evidence_for(self.index, ids)[:MAX_EVIDENCE]
@@ -95,7 +95,7 @@ class Source:
         if not evidence:
             return Verdict(False, 0.0, ["no evidence"]), []
         verdict = verify(statement, [e.quote for e in evidence], self.language, min_overlap=KEEP_OVERLAP)
-        if verdict.supported or len(evidence) >= MAX_EVIDENCE or not _ANAPHOR.match(evidence[0].quote):
+        if verdict.supported or len(evidence) >= MAX_EVIDENCE or not ANAPHOR.match(evidence[0].quote):
             return verdict, evidence
         widened = _prepend(self._previous(evidence[0]), evidence)
         if widened:

@@ -1,15 +1,22 @@
-"""The podcast script: an outline of segments with word budgets, then one call per segment writing its turns.
+"""The podcast script: a conversation assembled from the grounded notes, one exchange per note.
 
-The outline comes from the condensed notes (so any document length fits); code, not the model, sets the word budgets
-(intro, one segment per main theme, wrap-up) so they add up to minutes * words_per_minute. Each segment is written
-from the notes it cites, with the speakers constrained by the schema; short segments are continued and long ones
-trimmed at turn boundaries, so the length lands within the tolerance. Turns are cleaned for speech (turns.py). The
-stage returns a ScriptResult; outputs/script.py writes script.json and script.md.
+Small models are poor at inventing fluent prose without inventing facts, so the show is built, not free-written:
+- **Material and length** (stages/material.py): grounded notes grouped by the document's sections, as many as the
+  material and the asked length allow, never padded.
+- **Exchanges.** The expert's answer is the grounded note itself, as spoken; one call per note writes only the
+  host's question before it (a Q&A note brings its own). The model's written answers were near-copies of the notes
+  when right and inventions when not, at three times the tokens. A question the answer does not answer, or one
+  that brings a number or name the evidence lacks, becomes a plain one. Sentences said before, meta-talk (section
+  numbers, the paper's roadmap) and claims to the work are removed, and the authors' "we" becomes "they".
+- **Frame.** Welcome, plan, transitions and recap come from phrase sets (stages/phrases.py) holding only the title
+  and the topics covered: no guest can be invented, nobody thanked mid-show.
+The stage returns a ScriptResult; outputs/script.py writes script.json and script.md.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -18,7 +25,6 @@ from ..config import Settings
 from ..errors import BackendUnavailable
 from ..llm.prompts import render_messages
 from ..models import (
-    Cited,
     Document,
     NotesResult,
     Script,
@@ -30,69 +36,61 @@ from ..models import (
     Turn,
 )
 from ..text.lang import language_code
-from ..text.split import CJK_CHARS_PER_WORD, split_for_speech
+from ..text.sentences import split_sentences
+from ..text.split import count_words
 from .calls import Caller, output_schema, prompt_language, resolve_languages
-from .condense import Digester, cited_line, condense
-from .turns import (
-    Said,
-    clean_turns,
-    drop_greetings,
-    echoes,
-    share_turns,
-    shingles,
-    speakable,
-    trim_to,
-    validate_script,
-    words_in,
-)
-
-CHARACTER_LANGUAGES = ("zh", "ja")  # languages whose script budgets are stated in characters
+from .grounding import ANAPHOR, Source
+from .material import FRAME_WORDS, RANK, Item, Plan, Topic, gather_items, plan_episode
+from .phrases import Phrases
+from .script_figures import body_sections, is_impersonation, is_meta_talk
+from .turns import Said, clean_turns, shingles, speakable, validate_script, words_in
+from .verify import QUANTITY, content_stems, names_in
 
 # (id, name, role) for 1-4 speakers; the first is always the host who opens and closes the show
 CAST = [
     ("host", "Alex", "the curious host who asks the questions a listener would ask"),
     ("expert", "Sam", "the expert who has read the document closely and explains it"),
-    ("skeptic", "Jordan", "a sceptical guest who questions assumptions and asks for evidence"),
-    ("guest", "Riley", "a practitioner who relates the ideas to real-world examples"),
+    ("skeptic", "Jordan", "a sceptical co-host who questions assumptions and asks for evidence"),
+    ("guest", "Riley", "a practitioner co-host who relates the ideas to practice"),
 ]
 STYLE_ROLES = {  # roles that fit the style better than the defaults
-    "debate": {"host": "the moderator who also argues for the document's claims",
-               "expert": "the expert who argues the other side and probes weaknesses"},
+    "debate": {"host": "the moderator who pushes back on the document's claims",
+               "expert": "the expert who defends them with the document's evidence"},
     "critique": {"expert": "the critic who weighs the work's strengths and weaknesses"},
     "lecture": {"expert": "the lecturer who explains the material step by step"},
 }
 SOLO_ROLE = "the narrator who explains the document to the listener"
-WORDS_PER_CALL = 220  # one segment call writes at most this many words: keeps the JSON well inside max_tokens
-MAX_CALLS_PER_SEGMENT = 8
-MAX_STALLS = 3  # calls in a row that add nothing new before a segment gives up
-TOP_UP_ROUNDS = 2
-MAX_ITEMS = 12  # notes shown to one segment call  # passes over the themes when the whole script is still short
-INTRO_SHARE = 0.12
-OUTRO_SHARE = 0.10
+OVERVIEW = re.compile(r"^\W*(?:abstract|summary|overview|r[ée]sum[ée]|zusammenfassung|resumen|sommario|resumo)\W*$",
+                      re.IGNORECASE)
+
+QUESTION_IN_ANSWER = 0.5  # share of a question's content words the answer must hold (it answers that question)
+QUESTION_IN_EVIDENCE = 0.6  # ... and the note's evidence (it smuggles in nothing)
+MAX_QUESTION_WORDS = 30
+# words a speaker adds about the show or the source rather than its content; not asked of the evidence
+_SHOW_WORDS = {"author", "authors", "researcher", "researchers", "paper", "document", "study", "report", "article",
+               "memo", "text", "findings", "finding", "work"}
 
 
-class _TurnOut(BaseModel):
-    speaker: str
-    text: str
+class QuestionOut(BaseModel):
+    question: str
 
 
-class TurnsOut(BaseModel):
-    turns: list[_TurnOut]
+@dataclass
+class Exchange:
+    item: Item
+    question: str
+    answer: str
 
 
-class _ThemeOut(BaseModel):
-    title: str
-    summary: str
-    points: list[int]
-
-
-class OutlineOut(BaseModel):
-    title: str
-    themes: list[_ThemeOut]
+@dataclass
+class Counts:
+    exchanges: int = 0
+    plain_questions: int = 0  # the model's question did not fit its answer: a plain one was asked
+    answered_calls: int = 0  # question calls whose answer matched the schema
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Speakers, budgets and the outline
+# Speakers
 
 
 def make_speakers(settings: Settings) -> list[Speaker]:
@@ -105,234 +103,283 @@ def make_speakers(settings: Settings) -> list[Speaker]:
     return speakers
 
 
-def theme_count(settings: Settings, points: int) -> int:
-    """About one main theme per 1.5 minutes (brief: per 2.5), at least 1, at most 6 and never more than the notes."""
-    per = 2.5 if settings.script.style == "brief" else 1.5
-    return max(1, min(6, round(settings.script.minutes / per), max(1, points // 2)))
+# ---------------------------------------------------------------------------------------------------------------------
+# Writing and checking exchanges
 
 
-def spoken_length(words: int, language: str) -> str:
-    """How a segment prompt states its length: characters for Chinese and Japanese, words for the rest."""
-    if language_code(language) in CHARACTER_LANGUAGES:
-        return f"{round(words * CJK_CHARS_PER_WORD)} characters"
-    return f"{words} words"
+def third_person(text: str, language: str) -> str:
+    """The authors' "we" as the hosts say it: "they" (English only; other languages are asked to in the prompt)."""
+    if language_code(language) != "en":
+        return text
+    text = re.sub(r"(^|[.!?]\s+)We\b(?!')", r"\1The authors", text)
+    for first, third in (("we", "they"), ("our", "their"), ("ours", "theirs"), ("ourselves", "themselves"),
+                         ("us", "them")):
+        text = re.sub(rf"\b{first}\b", third, text)
+        text = re.sub(rf"\b{first.capitalize()}\b", third.capitalize(), text)
+    return text.replace("Let them ", "Let us ").replace("let them ", "let us ")
 
 
-def word_budgets(total: int, themes: int) -> list[int]:
-    """Intro, one budget per theme, wrap-up: integers that add up to exactly `total`."""
-    intro = max(20, round(total * INTRO_SHARE))
-    outro = max(20, round(total * OUTRO_SHARE))
-    rest = max(themes * 30, total - intro - outro)
-    each, extra = divmod(rest, themes)
-    budgets = [intro] + [each + (1 if i < extra else 0) for i in range(themes)] + [outro]
-    budgets[-2] += total - sum(budgets)  # rounding and minimums settle on the last theme
-    return budgets
+def _without_show_words(sentence: str, evidence: str) -> str:
+    have = evidence.lower()
+    return " ".join(w for w in sentence.split()
+                    if re.sub(r"\W", "", w.lower()) not in _SHOW_WORDS or re.sub(r"\W", "", w.lower()) in have)
 
 
-def _numbered(points: list[Cited]) -> list[str]:
-    return [f"[{i}] {cited_line(p)}" for i, p in enumerate(points)]
+def _brings_nothing_new(text: str, evidence: str, language: str) -> bool:
+    """No number and no name the evidence lacks (a question may not smuggle in a fact)."""
+    lowered = evidence.lower()
+    numbers = re.findall(r"\d+(?:[.,]\d+)?", text)
+    if any(n not in evidence for n in numbers):
+        return False
+    return all(name.lower() in lowered for name in names_in(text, language))
 
 
-def make_outline(notes: NotesResult, caller: Caller, settings: Settings,
-                 title: str) -> tuple[str, list[Segment], list[Cited]]:
-    """Episode title, the segments (intro, themes, wrap-up) with word budgets, and the points they index."""
-    style = _style(settings)
-
-    def render(items: list[str], themes: int = 3) -> list[dict]:
-        return render_messages("outline", settings.prompts_dir, items=items, themes=themes, title=title, **style)
-
-    points = notes.overview or notes.key_points
-    digester = Digester(caller, settings, title, style)
-    points = condense(points, lambda items: render(_numbered_lines(items)), digester, caller.budget("thinking"),
-                      "outline")
-    n_themes = theme_count(settings, len(points))
-    total = round(settings.script.minutes * settings.script.words_per_minute)
-    budgets = word_budgets(total, n_themes)
-    messages = render(_numbered(points), n_themes)
-    schema = output_schema(OutlineOut, [], themes=n_themes)
-    schema["properties"]["themes"]["minItems"] = n_themes
-    theme_props = schema["$defs"]["_ThemeOut"]["properties"]
-    theme_props["points"].update({"items": {"type": "integer", "enum": list(range(len(points)))} if points else
-                                  {"type": "integer"}, "minItems": 1 if points else 0, "maxItems": 8})
-    answer = caller.one("outline", messages, schema, OutlineOut, label="outline", role="thinking")
-    themes = list(answer.themes[:n_themes]) if answer else []
-    episode = speakable(answer.title) if answer and speakable(answer.title) else title
-    if len(themes) < n_themes:  # no usable outline: split the points evenly, in document order
-        size = max(1, -(-len(points) // n_themes))
-        themes = [_ThemeOut(title=f"Part {i + 1}", summary="",
-                            points=list(range(i * size, min(len(points), (i + 1) * size)))) for i in range(n_themes)]
-    segments = [Segment(title="Introduction", words=budgets[0], summary=f"What {title} is about",
-                        note_refs=list(range(min(5, len(points)))))]
-    for theme, words in zip(themes, budgets[1:-1]):
-        refs = sorted({i for i in theme.points if 0 <= i < len(points)}) or list(range(min(5, len(points))))
-        segments.append(Segment(title=speakable(theme.title) or "Main theme", words=words,
-                                summary=speakable(theme.summary), note_refs=refs))
-    segments.append(Segment(title="Wrap-up", words=budgets[-1], summary="Main takeaways",
-                            note_refs=sorted({r for s in segments[1:] for r in s.note_refs[:2]})))
-    return episode, segments, points
+_REASON = re.compile(r"\b(?:because|since|so that|so as to|in order to|due to|thanks to|as a result|owing to|"
+                     r"the reason|parce que|afin de|weil|porque|perché)\b", re.IGNORECASE)
+_LEANS = re.compile(r"\b(?:these|those|such|the above|ces|diese|estos|estas)\s+\w+", re.IGNORECASE)
+_ASKS_REASON = re.compile(r"^\W*(?:why|pourquoi|warum|por qué|perché)\b|\breasons?\b", re.IGNORECASE)
+_ASKS_DEFINITION = re.compile(r"^\W*what (?:is|are) (?:an? |the )?([^?]{2,40}?)\s*\?$", re.IGNORECASE)
+# discourse markers that tie a sentence to the one before it in the source; said after a question they dangle
+_DANGLING = re.compile(r"^(?:however|after all|moreover|furthermore|in addition|additionally|thus|therefore|hence|"
+                       r"indeed|in turn|also|then|still|yet|nevertheless|consequently|accordingly|similarly|"
+                       r"likewise|by contrast|in contrast|on the other hand|instead|in fact|cependant|toutefois|"
+                       r"ainsi|donc|en outre|de plus|jedoch|außerdem|daher|sin embargo|además|pero),\s+",
+                       re.IGNORECASE)
 
 
-def _numbered_lines(lines: list[str]) -> list[str]:
-    return [f"[{i}] {line}" for i, line in enumerate(lines)]
+def _share_in(text: str, other: str, language: str) -> float:
+    """Share of `text`'s content words (show words aside) that `other` holds."""
+    stems = content_stems(_without_show_words(text, ""), language)
+    have = set(content_stems(other, language))
+    return sum(x in have for x in stems) / len(stems) if stems else 0.0
 
 
-def _style(settings: Settings) -> dict:
-    return {"language": prompt_language(settings.script.language), "level": settings.notes.level,
-            "instructions": settings.script.instructions.strip()}
+def spoken_answer(item: Item, language: str, said: Said) -> str:
+    """The note as the expert says it: speakable, the authors in the third person, without sentences already said,
+    meta-talk or a claim to the work (all recorded in `said`)."""
+    kept = []
+    for sentence in split_sentences(third_person(speakable(item.text), language)):
+        if re.search(r"\w", sentence) and not is_meta_talk(sentence) and not is_impersonation(sentence) \
+                and said.novel(sentence):
+            said.add(sentence)
+            kept.append(sentence)
+    answer = " ".join(kept)
+    bare = _DANGLING.sub("", answer)
+    return bare[:1].upper() + bare[1:] if bare != answer else answer
+
+
+def asks_for(question: str, answer: str, evidence: str, language: str) -> bool:
+    """Whether `answer` answers `question`: a question, short, most of its words in the answer and in the evidence,
+    no number or name the evidence lacks, a number in the answer when it asks how many, a reason when it asks why."""
+    return (question.endswith("?") and count_words(question) <= MAX_QUESTION_WORDS
+            and _share_in(question, answer, language) >= QUESTION_IN_ANSWER
+            and _share_in(question, evidence, language) >= QUESTION_IN_EVIDENCE
+            and _brings_nothing_new(question, evidence, language)
+            and (not QUANTITY.match(question) or bool(re.search(r"\d", answer)))
+            and (not _ASKS_REASON.search(question) or bool(_REASON.search(answer)))
+            and _defines_what_it_asks(question, answer)
+            and not _echoes(question, answer) and not is_meta_talk(question) and not is_impersonation(question))
+
+
+def _echoes(question: str, answer: str) -> bool:
+    """A question that reads its answer out first ("Does the tun lose most of its water?" before "The tun loses
+    most of its water"): a third of its 5-word shingles in the answer."""
+    own = shingles(question)
+    return bool(own) and len(own & shingles(answer)) >= max(1, len(own) // 3)
+
+
+def _defines_what_it_asks(question: str, answer: str) -> bool:
+    """ "What is X?" needs an answer that says what X is, not one that merely names it."""
+    match = _ASKS_DEFINITION.match(question)
+    return not match or Source.defines(match.group(1), answer)
+
+
+def write_questions(topic: Topic, answers: list[str], title: str, speakers: list[Speaker], caller: Caller,
+                    settings: Settings, language: str, counts: Counts) -> list[str]:
+    """The host's question before each answer: a Q&A item's own question when its answer answers it, else one the
+    model writes for the note ("" where it wrote none). One call per note: given several, a small model skips or
+    shifts one."""
+    host, expert = speakers[0], speakers[1] if len(speakers) > 1 else speakers[0]
+    questions, requests, asked = [], [], []
+    for k, (item, answer) in enumerate(zip(topic.items, answers)):
+        own = third_person(speakable(item.question), language)
+        if not answer or (own and asks_for(own, answer, _evidence(item), language)):
+            questions.append(own)
+            continue
+        questions.append("")
+        messages = render_messages(
+            "segment", settings.prompts_dir, note=answer, source=speakable(" ".join(item.quotes())), title=title,
+            topic=topic.title, host=host.name, expert=expert.name, style=settings.script.style,
+            language=prompt_language(settings.script.language), level=settings.notes.level,
+            instructions=settings.script.instructions.strip(),
+        )  # fmt: skip
+        requests.append((messages, output_schema(QuestionOut, []), f"segment {topic.title!r} note {k + 1}"))
+        asked.append(k)
+    for k, out in zip(asked, caller.many("script", requests, QuestionOut, role="thinking")):
+        questions[k] = third_person(speakable(out.question), language) if out else ""
+        counts.answered_calls += out is not None
+    return questions
+
+
+def _evidence(item: Item) -> str:
+    return " ".join(item.quotes() + [item.text])
+
+
+def build_exchanges(topic: Topic, title: str, speakers: list[Speaker], caller: Caller, settings: Settings,
+                    language: str, phrases: Phrases, said: Said, counts: Counts) -> list[Exchange]:
+    """A topic's exchanges: each note as the answer, after the model's question when the answer answers it, else
+    after a plain question."""
+    answers = [spoken_answer(item, language, said) for item in topic.items]
+    questions = write_questions(topic, answers, title, speakers, caller, settings, language, counts)
+    exchanges = []
+    for item, answer, question in zip(topic.items, answers, questions):
+        if not answer:  # everything it says was said already
+            continue
+        if not asks_for(question, answer, _evidence(item), language):
+            question = phrases.question(counts.plain_questions)  # each form once before any comes again
+            counts.plain_questions += 1
+        counts.exchanges += 1
+        exchanges.append(Exchange(item, question, answer))
+    return exchanges
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Writing segments
+# Assembly
 
 
-def _segment_schema(speakers: list[Speaker], words: int) -> dict:
-    schema = output_schema(TurnsOut, [])
-    schema["properties"]["turns"].update(minItems=2 if len(speakers) > 1 else 1, maxItems=max(2, min(14, words // 18)))
-    schema["$defs"]["_TurnOut"]["properties"]["speaker"] = {"type": "string", "enum": [s.id for s in speakers]}
-    return schema
-
-
-def write_segment(index: int, segment: Segment, kind: str, points: list[Cited], previous: list[Turn], title: str,
-                  speakers: list[Speaker], caller: Caller, settings: Settings, words: int | None = None,
-                  continuing: bool = False, attempt: int = 0, material: list[str] = ()) -> list[Turn]:
-    """Turns for one segment: calls of up to WORDS_PER_CALL words, continued until `words` (default: the segment's
-    budget) is nearly met, then trimmed at turn boundaries if over. Sentences that restate earlier ones and turns that
-    read the instructions back are dropped. `material`: further notes to show (see segment_material)."""
-    tolerance = settings.script.length_tolerance
-    target = words or segment.words
-    items = [f"- {points[i].text}" for i in segment.note_refs if 0 <= i < len(points)]  # no page numbers to read
-    # a small model repeats a short list verbatim: give it more notes (rotated on each top-up round)
-    rest = [line for line in material if line not in items]
-    if rest:
-        shift = (attempt * 5) % len(rest)
-        items += (rest[shift:] + rest[:shift])[: max(0, MAX_ITEMS - len(items))]
-    if segment.summary:
-        items.insert(0, f"Segment focus: {segment.summary}")
-    # nothing said twice; except that a wrap-up may restate what earlier segments said (that is what a recap is)
-    said = Said() if kind == "outro" else Said(previous)
-    turns: list[Turn] = []
-    # a tiny model copies whatever dialogue it is shown: a new segment starts from the notes alone, a continuation
-    # sees only the last two turns
-    context = list(previous[-2:]) if continuing else []
-    stalls = 0
-    for call in range(MAX_CALLS_PER_SEGMENT):
-        missing = target - words_in(turns)
-        if missing <= target * tolerance / 2 or stalls >= MAX_STALLS:
-            break
-        ask = max(20, min(WORDS_PER_CALL, missing))
-        messages = render_messages(
-            "segment", settings.prompts_dir, items=items, previous=[t.model_dump() for t in context], title=title,
-            segment=segment.title, words=ask, length=spoken_length(ask, settings.script.language), kind=kind,
-            continuing=continuing or bool(turns), speakers=speakers, style=settings.script.style, **_style(settings),
-        )  # fmt: skip
-        told = re.split(r"</(?:document|conversation)>", messages[-1]["content"])[-1]  # after the data blocks
-        instructions = shingles(messages[0]["content"] + " " + told)
-        answer = caller.one("script", messages, _segment_schema(speakers, ask), TurnsOut,
-                            label=f"segment {index} part {call + 1}" + (f" top-up {attempt}" if attempt else ""),
-                            role="thinking")
-        new = clean_turns([Turn(speaker=t.speaker, text=t.text, segment=index) for t in answer.turns], speakers,
-                          settings.script.max_turn_chars) if answer else []
-        if kind != "intro":
-            new = drop_greetings(new)
-        fresh = []
-        for turn in new:
-            text = said.novel(turn.text)
-            if text and not echoes(text, instructions):
-                said.add(text)
-                fresh.append(turn.model_copy(update={"text": text}))
-        stalls = stalls + 1 if words_in(fresh) < 5 else 0
-        turns += fresh
-        context = (context + fresh)[-2:]
-    return share_turns(trim_to(turns, round(target * (1 + tolerance / 2))), speakers)
-
-
-def fallback_turns(index: int, kind: str, segment: Segment, segments: list[Segment], title: str,
-                   speakers: list[Speaker], points: list[Cited]) -> list[Turn]:
-    """When the model writes nothing usable for a segment: a plain turn from the outline and notes, so no segment
-    (and no chapter) is silent."""
+def assemble(title: str, opening: str, topics: list[Topic], exchanges: list[list[Exchange]], speakers: list[Speaker],
+             phrases: Phrases) -> tuple[list[Segment], list[Turn]]:
+    """Segments and turns: intro (welcome, plan, what it is about, the abstract's points), one segment per topic
+    (transition, then question and answer per note), wrap-up (recap of the topics discussed, goodbye)."""
     host = speakers[0].id
-    if kind == "intro":
-        text = f"Welcome! Today we talk about {title}."
-    elif kind == "outro":
-        themes = ", ".join(s.title for s in segments[1:-1])
-        text = f"That brings us to the end. We covered {themes}. Thanks for listening!"
-    else:
-        facts = " ".join(speakable(points[i].text) for i in segment.note_refs[:3] if 0 <= i < len(points))
-        text = f"Let us turn to {segment.title}. {facts}".strip()
-    return [Turn(speaker=host, text=piece, segment=index) for piece in split_for_speech(text, 500)]
+    answerers = [s.id for s in speakers[1:]] or [host]
+    solo = len(speakers) == 1
+    # topics as they are named aloud: a section named like the document (a one-section memo) or its abstract is
+    # not announced; the abstract's exchanges join the introduction
+    named = [t.title for t, ex in zip(topics, exchanges)
+             if ex and t.title.casefold() != title.casefold() and not OVERVIEW.match(t.title)]
+    segments = [Segment(title="Opening", words=0, summary=f"What {title} is about")]  # not the paper's Introduction
+    turns = [Turn(speaker=host, text=phrases.welcome(title, named), segment=0)]
+    if opening:
+        if not solo:
+            turns.append(Turn(speaker=host, text=phrases.opening(), segment=0))
+        turns.append(Turn(speaker=answerers[0], text=opening, segment=0))
+    n = 0
+    for topic, topic_exchanges in zip(topics, exchanges):
+        if not topic_exchanges:
+            continue
+        budget = sum(i.estimate() for i in topic.items)
+        if OVERVIEW.match(topic.title) and len(segments) == 1:
+            index = 0
+            segments[0] = segments[0].model_copy(update={"words": segments[0].words + budget})
+        else:
+            index = len(segments)
+            segments.append(Segment(title=topic.title, words=budget, summary=""))
+        for k, exchange in enumerate(topic_exchanges):
+            lead = phrases.transition(index - 1, topic.title) if k == 0 and topic.title in named else ""
+            host_line = " ".join(x for x in (lead, "" if solo else exchange.question) if x)
+            if host_line:
+                turns.append(Turn(speaker=host, text=host_line, segment=index))
+            turns.append(Turn(speaker=answerers[n % len(answerers)], text=exchange.answer, segment=index))
+            n += 1
+    end = len(segments)
+    segments.append(Segment(title="Wrap-up", words=0, summary="What the episode covered"))
+    closing = f"{phrases.recap(title, named)} {phrases.goodbye()}"
+    turns.append(Turn(speaker=host, text=closing, segment=end))
+    return segments, _merged(turns)
 
 
-def segment_material(index: int, segments: list[Segment], points: list[Cited], extra: list[str]) -> list[str]:
-    """Notes a segment may draw on beyond its own: points no other theme segment covers, then the glossary and Q&A.
-    Shown the whole list, the model talks about whatever comes first (the overview) in every segment."""
-    if index in (0, len(segments) - 1):
-        return [f"- {p.text}" for p in points] + extra
-    claimed = {r for i, s in enumerate(segments[:-1]) if i != index for r in s.note_refs}
-    return [f"- {p.text}" for i, p in enumerate(points) if i not in claimed] + extra
+def _merged(turns: list[Turn]) -> list[Turn]:
+    """Consecutive lines of one speaker in one segment as one turn (the welcome and the first question)."""
+    out: list[Turn] = []
+    for turn in turns:
+        if out and out[-1].speaker == turn.speaker and out[-1].segment == turn.segment:
+            out[-1] = out[-1].model_copy(update={"text": f"{out[-1].text} {turn.text}"})
+        else:
+            out.append(turn)
+    return out
 
 
-def top_up(turns: list[Turn], segments: list[Segment], points: list[Cited], title: str, speakers: list[Speaker],
-           caller: Caller, settings: Settings, extra: list[str]) -> list[Turn]:
-    """If the whole script is still short of the tolerance, continue the theme segments (inserted in place)."""
-    target = sum(s.words for s in segments)
-    floor = target * (1 - settings.script.length_tolerance / 2)
-    themes = list(range(1, len(segments) - 1)) or [0]
-    for attempt in range(1, TOP_UP_ROUNDS + 1):
-        for index in themes:
-            missing = round(target - words_in(turns))
-            if words_in(turns) >= floor:
-                return turns
-            share = max(20, missing // len(themes))
-            position = max((i for i, t in enumerate(turns) if t.segment == index), default=len(turns) - 1) + 1
-            more = write_segment(index, segments[index], "theme", points, turns[:position], title, speakers, caller,
-                                 settings, share, continuing=True, attempt=attempt,
-                                 material=segment_material(index, segments, points, extra))
-            turns = turns[:position] + more + turns[position:]
-    return turns
+def opening_line(notes: NotesResult, language: str) -> tuple[str, set[str]]:
+    """What the document is about, in one grounded sentence of the abstract (third person), and the evidence it used
+    (the items resting on it are not discussed again). A sentence that leans on another ("... solve these difficult
+    problems") opens nothing, so it comes last."""
+    abstract = notes.summary.abstract if notes.summary else []
+    usable = [s for s in abstract if speakable(s.text) and not is_meta_talk(s.text) and count_words(s.text) <= 60]
+    usable.sort(key=lambda s: bool(ANAPHOR.match(s.text) or _LEANS.search(s.text)))
+    if not usable:
+        return "", set()
+    return third_person(speakable(usable[0].text), language), {e.sentence_id for e in usable[0].evidence}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The stage
 
 
 def run_script(document: Document, notes_result: NotesResult, llm, settings: Settings,
                cache_dir: str | Path | None = None) -> ScriptResult:
-    """Outline, segments, validation: the Script and its length check (no file is written). `cache_dir`: the
-    document's answer cache (out_dir/.cache), so a rerun of the document makes no calls."""
+    """Material, plan, exchanges, assembly, validation: the Script and its stats (no file is written). `cache_dir`:
+    the document's answer cache (out_dir/.cache), so a rerun of the document makes no calls."""
     settings = resolve_languages(settings, document)
+    language = language_code(settings.script.language)
     caller = Caller(llm, settings, Path(cache_dir) if cache_dir else None)
-    title = notes_result.title or document.title
     speakers = make_speakers(settings)
-    if not (notes_result.overview or notes_result.key_points):
+    phrases = Phrases(language)
+    title = speakable(notes_result.title or document.title) or "the document"
+    source = Source(document)
+    items = gather_items(notes_result, source)
+    if not items:
         raise BackendUnavailable(f"{document.source}: no notes to write a script from")
-    episode, segments, points = make_outline(notes_result, caller, settings, title)
-    extra = [f"- {t.term}: {t.definition}" for t in notes_result.glossary]
-    extra += [f"- {q.question} {q.answer}" for q in notes_result.qa]
-    turns: list[Turn] = []
-    planned = 0
-    written_segments = 0
-    for index, segment in enumerate(segments):
-        kind = "intro" if index == 0 else "outro" if index == len(segments) - 1 else "theme"
-        planned += segment.words
-        # a segment that came out short (or long) moves the difference to the next one, so the total holds
-        words = max(segment.words // 2, planned - words_in(turns))
-        written = write_segment(index, segment, kind, points, turns, episode, speakers, caller, settings, words,
-                                material=segment_material(index, segments, points, extra))
-        written_segments += bool(written)
-        turns += written or fallback_turns(index, kind, segment, segments, episode, speakers, points)
-    if not written_segments:  # only canned placeholder turns: that is no script
+    opening, opened = opening_line(notes_result, language)
+    rest = [i for i in items if not ({e.sentence_id for e in i.evidence} <= opened and i.evidence)] or items
+    plan = plan_episode(rest, document, settings, list(body_sections(source.index)))
+    counts = Counts()
+    said = Said([Turn(speaker=speakers[0].id, text=opening)] if opening else [])
+    exchanges: list[list[Exchange]] = []
+    for topic in plan.topics:
+        exchanges.append(build_exchanges(topic, title, speakers, caller, settings, language, phrases, said, counts))
+    if caller.calls and not counts.answered_calls:  # the endpoint answered nothing usable: bare notes would hide it
         last = f"; last problem: {caller.warnings[-1]}" if caller.warnings else ""
         raise BackendUnavailable(f"{document.source}: the model wrote no usable script turns for any segment{last}")
-    turns = top_up(turns, segments, points, episode, speakers, caller, settings, extra)
-    script = Script(title=episode, language=language_code(settings.script.language), speakers=speakers,
-                    segments=segments, turns=turns)
-    script = validate_script(script, settings.script.max_turn_chars)
-    return ScriptResult(script=script, stats=script_stats(script, settings, caller))
+    exchanges = fit_length(exchanges, plan, settings)
+    segments, turns = assemble(title, opening, plan.topics, exchanges, speakers, phrases)
+    turns = clean_turns(turns, speakers, settings.script.max_turn_chars)
+    script = validate_script(Script(title=title, language=language, speakers=speakers, segments=segments, turns=turns),
+                             settings.script.max_turn_chars)
+    return ScriptResult(script=script, stats=script_stats(script, plan, counts, caller))
 
 
-def script_stats(script: Script, settings: Settings, caller: Caller) -> ScriptStats:
-    """The length check (target and actual words, per segment) and the calls made."""
-    target = round(settings.script.minutes * settings.script.words_per_minute)
+def fit_length(exchanges: list[list[Exchange]], plan: Plan, settings: Settings) -> list[list[Exchange]]:
+    """With --minutes, an episode over the tolerance loses its lowest-ranked exchanges (last first) until it fits;
+    each topic keeps one."""
+    if not settings.script.minutes:
+        return exchanges
+    limit = plan.target_words * (1 + settings.script.length_tolerance) - FRAME_WORDS
+
+    def words() -> int:
+        return sum(count_words(e.question) + count_words(e.answer)
+                   for topic in exchanges for e in topic)
+
+    while words() > limit:
+        candidates = [(RANK[e.item.kind], t, k) for t, topic in enumerate(exchanges) if len(topic) > 1
+                      for k, e in enumerate(topic)]
+        if not candidates:
+            break
+        _, t, k = max(candidates)
+        exchanges[t] = exchanges[t][:k] + exchanges[t][k + 1:]
+    return exchanges
+
+
+def script_stats(script: Script, plan: Plan, counts: Counts, caller: Caller) -> ScriptStats:
+    """The length check (target and actual words, per segment), how the length was chosen, how the answers were
+    grounded, and the calls made."""
     return ScriptStats(
-        target_words=target, words=script.word_count(), ratio=round(script.word_count() / max(1, target), 3),
+        target_words=plan.target_words, words=script.word_count(),
+        ratio=round(script.word_count() / max(1, plan.target_words), 3), length=plan.how,
         segments=[SegmentLength(title=s.title, budget=s.words,
                                 words=words_in([t for t in script.turns if t.segment == i]))
                   for i, s in enumerate(script.segments)],
-        calls=caller.calls, cached_calls=caller.cached, warnings=caller.warnings,
+        answers={"exchanges": counts.exchanges, "plain_questions": counts.plain_questions},
+        sections_skipped=plan.skipped,
+        calls=caller.calls, cached_calls=caller.cached, warnings=plan.warnings + caller.warnings,
     )  # fmt: skip

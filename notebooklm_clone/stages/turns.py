@@ -20,13 +20,18 @@ from ..text.split import CJK_CHARACTER, count_words, split_for_speech
 _BRACKETED = re.compile(r"\[[^\]]*\]|\*[^*\n]{1,40}\*(?=\s|$)|\((?:laughs?|chuckles?|pause|sighs?|music[^)]*|"
                         r"applause|intro|outro)[^)]*\)", re.IGNORECASE)
 _EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]")
-_MARKUP = re.compile(r"[*_#`~>|]+")
+# markdown marks; not "~5", "p > 0.05" or "x_i", which speech normalisation reads out
+_MARKUP = re.compile(r"[*#`|]+|(?<!\w)_+|_+(?!\w)|~(?!\s?\d)|(?:^|(?<=\n))\s*>+|>(?!\s?=?\s?[\d.])")
 _URL = re.compile(r"https?://\S+")
+# "(MacMillan, 2011)", "(Smith et al., 2020; Lee, 2019)": a listener needs the claim, not the reference list
+_AUTHOR_YEAR = re.compile(r"\s*\((?:(?:see|e\.g\.,?|cf\.)\s+)?(?:[A-Z][^()\d]{0,60}?,?\s+(?:1[89]|20)\d{2}[a-z]?"
+                          r"(?:,\s*p+\.\s*\d+(?:-\d+)?)?(?:;\s*|\)))+")
 
 
 def speakable_turn_text(text: str, speakers: list[Speaker]) -> str:
     """Only the words to be spoken: no citations, stage directions, markdown, emojis or "Name:" labels."""
     text = strip_citation_marks(text)
+    text = _AUTHOR_YEAR.sub("", text)
     text = _BRACKETED.sub(" ", text)
     text = _EMOJI.sub("", text)
     text = _URL.sub("", text)
@@ -62,45 +67,6 @@ def clean_turns(turns: list[Turn], speakers: list[Speaker], max_chars: int) -> l
         for piece in split_for_speech(text, max_chars):
             out.append(Turn(speaker=turn.speaker, text=piece, segment=turn.segment))
     return out
-
-
-_GREETING = re.compile(
-    r"^(?:(?:hi|hello|hey)\b[^.!?]*[.!?]\s*"
-    r"|welcome(?: back)?\b[^.!?]*[.!?]\s*"
-    r"|(?:i'm|i am) \w+,? (?:your|the) [^.!?]*[.!?]\s*"
-    r"|today,? we(?:'re| are| will be) (?:diving|going|talking|exploring|discussing|looking)\b[^.!?]*[.!?]\s*)+",
-    re.IGNORECASE,
-)
-
-
-def drop_greetings(turns: list[Turn]) -> list[Turn]:
-    """Past the intro, small models greet the listeners again at every segment start ("Welcome to the episode...");
-    those leading sentences go, the rest of the turn stays."""
-    kept = []
-    for turn in turns:
-        text = _GREETING.sub("", turn.text).strip()
-        if re.search(r"\w", text):
-            kept.append(turn.model_copy(update={"text": text}))
-    return kept
-
-
-def share_turns(turns: list[Turn], speakers: list[Speaker]) -> list[Turn]:
-    """A small model sometimes gives every turn of a segment to one speaker; a two-host show where one host never
-    speaks is not what was asked for, so such a segment's turns alternate between the declared speakers."""
-    if len(speakers) < 2 or len(turns) < 2 or len({t.speaker for t in turns}) > 1:
-        return turns
-    ids = [s.id for s in speakers]
-    start = ids.index(turns[0].speaker)
-    return [t.model_copy(update={"speaker": ids[(start + i) % len(ids)]}) for i, t in enumerate(turns)]
-
-
-def trim_to(turns: list[Turn], words: int) -> list[Turn]:
-    """Drop whole turns from the end until the count is within `words` (at least one turn stays)."""
-    kept = list(turns)
-    while len(kept) > 1 and words_in(kept) > words:
-        kept.pop()
-    return kept
-
 
 
 def words_in(turns: list[Turn]) -> int:
@@ -146,12 +112,6 @@ class Said:
             if not repeated:
                 kept.append(sentence)
         return " ".join(kept) if any(re.search(r"\w", k) for k in kept) else ""
-
-
-def echoes(text: str, instructions: set[tuple[str, ...]]) -> bool:
-    """A small model sometimes reads its instructions back as dialogue ("The notes above: explain the ideas...")."""
-    own = shingles(text)
-    return bool(own) and len(own & instructions) >= max(1, len(own) // 3)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

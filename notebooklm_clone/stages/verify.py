@@ -325,7 +325,7 @@ BLANK = "_____"
 # words about the document rather than from it: "The text says that X" answers nothing a question about X did not
 _META = {stem(w) for w in "text says say said states state stated mentions mentioned describes described document "
          "paper article author authors discusses discussed explains explained talks notes noted".split()}
-_QUANTITY = re.compile(r"^\W*(?:how (?:many|much|long|often|far|old|large|big|high|fast)|what (?:percentage|proportion|"
+QUANTITY = re.compile(r"^\W*(?:how (?:many|much|long|often|far|old|large|big|high|fast)|what (?:percentage|proportion|"
                        r"number|share|fraction|year|date|temperature|size)|in what year|when)\b", re.IGNORECASE)
 _CLAUSE = re.compile(r"[;:.!?]\s|,\s(?=(?:but|while|whereas|although)\b)")
 
@@ -356,7 +356,7 @@ def verify_answer(question: str, answer: str, evidence: list[str] | str, languag
     new = said - question_stems
     if said and (not new or (len(said) >= 6 and len(new) / len(said) < 0.2)) and not re.search(r"\d", answer):
         return Verdict(False, verdict.score, ["the answer only repeats the question"])
-    if _QUANTITY.search(question) and not (re.search(r"\d", answer) or any(
+    if QUANTITY.search(question) and not (re.search(r"\d", answer) or any(
             re.search(rf"\b{w}\b", plain_answer) for w in [*_SMALL[1:], *_WORD_NUMBERS])):
         return Verdict(False, verdict.score, ["the question asks for a quantity and the answer gives none"])
     if len(answer_stems) >= SHORT_ANSWER:

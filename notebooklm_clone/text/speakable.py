@@ -14,7 +14,7 @@ from .citations import strip_citation_marks
 _MARKDOWN = [
     (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),  # images
     (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links keep their text
-    (re.compile(r"<[^>\n]+>"), ""),  # html tags
+    (re.compile(r"</?[A-Za-z][^<>\n]*>"), ""),  # html tags (not "p < 0.05 and q > 1")
     (re.compile(r"```.*?```", re.DOTALL), ""),  # code blocks
     (re.compile(r"`([^`]*)`"), r"\1"),
     (re.compile(r"^\s{0,3}#{1,6}\s*", re.MULTILINE), ""),  # headings
@@ -109,12 +109,13 @@ def decimal_words(text: str) -> str:
 _ABBREVIATIONS = [
     (r"\be\.\s?g\.(?:,)?", "for example"),
     (r"\bi\.\s?e\.(?:,)?", "that is"),
-    (r"\bet al\.", "and colleagues"),
+    (r"\bet\s+al\b\.?", "and colleagues"),
     (r"\betc\.", "et cetera"),
     (r"\bcf\.", "compare"),
     (r"\bvs\.?(?=\s)", "versus"),
     (r"\bFigs\.", "Figures"),
     (r"\bFig\.", "Figure"),
+    (r"\b(?:Eqs?\.|Equation)\s*\((\d+[a-z]?)\)", r"Equation \1"),  # "Eq. (4)": the brackets are not spoken
     (r"\bEqs?\.", "Equation"),
     (r"\bSecs?\.", "Section"),
     (r"\bCh\.", "Chapter"),
@@ -125,28 +126,52 @@ _ABBREVIATIONS = [
     (r"\bMr\.", "Mister"),
     (r"\bMrs\.", "Missus"),
     (r"\bNo\.(?=\s*\d)", "number"),
+    (r"\bpp\.\s*(?=\d)", "pages "),
+    (r"\bp\.\s*(?=\d)", "page "),
+    (r"§\s*", "Section "),
     (r"\bSt\.", "Saint"),
 ]
 _ABBREVIATIONS = [(re.compile(pattern), words) for pattern, words in _ABBREVIATIONS]
 
+
+def _power(m: re.Match) -> str:
+    """'^2' -> ' squared', '^3' -> ' cubed', '^6' -> ' to the sixth', '^-3' -> ' to the minus three'."""
+    sign, exponent = m[1], int(m[2])
+    if sign:
+        return f" to the minus {spell_number(exponent)}"
+    return {2: " squared", 3: " cubed"}.get(exponent, f" to the {ordinal_words(exponent)}")
+
+
 _SYMBOLS = [
+    (r"\bO\(([^()]{1,30})\)", r"big O of \1"),  # O(n log n)
+    (r"\s*\^\s*\{?\s*([-−]?)(\d+)(?:\s*\})?", _power),  # x^2, 10^6, 10^{-3}
+    (r"\s*\^\s*\{?\s*([A-Za-z])(?:\s*\})?(?!\w)", r" to the \1"),  # 2^n
+    (r"(?<![\w/.])(\d+(?:\.\d+)?)\s*/\s*(?=(?:\d+(?:\.\d+)?|[A-Za-z])(?![\w/]))", r"\1 over "),  # 1/T, 3/4
+    (r"√\s*", " the square root of "),
     (r"\s*±\s*", " plus or minus "),
     (r"\s*(?:→|->|⇒|=>)\s*", " leads to "),
     (r"\s*(?:←|<-)\s*", " comes from "),
+    (r"(?<=[\w)%])\s*≈\s*", " is approximately "),
     (r"\s*≈\s*", " approximately "),
     (r"(?<!\w)~\s*(?=\d)", "roughly "),
     (r"\s*~\s*", " "),
-    (r"\s*≤\s*", " less than or equal to "),
-    (r"\s*≥\s*", " greater than or equal to "),
-    (r"\s*≠\s*", " not equal to "),
-    (r"(?<=\d)\s*×\s*(?=\d)", " times "),
+    (r"\s*(?:≤|<=)\s*", " less than or equal to "),
+    (r"\s*(?:≥|>=)\s*", " greater than or equal to "),
+    (r"\s*(?:≠|!=)\s*", " not equal to "),
+    (r"\s*(?:≪|<<)\s*", " much less than "),
+    (r"\s*(?:≫|>>)\s*", " much greater than "),
+    (r"(?<=\d)\s*×\s*(?=10\b)", " times "),  # 3 × 10^8
+    (r"(?<=\d)\s*×\s*(?=\d)", " by "),  # 3×3
+    (r"(?<!\w)(\d+)x(\d+)(?!\w)", r"\1 by \2"),  # 2x2
+    (r"(?<=\d)\s*×|(?<=\d)x\b", " times"),  # a 10x speed-up
+    (r"\s*×\s*", " times "),
     (r"\s*&\s*", " and "),
     (r"\s*@\s*", " at "),
     (r"(?<=\d)\s*°C\b", " degrees Celsius"),
     (r"(?<=\d)\s*°F\b", " degrees Fahrenheit"),
     (r"(?<=\d)\s*°", " degrees"),
-    (r"(?<=\d)\s*<\s*(?=\d)", " less than "),
-    (r"(?<=\d)\s*>\s*(?=\d)", " greater than "),
+    (r"\s*<\s*", " less than "),
+    (r"\s*>\s*", " greater than "),
     (r"(?<=\d)\s*=\s*(?=-?\d)", " equals "),
     (r"\s*=\s*", " equals "),
     (r"(?<=\d)\s*\+\s*(?=\d)", " plus "),
@@ -155,16 +180,78 @@ _SYMBOLS = [
 _SYMBOLS = [(re.compile(pattern), words) for pattern, words in _SYMBOLS]
 
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_MAGNITUDE = r"(?:\s+(?:thousand|million|billion|trillion))?"
-_CURRENCY = {"$": "dollars", "€": "euros", "£": "pounds"}
+_MAGNITUDE = r"(?:\s+(?:thousand|million|billion|trillion)\b|(?:k|m|bn|M|B)\b)?"
+_MAGNITUDE_WORDS = {"k": " thousand", "m": " million", "M": " million", "bn": " billion", "B": " billion"}
+# symbol: (one, many, one hundredth, hundredths)
+_CURRENCY = {"$": ("dollar", "dollars", "cent", "cents"), "€": ("euro", "euros", "cent", "cents"),
+             "£": ("pound", "pounds", "penny", "pence"), "¥": ("yen", "yen", "", ""),
+             "₹": ("rupee", "rupees", "", "")}
+# unit: (one, many). Units that are also ordinary letters or words ("s", "m", "h", "g", "min") need a space
+# before them ("5 s", not "1990s"); the others may be glued to the number ("10ms").
+_UNITS = {
+    "ms": ("millisecond", "milliseconds"), "µs": ("microsecond", "microseconds"),
+    "ns": ("nanosecond", "nanoseconds"), "km/h": ("kilometer per hour", "kilometers per hour"),
+    "m/s": ("meter per second", "meters per second"), "mph": ("mile per hour", "miles per hour"),
+    "km": ("kilometer", "kilometers"), "cm": ("centimeter", "centimeters"), "mm": ("millimeter", "millimeters"),
+    "µm": ("micrometer", "micrometers"), "nm": ("nanometer", "nanometers"), "kg": ("kilogram", "kilograms"),
+    "mg": ("milligram", "milligrams"), "µg": ("microgram", "micrograms"), "ml": ("milliliter", "milliliters"),
+    "mL": ("milliliter", "milliliters"), "Hz": ("hertz", "hertz"), "kHz": ("kilohertz", "kilohertz"),
+    "MHz": ("megahertz", "megahertz"), "GHz": ("gigahertz", "gigahertz"), "kWh": ("kilowatt hour", "kilowatt hours"),
+    "W": ("watt", "watts"), "kW": ("kilowatt", "kilowatts"), "MW": ("megawatt", "megawatts"),
+    "GW": ("gigawatt", "gigawatts"), "mV": ("millivolt", "millivolts"), "kV": ("kilovolt", "kilovolts"),
+    "V": ("volt", "volts"), "mA": ("milliamp", "milliamps"), "mAh": ("milliamp hour", "milliamp hours"),
+    "dB": ("decibel", "decibels"), "KB": ("kilobyte", "kilobytes"), "kB": ("kilobyte", "kilobytes"),
+    "MB": ("megabyte", "megabytes"), "GB": ("gigabyte", "gigabytes"), "TB": ("terabyte", "terabytes"),
+    "PB": ("petabyte", "petabytes"), "kbps": ("kilobit per second", "kilobits per second"),
+    "Mbps": ("megabit per second", "megabits per second"), "Gbps": ("gigabit per second", "gigabits per second"),
+    "fps": ("frame per second", "frames per second"), "px": ("pixel", "pixels"),
+}
+_SPACED_UNITS = {"s": ("second", "seconds"), "sec": ("second", "seconds"), "min": ("minute", "minutes"),
+                 "h": ("hour", "hours"), "hrs": ("hour", "hours"), "m": ("meter", "meters"),
+                 "g": ("gram", "grams")}
+_UNITS.update({name.replace("µ", "μ"): words for name, words in _UNITS.items() if "µ" in name})  # Greek mu too
+
+
+def _alternatives(names) -> str:
+    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+
+
+_UNIT = re.compile(rf"(?<![\w.])({_NUM})(?:\s?({_alternatives(_UNITS)})|\s({_alternatives(_SPACED_UNITS)}))(?![\w/])")
+
+
+def _unit_words(m: re.Match) -> str:
+    one, many = _UNITS[m[2]] if m[2] else _SPACED_UNITS[m[3]]
+    return f"{decimal_words(m[1])} {one if m[1] == '1' else many}"
+
+
+def _money_words(m: re.Match) -> str:
+    """'$1' -> 'one dollar', '£3.50' -> 'three pounds fifty pence', '$1.5 million' / '$2bn' -> '... dollars'."""
+    one, many, hundredth, hundredths = _CURRENCY[m[1]]
+    amount, magnitude = m[2], m[3].strip()
+    if magnitude:
+        return f"{decimal_words(amount)} {_MAGNITUDE_WORDS.get(magnitude, magnitude).strip()} {many}"
+    whole, _, cents = amount.replace(",", "").partition(".")
+    words = f"{spell_number(int(whole))} {one if int(whole) == 1 else many}"
+    if len(cents) == 2 and hundredth:
+        change = f"{spell_number(int(cents))} {hundredth if int(cents) == 1 else hundredths}"
+        return change if int(whole) == 0 else f"{words} {change}" if int(cents) else words
+    return f"{decimal_words(amount)} {many}" if cents else words
+
+
+def _scientific(m: re.Match) -> str:
+    """'1e-3' -> 'one times ten to the minus three', '2.5e6' -> 'two point five times ten to the sixth'."""
+    mantissa, sign, exponent = m[1], m[2], int(m[3])
+    power = f"minus {spell_number(exponent)}" if sign in ("-", "−") else ordinal_words(exponent)
+    return f"{decimal_words(mantissa)} times ten to the {power}"
 
 
 def _write_out_numbers(text: str) -> str:
     # currency before the number: "$1.5 million" -> "one point five million dollars"
-    text = re.sub(rf"([$€£])\s?({_NUM})({_MAGNITUDE})",
-                  lambda m: f"{decimal_words(m[2])}{m[3]} {_CURRENCY[m[1]]}", text)
+    text = re.sub(rf"([$€£¥₹])\s?({_NUM})({_MAGNITUDE})", _money_words, text)
+    text = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?)[eE]([-+−]?)(\d+)(?!\w)", _scientific, text)
     # ranges of numbers: "4-5", "1990–2000" -> "4 to 5"
     text = re.sub(rf"(?<![\w.])({_NUM})\s?[–—-]\s?({_NUM})(?!\w|\.\d)", r"\1 to \2", text)
+    text = _UNIT.sub(_unit_words, text)
     text = re.sub(r"(?<!\w)(\d+)(st|nd|rd|th)\b", lambda m: ordinal_words(int(m[1])), text)
     text = re.sub(rf"({_NUM})\s?%", lambda m: f"{decimal_words(m[1])} percent", text)
     text = re.sub(r"(?<![\w.,])-(?=\d)", "minus ", text)
@@ -178,10 +265,24 @@ def _plural(words: str) -> str:
     return words[:-1] + "ies" if words.endswith("y") else words + "s"
 
 
+# Formulas nobody can follow when read symbol by symbol ("∑_{i=1}^{n} x_i", "$\\alpha_t$"): dropped, in every
+# language. "x^2", "10^{-3}" and "x_i" are not debris: the English rules read them.
+_MATH_DEBRIS = [
+    re.compile(r"\$\$.*?\$\$|\\\[.*?\\\]|\\\(.*?\\\)"),  # display math
+    re.compile(r"\$(?=[^\s\d$])[^$]{1,200}?(?<=\S)\$"),  # $inline$ math (not "$5 and $10")
+    # a "word" holding a big operator, a LaTeX command or braced sub/superscripts (up to its closing punctuation),
+    # with the subscripted operand that follows it ("∑_{i} x_i")
+    re.compile(r"[^\s(]*?(?:[∑∏∫∮∇∂]|\\[A-Za-z]+|_\{[^\s}]*\}|\^\{(?![-−]?\w+\})[^\s}]*\})"
+               r"(?:\S*\s+[A-Za-z]\w?_(?:\{[^\s}]*\}|\w+))?\S*?(?=[.,;:!?)]*(?:\s|$))"),
+]
+
+
 def normalize_for_speech(text: str, language: str = "en") -> str:
     """Text as it should be spoken. Markup and citation markers are always removed; numbers, abbreviations and
     symbols are written out in English (other languages keep them, their engines read digits themselves)."""
     text = strip_markup(text)
+    for pattern in _MATH_DEBRIS:
+        text = pattern.sub("", text)
     if language.lower().startswith("en"):
         for pattern, words in _ABBREVIATIONS + _SYMBOLS:  # symbols first: "~10%" needs to see the digits
             text = pattern.sub(words, text)

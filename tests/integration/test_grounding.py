@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pdfs
 import pymupdf
 import pytest
 

@@ -44,7 +44,6 @@ def small_settings(server, tmp_path) -> Settings:
         llm={"base_url": server.base_url, "api_key": "embedded", "model": server.alias, "tier": "small",
              "tokenizer": f"gguf:{server.model_path}", "context_size": server.n_ctx, "retry_base_delay": 0.05},
         notes={"qa_pairs": 2, "quiz_questions": 2, "abstract_sentences": 2, "section_sentences": 1},
-        script={"minutes": 0.6},  # the paper has ~100 words of body text: 90 spoken words, no padding
         cache_dir=str(tmp_path / "cache"), out_dir=str(tmp_path / "out"),
     )  # fmt: skip
 

@@ -33,9 +33,8 @@ def context(template: str, title: str, heading: str, text: str, previous: list[d
         "qa": dict(items=items, limit=3, title=title),
         "quiz": dict(items=items, limit=3, title=title),
         "section": dict(items=items, limit=3, title=title, section=heading),
-        "outline": dict(items=items, themes=2, title=title),
-        "segment": dict(items=items, previous=previous, title=title, segment=heading, words=120, kind="theme",
-                        continuing=True, speakers=SPEAKERS, style="deep-dive", length="120 words"),
+        "segment": dict(note=text, source=text, title=title, topic=heading, host="Alex", expert="Sam",
+                        style="deep-dive"),
     }[template] | STYLE
 
 
@@ -54,7 +53,7 @@ def instructions(messages: list[dict]) -> str:
     return "\n".join(m["content"] for m in messages[:-1]) + "\n" + tail
 
 
-TEMPLATES = ["map", "digest", "abstract", "qa", "quiz", "section", "outline", "segment"]
+TEMPLATES = ["map", "digest", "abstract", "qa", "quiz", "section", "segment"]
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
@@ -68,7 +67,7 @@ def test_hostile_metadata_and_text_stay_inside_the_data_block(template):
     opening = re.match(r'<document((?: [a-z]+="[^"<>\n]*")*)>\n', user)
     assert opening, user
     values = dict(re.findall(r' ([a-z]+)="([^"]*)"', opening.group(1)))
-    shown = {"title": HOSTILE_TITLE, "notes": HOSTILE_TITLE, "section": HOSTILE_HEADING, "segment": HOSTILE_HEADING}
+    shown = {"title": HOSTILE_TITLE, "notes": HOSTILE_TITLE, "section": HOSTILE_HEADING, "topic": HOSTILE_HEADING}
     assert values
     for name, value in values.items():
         # the attribute holds the whole value (newlines as spaces), escaped so it cannot end the tag

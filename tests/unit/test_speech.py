@@ -37,6 +37,75 @@ def test_normalize_for_speech_exact(text, spoken):
     assert normalize_for_speech(text) == spoken
 
 
+@pytest.mark.parametrize("text, spoken", [
+    # references to the paper itself
+    ("Smith et al. (2020) showed it.", "Smith and colleagues (twenty twenty) showed it."),
+    ("As Fig. 3 shows.", "As Figure three shows."),
+    ("Figs. 2 and 3 agree.", "Figures two and three agree."),
+    ("Table 2 lists them.", "Table two lists them."),
+    ("By Eq. (4) it holds.", "By Equation four it holds."),
+    ("Sec. 3.2 explains.", "Section three point two explains."),
+    ("On p. 12 they say.", "On page twelve they say."),
+    ("Read pp. 4-5 first.", "Read pages four to five first."),
+    # abbreviations
+    ("Birds, e.g. crows.", "Birds, for example crows."),
+    ("The mean, i.e. the average.", "The mean, that is the average."),
+    ("Cats, dogs, etc. were seen.", "Cats, dogs, et cetera were seen."),
+    ("CNN vs. RNN.", "CNN versus RNN."),
+    ("It differs, cf. Jones.", "It differs, compare Jones."),
+    ("It took approx. 5 hours.", "It took approximately five hours."),
+    ("It took ~5 hours.", "It took roughly five hours."),
+    # formulas
+    ("It scales as 1/T^2 here.", "It scales as one over T squared here."),
+    ("Volume grows as x^3 here.", "Volume grows as x cubed here."),
+    ("We used 10^6 samples.", "We used ten to the sixth samples."),
+    ("Sorting is O(n log n) at best.", "Sorting is big O of n log n at best."),
+    ("With n = 5 subjects.", "With n equals five subjects."),
+    ("Significant at p < 0.05 only.", "Significant at p less than zero point zero five only."),
+    ("It was 5 ± 2 units.", "It was five plus or minus two units."),
+    ("Here a ≈ b holds.", "Here a is approximately b holds."),
+    ("If x ≤ 3 or y ≥ 4.", "If x less than or equal to three or y greater than or equal to four."),
+    ("Input → output.", "Input leads to output."),
+    ("A 3×3 kernel.", "A three by three kernel."),
+    ("Light is 3 × 10^8 fast.", "Light is three times ten to the eighth fast."),
+    # units, glued or spaced
+    ("A 10ms delay.", "A ten milliseconds delay."),
+    ("A 10 ms delay.", "A ten milliseconds delay."),
+    ("It needs 5 GB of memory.", "It needs five gigabytes of memory."),
+    ("A 2.5 GHz chip.", "A two point five gigahertz chip."),
+    ("Only 3 km away.", "Only three kilometers away."),
+    ("It weighs 100 kg.", "It weighs one hundred kilograms."),
+    ("Kept at 37°C overnight.", "Kept at thirty-seven degrees Celsius overnight."),
+    ("Cells are 5 µm wide.", "Cells are five micrometers wide."),
+    ("A 20 Hz tone at 16 kHz.", "A twenty hertz tone at sixteen kilohertz."),
+    ("Stored as 8 bit or 8-bit values.", "Stored as eight bit or eight-bit values."),
+    ("A rate of 1e-3 works.", "A rate of one times ten to the minus three works."),
+    ("It lasted 1 ms.", "It lasted one millisecond."),
+    # percentages, ranges, decades, ordinals, money
+    ("It rose 50% or 50 percent.", "It rose fifty percent or fifty percent."),
+    ("It rose 10-20% a year.", "It rose ten to twenty percent a year."),
+    ("Popular in the 1990s.", "Popular in the nineteen nineties."),
+    ("She came 3rd.", "She came third."),
+    ("It cost $1, then £3.50, then €10, then $2bn.",
+     "It cost one dollar, then three pounds fifty pence, then ten euros, then two billion dollars."),
+    # acronyms stay for the engine to spell; formulas that cannot be spoken are dropped
+    ("The CNN beat the LSTM at NASA.", "The CNN beat the LSTM at NASA."),
+    ("The total ∑_{i=1}^{n} w_i is the sum.", "The total is the sum."),
+    ("Loss is $\\frac{1}{2}\\|w\\|^2$ plus noise.", "Loss is plus noise."),
+])
+def test_normalize_for_speech_reads_papers_aloud(text, spoken):
+    assert normalize_for_speech(text) == spoken
+
+
+@pytest.mark.parametrize("text, language, spoken", [
+    ("La hausse est de 10 % (voir p. 12).", "fr", "La hausse est de 10 % (voir p. 12)."),
+    ("Voir p. 12 et Fig. 3, soit 10ms.", "fr", "Voir p. 12 et Fig. 3, soit 10ms."),
+    ("La somme ∑_{i=1}^{n} x_i vaut 3.", "fr", "La somme vaut 3."),
+])
+def test_english_rules_leave_other_languages_alone(text, language, spoken):
+    assert normalize_for_speech(text, language) == spoken
+
+
 def test_citations_and_markup_never_survive_but_numbers_stay_for_display():
     assert strip_markup("It grew 3.5% (p. 4) in **2019** [12].") == "It grew 3.5% in 2019."
     assert normalize_for_speech("(p. 4) [12]") == ""

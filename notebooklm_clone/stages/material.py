@@ -1,0 +1,170 @@
+"""The episode's material and plan: which grounded notes the show discusses, in which segments, and how long it is.
+
+The material is the notes stage's grounded items (key points, section summaries, Q&A, facts) and, last in rank, the
+body sentences no note used (a thin set of notes does not make a thin episode), near-duplicates removed, in
+reading order. Segments follow the document's top-level sections, so every section with notes is covered
+(the plan names those that had none). Without --minutes the length follows the material, capped by the document's
+length (WORDS_PER_PAGE) and MAX_MINUTES; with --minutes the most important items (one per section first) fill the
+time, and when the material runs out the plan says so instead of padding.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..config import Settings
+from ..models import Document, Evidence, NotesResult
+from ..text.split import count_words
+from .evidence import evidence_for, plain_text
+from .grounding import AFFILIATION, ANAPHOR, Source, quotable, quote_text
+from .script_figures import is_meta_talk
+from .turns import speakable
+from .verify import duplicates
+
+MAX_MINUTES = 20  # the longest episode the material alone may ask for
+WORDS_PER_PAGE = 110  # default length: about three quarters of a spoken minute per page, at most the material
+FRAME_WORDS = 40  # welcome, plan and recap
+QUESTION_WORDS = 12  # the host's side of one exchange, for the length estimate
+MAX_TOPICS = 8  # segments between the intro and the wrap-up; adjacent small sections are merged beyond this
+# which items the time goes to first; "source": a sentence no note used, for when the notes are thin
+RANK = {"key_point": 0, "summary": 1, "qa": 2, "fact": 3, "source": 4}
+MIN_ANSWER_WORDS = 6
+_SKIPPED_SECTION = re.compile(r"^\W*(?:references|bibliography|works cited|literature cited|acknowledg|"
+                              r"r[ée]f[ée]rences|bibliographie|literatur)", re.IGNORECASE)
+_NUMBERING = re.compile(r"^\s*(?:(?:\d+|[IVXLC]+|[A-Z])(?:\.\d+)*[.)]?\s+|§\s*\d+\s*)")
+
+
+@dataclass
+class Item:
+    """One grounded note the show can talk about, where it sits in the document."""
+
+    text: str
+    evidence: list[Evidence]
+    kind: str  # a RANK key
+    section: str = ""
+    position: int = 0  # reading order of its first evidence sentence
+    question: str = ""  # a Q&A item's own question
+
+    def quotes(self) -> list[str]:
+        return [e.quote for e in self.evidence] or [self.text]
+
+    def estimate(self) -> int:
+        return count_words(self.text) + QUESTION_WORDS
+
+
+@dataclass
+class Topic:
+    """A segment of the show: one top-level section (or a few adjacent ones) and the items it discusses."""
+
+    title: str
+    items: list[Item]
+    sections: list[str] = field(default_factory=list)
+
+
+def gather_items(notes: NotesResult, source: Source) -> list[Item]:
+    """The notes' grounded items in reading order, near-duplicates and items resting on an already used sentence
+    removed (the better-ranked one stays), reference lists left out."""
+    found: list[Item] = [Item(p.text, p.evidence, "key_point") for p in notes.key_points]
+    if notes.summary:
+        found += [Item(s.text, s.evidence, "summary") for section in notes.summary.sections for s in section.sentences]
+    # a short answer ("18 degrees Celsius") is no spoken sentence: its source sentence is
+    found += [Item(q.answer if count_words(q.answer) >= MIN_ANSWER_WORDS or not q.evidence else quote_text(q.evidence),
+                   q.evidence, "qa", question=q.question) for q in notes.qa]
+    found += [Item(f.text, f.evidence, "fact") for chunk in notes.chunk_notes for f in chunk.facts]
+    noted = {e.sentence_id for item in found for e in item.evidence}
+    headed = any(s.section for s in source.index)  # then the text before the first heading is front matter
+    found += [Item(plain_text(s.text), evidence_for(source.index, [s.id]), "source") for s in source.offered(source.index)
+              if s.id not in noted and (s.section or not headed) and quotable(s) and not ANAPHOR.match(s.text)
+              and not is_meta_talk(s.text) and not AFFILIATION.search(s.text)]
+    for item in found:
+        first = source.by_id.get(item.evidence[0].sentence_id) if item.evidence else None
+        item.section = (first.section[0] if first and first.section else "") or notes.title or source.document.title
+        item.position = source.position.get(first.id, 0) if first else 0
+    found = [i for i in found if i.text.strip() and not _SKIPPED_SECTION.match(i.section)]
+    found.sort(key=lambda i: RANK[i.kind])
+    repeated = {j for _, j in duplicates([i.text for i in found], language=source.language)}
+    kept, used = [], set()
+    for n, item in enumerate(found):
+        ids = {e.sentence_id for e in item.evidence}
+        if n in repeated or (ids and ids <= used):
+            continue
+        kept.append(item)
+        used |= ids
+    return sorted(kept, key=lambda i: (i.position, RANK[i.kind]))
+
+
+def topic_title(section: str) -> str:
+    """A section heading as it is said aloud: no numbering, no shouting."""
+    title = speakable(_NUMBERING.sub("", section)).strip(" .:")
+    if title.isupper():
+        title = title.capitalize()
+    return title or speakable(section)
+
+
+def choose(items: list[Item], budget: int) -> list[Item]:
+    """The items that fit `budget` words: the best of each section first (coverage), then by rank, in reading
+    order."""
+    best: dict[str, Item] = {}
+    for item in sorted(items, key=lambda i: (RANK[i.kind], i.position)):
+        best.setdefault(item.section, item)
+    order = list(best.values()) + sorted((i for i in items if i not in best.values()),
+                                         key=lambda i: (RANK[i.kind], i.position))
+    chosen, total = [], 0
+    for item in order:
+        if total + item.estimate() <= budget or not chosen:
+            chosen.append(item)
+            total += item.estimate()
+    return sorted(chosen, key=lambda i: i.position)
+
+
+def group_topics(items: list[Item]) -> list[Topic]:
+    """Items grouped by section in reading order; beyond MAX_TOPICS the smallest topic joins its smaller
+    neighbour."""
+    topics: list[Topic] = []
+    for item in items:
+        if topics and item.section in topics[-1].sections:
+            topics[-1].items.append(item)
+        else:
+            topics.append(Topic(topic_title(item.section), [item], [item.section]))
+    while len(topics) > MAX_TOPICS:
+        small = min(range(len(topics)), key=lambda k: len(topics[k].items))
+        neighbours = [k for k in (small - 1, small + 1) if 0 <= k < len(topics)]
+        a, b = sorted((small, min(neighbours, key=lambda k: len(topics[k].items))))
+        titles = [topic_title(s) for s in topics[a].sections + topics[b].sections]
+        title = " and ".join(titles) if len(titles) == 2 else f"{', '.join(titles[:-1])} and {titles[-1]}"
+        topics[a:b + 1] = [Topic(title, topics[a].items + topics[b].items, topics[a].sections + topics[b].sections)]
+    return topics
+
+
+@dataclass
+class Plan:
+    topics: list[Topic]
+    target_words: int
+    how: str  # how the length was chosen, for the report
+    warnings: list[str]
+    skipped: list[str]  # body sections with no grounded note
+
+
+def plan_episode(items: list[Item], document: Document, settings: Settings, sections: list[str]) -> Plan:
+    """Which items the episode discusses and how long it is (see the module docstring)."""
+    material = FRAME_WORDS + sum(i.estimate() for i in items)
+    wpm = settings.script.words_per_minute
+    warnings = []
+    if settings.script.minutes:
+        asked = round(settings.script.minutes * wpm)
+        chosen = choose(items, asked - FRAME_WORDS)
+        target = asked
+        how = f"--minutes {settings.script.minutes:g}: {asked} words asked"
+        if material < asked * (1 - settings.script.length_tolerance):
+            warnings.append(f"the material runs out at about {material} words ({material / wpm:.1f} minutes) of "
+                            f"the {asked} asked: the episode is shorter rather than padded")
+    else:
+        cap = min(MAX_MINUTES * wpm, FRAME_WORDS + WORDS_PER_PAGE * max(1, document.page_count))
+        chosen = choose(items, cap - FRAME_WORDS)
+        target = FRAME_WORDS + sum(i.estimate() for i in chosen)
+        how = (f"from the material: {len(chosen)} of {len(items)} grounded notes, about {target} words "
+               f"({target / wpm:.1f} minutes) for {document.page_count} page{'s' * (document.page_count != 1)}")
+    covered = {i.section for i in chosen}
+    skipped = [topic_title(s) for s in sections if s not in covered and not _SKIPPED_SECTION.match(s)]
+    return Plan(group_topics(chosen), target, how, warnings, skipped)

@@ -1,0 +1,139 @@
+"""The show's own lines: welcome, plan, transitions, plain questions, recap and goodbye, per language.
+
+They hold no fact: only the document's title and the topics the episode covers are put in. Written by code rather
+than by the model, the frame of the show cannot invent a guest, thank anyone mid-show or claim the authors' work.
+A language without its own set uses English.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..text.lang import language_code
+
+PHRASES: dict[str, dict] = {
+    "en": {
+        "welcome": "Welcome to the show. Today we are reading {title}.",
+        "plan_one": "We will look at {topics}.",
+        "plan": "We will go through {topics}.",
+        "opening": "So, what is it about?",
+        "transitions": ["First, {topic}.", "Now, {topic}.", "Let's turn to {topic}.", "Next, {topic}.",
+                        "On to {topic}."],
+        "questions": ["What else stands out?", "What comes next?", "What else is there?", "What's the next point?",
+                      "Anything else worth knowing?", "And after that?", "What else did they report?",
+                      "Where does it go next?"],
+        "recap_none": "That was {title}.", "recap_one": "That was {title}, on {topic}.",
+        "recap": "That was {title}, from {first} to {last}.",
+        "goodbye": "Thanks for listening.",
+        "and": "and",
+    },
+    "fr": {
+        "welcome": "Bienvenue. Aujourd'hui, nous lisons {title}.",
+        "plan_one": "Nous allons parler de {topics}.",
+        "plan": "Nous allons parcourir {topics}.",
+        "opening": "Alors, de quoi s'agit-il ?",
+        "transitions": ["D'abord, {topic}.", "Passons à {topic}.", "Ensuite, {topic}.", "Maintenant, {topic}."],
+        "questions": ["Qu'y a-t-il d'autre ?", "Que se passe-t-il ensuite ?", "Que dit encore le document ?", "Quel est le point suivant ?"],
+        "recap_none": "C'était {title}.", "recap_one": "C'était {title}, sur {topic}.",
+        "recap": "C'était {title}, de {first} à {last}.",
+        "goodbye": "Merci de nous avoir écoutés.",
+        "and": "et",
+    },
+    "de": {
+        "welcome": "Willkommen. Heute lesen wir {title}.",
+        "plan_one": "Es geht um {topics}.",
+        "plan": "Wir gehen durch {topics}.",
+        "opening": "Worum geht es also?",
+        "transitions": ["Zuerst: {topic}.", "Weiter mit {topic}.", "Jetzt zu {topic}.", "Als Nächstes: {topic}."],
+        "questions": ["Was fällt noch auf?", "Wie geht es weiter?", "Was sagt das Dokument noch?", "Was ist der nächste Punkt?"],
+        "recap_none": "Das war {title}.", "recap_one": "Das war {title}, über {topic}.",
+        "recap": "Das war {title}, von {first} bis {last}.",
+        "goodbye": "Danke fürs Zuhören.",
+        "and": "und",
+    },
+    "es": {
+        "welcome": "Bienvenidos. Hoy leemos {title}.",
+        "plan_one": "Hablaremos de {topics}.",
+        "plan": "Recorreremos {topics}.",
+        "opening": "Entonces, ¿de qué trata?",
+        "transitions": ["Primero, {topic}.", "Ahora, {topic}.", "Pasemos a {topic}.", "Siguiente: {topic}."],
+        "questions": ["¿Qué más destaca?", "¿Qué viene después?", "¿Qué más dice el documento?", "¿Cuál es el siguiente punto?"],
+        "recap_none": "Eso fue {title}.", "recap_one": "Eso fue {title}, sobre {topic}.",
+        "recap": "Eso fue {title}, de {first} a {last}.",
+        "goodbye": "Gracias por escuchar.",
+        "and": "y",
+    },
+    "it": {
+        "welcome": "Benvenuti. Oggi leggiamo {title}.",
+        "plan_one": "Parleremo di {topics}.",
+        "plan": "Vedremo {topics}.",
+        "opening": "Allora, di cosa si tratta?",
+        "transitions": ["Prima di tutto, {topic}.", "Ora, {topic}.", "Passiamo a {topic}.", "Poi, {topic}."],
+        "questions": ["Che altro emerge?", "E poi cosa succede?", "Che altro dice il documento?", "Qual è il punto successivo?"],
+        "recap_none": "Era {title}.", "recap_one": "Era {title}, su {topic}.",
+        "recap": "Era {title}, da {first} a {last}.",
+        "goodbye": "Grazie per l'ascolto.",
+        "and": "e",
+    },
+    "pt": {
+        "welcome": "Bem-vindos. Hoje lemos {title}.",
+        "plan_one": "Vamos falar de {topics}.",
+        "plan": "Vamos percorrer {topics}.",
+        "opening": "Então, do que se trata?",
+        "transitions": ["Primeiro, {topic}.", "Agora, {topic}.", "Passemos a {topic}.", "A seguir, {topic}."],
+        "questions": ["O que mais se destaca?", "O que vem depois?", "O que mais diz o documento?", "Qual é o próximo ponto?"],
+        "recap_none": "Foi {title}.", "recap_one": "Foi {title}, sobre {topic}.",
+        "recap": "Foi {title}, de {first} a {last}.",
+        "goodbye": "Obrigado por ouvir.",
+        "and": "e",
+    },
+}
+
+
+class Phrases:
+    """The phrase set of one language, with the few formatting rules the frame needs."""
+
+    def __init__(self, language: str):
+        self.table = PHRASES.get(language_code(language), PHRASES["en"])
+
+    def listing(self, topics: list[str]) -> str:
+        """"a, b and c" in the language."""
+        topics = [t for t in topics if t]
+        if len(topics) <= 1:
+            return "".join(topics)
+        return f"{', '.join(topics[:-1])} {self.table['and']} {topics[-1]}"
+
+    def welcome(self, title: str, topics: list[str]) -> str:
+        text = self.table["welcome"].format(title=title)
+        if topics:
+            text += " " + self.table["plan_one" if len(topics) == 1 else "plan"].format(topics=self.listing(topics))
+        return _stops(text)
+
+    def opening(self) -> str:
+        return self.table["opening"]
+
+    def transition(self, n: int, topic: str) -> str:
+        """The host's line that opens the n-th topic (0-based); the first topic always gets the first form."""
+        forms = self.table["transitions"]
+        return (forms[0] if n == 0 else forms[1 + (n - 1) % (len(forms) - 1)]).format(topic=topic)
+
+    def question(self, n: int) -> str:
+        """A plain question for when the model's question cannot be used; rotated so none repeats back to back."""
+        forms = self.table["questions"]
+        return forms[n % len(forms)]
+
+    def recap(self, title: str, topics: list[str]) -> str:
+        """The close names the span of the episode, not the whole list again (the welcome said it)."""
+        if not topics:
+            return _stops(self.table["recap_none"].format(title=title))
+        if len(topics) == 1:
+            return _stops(self.table["recap_one"].format(title=title, topic=topics[0]))
+        return _stops(self.table["recap"].format(title=title, first=topics[0], last=topics[-1]))
+
+    def goodbye(self) -> str:
+        return self.table["goodbye"]
+
+
+def _stops(text: str) -> str:
+    """One stop where a title ending in "?" meets the template's ".": "... Why Bother?." -> "... Why Bother?"."""
+    return re.sub(r"([.?!])\.", r"\1", text)
