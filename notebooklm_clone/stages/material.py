@@ -18,7 +18,7 @@ from ..models import Document, Evidence, NotesResult
 from ..text.split import count_words
 from .evidence import evidence_for, plain_text
 from .grounding import AFFILIATION, ANAPHOR, Source, quotable, quote_text
-from .script_figures import is_meta_talk
+from .script_figures import is_fragment, is_meta_talk
 from .turns import speakable
 from .verify import duplicates
 
@@ -81,7 +81,8 @@ def gather_items(notes: NotesResult, source: Source) -> list[Item]:
         first = source.by_id.get(item.evidence[0].sentence_id) if item.evidence else None
         item.section = (first.section[0] if first and first.section else "") or notes.title or source.document.title
         item.position = source.position.get(first.id, 0) if first else 0
-    found = [i for i in found if i.text.strip() and not _SKIPPED_SECTION.match(i.section)]
+    # a heading-like fragment ("Morbi ultrices rutrum lorem") is nothing to say aloud
+    found = [i for i in found if not is_fragment(i.text) and not _SKIPPED_SECTION.match(i.section)]
     found.sort(key=lambda i: RANK[i.kind])
     repeated = {j for _, j in duplicates([i.text for i in found], language=source.language)}
     kept, used = [], set()

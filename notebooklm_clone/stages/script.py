@@ -165,7 +165,8 @@ def spoken_answer(item: Item, language: str, said: Said) -> str:
             kept.append(sentence)
     answer = " ".join(kept)
     bare = _DANGLING.sub("", answer)
-    return bare[:1].upper() + bare[1:] if bare != answer else answer
+    answer = bare[:1].upper() + bare[1:] if bare != answer else answer
+    return answer + "." if answer and answer[-1].isalnum() else answer  # a list line read as a sentence
 
 
 def asks_for(question: str, answer: str, evidence: str, language: str) -> bool:

@@ -70,11 +70,12 @@ _SIGNPOST = re.compile(
     r"|talking|discussing)|in (?:today's|this) (?:episode|segment|show))\b", re.IGNORECASE)
 # the show's own frame (stages/phrases.py: welcome, plan, transitions, recap) names only the title and the topics:
 # a sentence that is one of its forms with any title or topic put in is no claim
-_FRAME = re.compile("|".join(sorted({re.sub(r"\\\{\w+\\\}", r"[^.!?]{1,160}", re.escape(piece.strip()))
-                                     for table in PHRASES.values() for form in table.values()
-                                     for f in ([form] if isinstance(form, str) else form)
-                                     for piece in re.split(r"(?<=[.!?])\s+", f) if "{" in piece},
-                                    key=len, reverse=True)), re.IGNORECASE)
+_FRAME_FORMS = "|".join(sorted({re.sub(r"\\\{\w+\\\}", r"[^.!?]{1,160}", re.escape(piece.strip()))
+                                for table in PHRASES.values() for form in table.values()
+                                for f in ([form] if isinstance(form, str) else form)
+                                for piece in re.split(r"(?<=[.!?])\s+", f)}, key=len, reverse=True))
+# one or more forms in a row: "That was X, from A to B. Thanks for listening." is one sentence when B ends in "A."
+_FRAME = re.compile(rf"(?:{_FRAME_FORMS})(?:\s+(?:{_FRAME_FORMS}))*", re.IGNORECASE)
 _THANKS_FOR_JOINING = re.compile(r"\b(?:thanks|thank you)\b[\w\s,]{0,30}?\bfor joining (?:us|me)\b", re.IGNORECASE)
 # Words of a reaction: a turn of these alone tells the listener nothing ("That's fascinating!", "Great question.").
 _ACKNOWLEDGEMENT_WORDS = """yes yeah yep right exactly absolutely totally definitely certainly indeed

@@ -232,8 +232,10 @@ def test_server_that_dies_while_loading_reports_its_log(small_gguf, tmp_path):
 
 
 OWNER = textwrap.dedent("""
-    import sys, time
+    import signal, sys, time
     from notebooklm_clone.llm.embedded import EmbeddedServer
+    # Ctrl-C as in a terminal, even when the tests run from a background job (which starts with SIGINT ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if sys.argv[1] == "exit":
         server = EmbeddedServer.for_tier("small", n_ctx=512).start()
         print(server.pid, flush=True)
