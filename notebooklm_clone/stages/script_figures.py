@@ -70,7 +70,7 @@ _SIGNPOST = re.compile(
     r"|talking|discussing)|in (?:today's|this) (?:episode|segment|show))\b", re.IGNORECASE)
 # the show's own frame (stages/phrases.py: welcome, plan, transitions, recap) names only the title and the topics:
 # a sentence that is one of its forms with any title or topic put in is no claim
-_FRAME_FORMS = "|".join(sorted({re.sub(r"\\\{\w+\\\}", r"[^.!?]{1,160}", re.escape(piece.strip()))
+_FRAME_FORMS = "|".join(sorted({re.sub(r"\\\{\w+\\\}", r".{1,160}?", re.escape(piece.strip()))
                                 for table in PHRASES.values() for form in table.values()
                                 for f in ([form] if isinstance(form, str) else form)
                                 for piece in re.split(r"(?<=[.!?])\s+", f)}, key=len, reverse=True))
