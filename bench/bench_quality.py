@@ -91,6 +91,7 @@ def faithfulness(out_dir: Path) -> dict:
         "items": {o["output"]: o["checked"] for o in outputs},
         "faithful_by_output": {o["output"]: o["faithful"] for o in outputs if o["output"] in STUDY_OUTPUTS},
         "unsupported": unsupported,
+        "script_figures": report.get("script_figures"),  # None without a script
     }
 
 
@@ -129,23 +130,6 @@ def coverage(document, notes: dict) -> dict:
             "uncovered": [title for title in sorted(sections) if title not in covered]}
 
 
-def script_measures(out_dir: Path, document) -> dict:
-    """The figures of the folder's script.json against the target length the script stage recorded in report.json."""
-    from notebooklm_clone.errors import BadInput
-    from notebooklm_clone.stages.script_figures import script_figures
-    from notebooklm_clone.stages.turns import load_script
-
-    try:
-        script = load_script(out_dir / "script.json")
-    except BadInput as error:
-        return {"error": str(error)}
-    try:
-        target = (json.loads((out_dir / "report.json").read_text()).get("script") or {}).get("target_words")
-    except (OSError, ValueError, AttributeError):
-        target = None
-    return script_figures(script, document, target if isinstance(target, int) else None).model_dump()
-
-
 def quiz_letters(notes: dict) -> dict:
     """Answer letters of the quiz; a model that always answers "A" makes a quiz one can pass without reading."""
     return letter_balance(Counter((q.get("answer") or "?").strip()[:1].upper() or "?" for q in notes.get("quiz", [])))
@@ -177,8 +161,8 @@ def measure(out_dir: Path, source: Path) -> dict:
     row["coverage"] = coverage(document, notes)
     row["quiz"] = quiz_letters(notes)
     row["replacement_chars"] = replacement_chars(out_dir)
-    if (out_dir / "script.json").is_file():
-        row["script"] = script_measures(out_dir, document)
+    if row["audit"].get("script_figures"):  # check measured the script against the same source
+        row["script"] = row["audit"].pop("script_figures")
     return row
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from ..models import AuditItem, AuditReport, Document, Script, ScriptFigures
 from ..stages.citations import format_pages
-from ..store import atomic_write_json, json_text
+from ..store import json_text
 
 QUOTE_CHARS = 160  # of the evidence shown on an item's line
 
@@ -41,8 +40,8 @@ def check(ctx: click.Context, out_dir: Path, source: Path | None, as_json: bool)
     obj = ctx.obj or {}
     document, notes, script = read_outputs(out_dir, source)
     audit = audit_outputs(document, notes, script)
-    write_faithfulness(audit, out_dir)
     figures = _script_figures(out_dir, document, script)
+    write_faithfulness(audit, out_dir, script_figures=figures and figures.model_dump())
     if as_json or obj.get("json"):
         click.echo(json_text({**audit.model_dump(), "script_figures": figures and figures.model_dump()}))
     elif not obj.get("quiet"):
@@ -50,19 +49,11 @@ def check(ctx: click.Context, out_dir: Path, source: Path | None, as_json: bool)
 
 
 def _script_figures(out_dir: Path, document: Document, script: Script | None) -> ScriptFigures | None:
-    """The script's figures against the target length the script stage recorded, merged into report.json next to
-    the audit's (None without a script)."""
+    """The script's figures against the target length the script stage recorded (None without a script)."""
+    from ..outputs.report import recorded_target_words
     from ..stages.script_figures import script_figures
 
-    if script is None:
-        return None
-    path = out_dir / "report.json"
-    report = json.loads(path.read_text(encoding="utf-8"))  # write_faithfulness has just written it
-    target = (report.get("script") or {}).get("target_words")
-    figures = script_figures(script, document, target if isinstance(target, int) else None)
-    report["faithfulness"]["script_figures"] = figures.model_dump()
-    atomic_write_json(path, report)
-    return figures
+    return script_figures(script, document, recorded_target_words(out_dir)) if script is not None else None
 
 
 def render_audit(audit: AuditReport) -> str:

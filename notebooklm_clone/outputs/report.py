@@ -59,9 +59,10 @@ def read_outputs(out_dir: str | Path, source: str | Path | None = None) -> tuple
     return document, notes, script
 
 
-def write_faithfulness(audit: AuditReport, out_dir: str | Path, max_items: int = 20) -> Path:
-    """Merge the audit's figures into report.json under "faithfulness", every other key kept as it is; one atomic
-    write, so a reader sees the old report or the new one, never half of it."""
+def write_faithfulness(audit: AuditReport, out_dir: str | Path, max_items: int = 20,
+                       script_figures: dict | None = None) -> Path:
+    """Merge the audit's figures (and the script's, when given) into report.json under "faithfulness", every other
+    key kept as it is; one atomic write, so a reader sees the old report or the new one, never half of it."""
     path = Path(out_dir) / "report.json"
     data = _read_json(path, "the audit is recorded there") if path.exists() else {}
     if not isinstance(data, dict):
@@ -74,7 +75,19 @@ def write_faithfulness(audit: AuditReport, out_dir: str | Path, max_items: int =
         "unsupported_items": [i.model_dump(include={"output", "number", "text", "reasons"})
                               for i in audit.unsupported()[:max_items]],
     }  # fmt: skip
+    if script_figures is not None:
+        data["faithfulness"]["script_figures"] = script_figures
     return atomic_write_json(path, data)
+
+
+def recorded_target_words(out_dir: str | Path) -> int | None:
+    """The script length the script stage aimed at, as report.json recorded it (None when it did not)."""
+    try:
+        target = (json.loads((Path(out_dir) / "report.json").read_text(encoding="utf-8")).get("script") or {}).get(
+            "target_words")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return target if isinstance(target, int) else None
 
 
 def _read_json(path: Path, why: str):

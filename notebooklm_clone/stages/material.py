@@ -18,7 +18,7 @@ from ..models import Document, Evidence, NotesResult
 from ..text.split import count_words
 from .evidence import evidence_for, plain_text
 from .grounding import AFFILIATION, ANAPHOR, Source, quotable, quote_text
-from .script_figures import is_fragment, is_meta_talk
+from .script_figures import NOT_BODY, is_fragment, is_meta_talk
 from .turns import speakable
 from .verify import duplicates
 
@@ -30,8 +30,6 @@ MAX_TOPICS = 8  # segments between the intro and the wrap-up; adjacent small sec
 # which items the time goes to first; "source": a sentence no note used, for when the notes are thin
 RANK = {"key_point": 0, "summary": 1, "qa": 2, "fact": 3, "source": 4}
 MIN_ANSWER_WORDS = 6
-_SKIPPED_SECTION = re.compile(r"^\W*(?:references|bibliography|works cited|literature cited|acknowledg|"
-                              r"r[ée]f[ée]rences|bibliographie|literatur)", re.IGNORECASE)
 _NUMBERING = re.compile(r"^\s*(?:(?:\d+|[IVXLC]+|[A-Z])(?:\.\d+)*[.)]?\s+|§\s*\d+\s*)")
 
 
@@ -82,7 +80,7 @@ def gather_items(notes: NotesResult, source: Source) -> list[Item]:
         item.section = (first.section[0] if first and first.section else "") or notes.title or source.document.title
         item.position = source.position.get(first.id, 0) if first else 0
     # a heading-like fragment ("Morbi ultrices rutrum lorem") is nothing to say aloud
-    found = [i for i in found if not is_fragment(i.text) and not _SKIPPED_SECTION.match(i.section)]
+    found = [i for i in found if not is_fragment(i.text) and not NOT_BODY.match(i.section)]
     found.sort(key=lambda i: RANK[i.kind])
     repeated = {j for _, j in duplicates([i.text for i in found], language=source.language)}
     kept, used = [], set()
@@ -167,5 +165,5 @@ def plan_episode(items: list[Item], document: Document, settings: Settings, sect
         how = (f"from the material: {len(chosen)} of {len(items)} grounded notes, about {target} words "
                f"({target / wpm:.1f} minutes) for {document.page_count} page{'s' * (document.page_count != 1)}")
     covered = {i.section for i in chosen}
-    skipped = [topic_title(s) for s in sections if s not in covered and not _SKIPPED_SECTION.match(s)]
+    skipped = [topic_title(s) for s in sections if s not in covered and not NOT_BODY.match(s)]
     return Plan(group_topics(chosen), target, how, warnings, skipped)

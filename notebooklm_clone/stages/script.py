@@ -84,7 +84,6 @@ class Exchange:
 
 @dataclass
 class Counts:
-    exchanges: int = 0
     plain_questions: int = 0  # the model's question did not fit its answer: a plain one was asked
     answered_calls: int = 0  # question calls whose answer matched the schema
 
@@ -239,7 +238,6 @@ def build_exchanges(topic: Topic, title: str, speakers: list[Speaker], caller: C
         if not asks_for(question, answer, _evidence(item), language):
             question = phrases.question(counts.plain_questions)  # each form once before any comes again
             counts.plain_questions += 1
-        counts.exchanges += 1
         exchanges.append(Exchange(item, question, answer))
     return exchanges
 
@@ -347,7 +345,8 @@ def run_script(document: Document, notes_result: NotesResult, llm, settings: Set
     turns = clean_turns(turns, speakers, settings.script.max_turn_chars)
     script = validate_script(Script(title=title, language=language, speakers=speakers, segments=segments, turns=turns),
                              settings.script.max_turn_chars)
-    return ScriptResult(script=script, stats=script_stats(script, plan, counts, caller))
+    return ScriptResult(script=script, stats=script_stats(script, plan, counts, caller,
+                                                          sum(len(topic) for topic in exchanges)))
 
 
 def fit_length(exchanges: list[list[Exchange]], plan: Plan, settings: Settings) -> list[list[Exchange]]:
@@ -371,7 +370,7 @@ def fit_length(exchanges: list[list[Exchange]], plan: Plan, settings: Settings) 
     return exchanges
 
 
-def script_stats(script: Script, plan: Plan, counts: Counts, caller: Caller) -> ScriptStats:
+def script_stats(script: Script, plan: Plan, counts: Counts, caller: Caller, exchanges: int) -> ScriptStats:
     """The length check (target and actual words, per segment), how the length was chosen, how the answers were
     grounded, and the calls made."""
     return ScriptStats(
@@ -380,7 +379,7 @@ def script_stats(script: Script, plan: Plan, counts: Counts, caller: Caller) -> 
         segments=[SegmentLength(title=s.title, budget=s.words,
                                 words=words_in([t for t in script.turns if t.segment == i]))
                   for i, s in enumerate(script.segments)],
-        answers={"exchanges": counts.exchanges, "plain_questions": counts.plain_questions},
+        answers={"exchanges": exchanges, "plain_questions": counts.plain_questions},
         sections_skipped=plan.skipped,
         calls=caller.calls, cached_calls=caller.cached, warnings=plan.warnings + caller.warnings,
     )  # fmt: skip

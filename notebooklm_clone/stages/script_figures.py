@@ -35,8 +35,9 @@ CANDIDATES = 8  # source windows verified per fact sentence, the ones sharing mo
 FRAGMENT_WORDS = 3  # a turn shorter than this is no sentence ...
 UNPUNCTUATED_WORDS = 5  # ... nor is a shorter one without a final stop
 
-_NOT_BODY = re.compile(r"^\W*(?:[\dIVX]+(?:\.\d+)*\.?\s+)?(?:references|bibliography|works cited|literature cited|"
-                       r"acknowledge?ments?)\b", re.IGNORECASE)
+# sections no listener came for: shared with the script's material (stages/material.py)
+NOT_BODY = re.compile(r"^\W*(?:[\dIVX]+(?:\.\d+)*\.?\s+)?(?:references|bibliography|works cited|literature cited|"
+                      r"acknowledg|r[ée]f[ée]rences|bibliographie|literatur)", re.IGNORECASE)
 _FINAL_STOP = re.compile(r"[.!?\u2026][\"')\]\u201d\u2019]*$")
 _NUMERAL = r"(?:\d+(?:\.\d+)*|[ivx]{1,4}|one|two|three|four|five|six|seven|eight|nine|ten)"
 _META_TALK = re.compile("|".join([
@@ -150,7 +151,7 @@ def body_sections(index: list[SourceSentence]) -> dict[str, int]:
     for sentence in index:
         if sentence.clean and sentence.block_kind != "heading":
             words[top_section(sentence.section)] += len(sentence.text.split())
-    return {title: n for title, n in words.items() if n >= MIN_SECTION_WORDS and not _NOT_BODY.search(title)}
+    return {title: n for title, n in words.items() if n >= MIN_SECTION_WORDS and not NOT_BODY.search(title)}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
