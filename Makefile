@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: run test setup setup-test coqui bench bench-extract bench-llm bench-tts bench-batch bench-memory bench-verifier bench-quality clean
+.PHONY: run test setup setup-test coqui bench bench-extract bench-llm bench-tts bench-batch bench-memory bench-verifier bench-quality bench-e2e clean
 
 run: setup
 	$(BIN)/notebooklm-clone batch samples --glob '*.pdf' -o $(OUT)/samples --products notes,podcast
@@ -45,6 +45,9 @@ bench-verifier: setup-test
 
 bench-quality: setup
 	$(BIN)/python bench/bench_quality.py
+
+bench-e2e: setup
+	$(BIN)/python bench/bench_e2e.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -157,8 +157,8 @@ def main() -> int:
 def speed(tier: str, threads: int | None, seed: int) -> None:
     with EmbeddedServer.for_tier(tier, n_ctx=4096, threads=threads) as server:
         call = Timed(server)
-        print(f"model {server.alias} ({tier} tier), {server.threads} generation / {server.batch_threads} prompt "
-              f"threads, n_ctx {server.n_ctx}")
+        print(f"model {server.alias} ({tier} tier), {server.threads} threads ({server.generation} generation), "
+              f"n_ctx {server.n_ctx}")
         call([{"role": "user", "content": "Hi"}], 1)  # warm up: page in the weights
 
         prompt = call(task(make_chunk(seed), "Reply with OK."), 1)

@@ -65,7 +65,10 @@ class LLMSettings(Section):
     repair_retries: int = Field(default=2, ge=0, le=10)
     context_size: int | None = Field(default=None, ge=512)  # override the endpoint's advertised context
     max_output_tokens: int | None = Field(default=None, ge=16)
-    threads: int | None = Field(default=None, ge=1)  # embedded server threads (default: cores-1 for generation, all cores for the prompt)
+    threads: int | None = Field(default=None, ge=1)  # embedded server threads (default: the machine's cores)
+    # embedded generation steps: on all cores, on one core (with drafts), or whichever is faster at the time
+    generation: Literal["auto", "all-cores", "one-core"] = "auto"
+    drafts: bool = True  # prompt-lookup drafts in one-core steps (llm/decoding.py)
     prices_file: str | None = None  # TOML price table overriding the built-in one
     use_cache: bool = True
     structured_output: Literal["json_schema", "json_object_schema", "none"] | None = None  # override the table

@@ -18,6 +18,7 @@ from .llm.endpoints import open_llm
 from .outputs.report import write_document, write_report
 from .outputs.script import write_script
 from .outputs.study import write_study
+from .progress import Progress
 from .sources import extract_document
 from .stages.calls import resolve_languages
 from .stages.chunk import chunk_document
@@ -36,6 +37,7 @@ class DocumentResult(BaseModel):
     files: dict[str, str] = Field(default_factory=dict)  # product name -> path written
     timings: dict[str, float] = Field(default_factory=dict)  # stage -> seconds
     usage: dict[str, int] = Field(default_factory=dict)  # prompt/cached/completion tokens, calls
+    source_tokens: int = 0  # the document's text in the model's tokens: prompt tokens / source tokens = re-reading
     usage_by_stage: dict[str, dict[str, int]] = Field(default_factory=dict)
     cost_usd: float = 0.0
     options: dict = Field(default_factory=dict)  # the settings that shaped the outputs (language, level, ...)
@@ -55,7 +57,7 @@ def process_document(
     settings: Settings,
     products: tuple[str, ...] | list[str] = ("notes", "podcast"),
     password: str | None = None,
-    progress=None,
+    progress: Progress | None = None,
 ) -> DocumentResult:
     """Run the stages that `products` needs for one document and write its outputs under `out_dir`.
 
@@ -70,7 +72,7 @@ def process_document(
         value = fn(*args, **kwargs)
         result.timings[stage] = round(time.perf_counter() - start, 3)
         if progress:
-            progress(stage)
+            progress({"event": "stage", "stage": stage, "seconds": result.timings[stage]})
         return value
 
     document = timed("extract", extract_document, source, password=password)
@@ -85,7 +87,9 @@ def process_document(
         cache_dir = out_dir / ".cache"  # the document's own answer cache: a rerun of it makes no calls
         study = settings.notes.only if "notes" in products else []
         with open_llm(settings) as llm:
+            llm.progress = progress
             chunks = timed("chunk", chunk_document, document, settings.chunk, llm.tokenizer)
+            result.source_tokens = llm.tokenizer.count("\n\n".join(block.text for block in document.blocks))
             notes = timed("notes", run_notes, document, chunks, llm, settings, cache_dir, products=study)
             if not notes.key_points:  # run_notes refuses too; an empty document must never be reported done
                 raise BackendUnavailable(f"{source}: the notes are empty; the document is not done")

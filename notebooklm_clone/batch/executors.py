@@ -35,7 +35,7 @@ class Driver(Protocol):
     """What an executor reports to (implemented by batch.Batch)."""
 
     def started(self, path: str) -> None: ...
-    def stage(self, path: str, stage: str) -> None: ...
+    def progress(self, path: str, event: dict[str, Any]) -> None: ...
     def finished(self, path: str, outcome: dict[str, Any]) -> None: ...
     def requeue(self, path: str) -> None: ...
 
@@ -92,9 +92,9 @@ def _worker_main(conn, parent_pid: int, cores: int | None, work: Work) -> None:
         os.setpgid(0, 0)
     lock = threading.Lock()  # progress may come from the pipeline's threads
 
-    def progress(stage: Any = "", *args: Any, **kwargs: Any) -> None:
+    def progress(event: dict[str, Any]) -> None:
         with contextlib.suppress(Exception), lock:
-            conn.send(("stage", str(stage)))
+            conn.send(("progress", event))
 
     with sharing_cores(cores) if cores else contextlib.nullcontext():
         while (task := conn.recv()) is not None:
@@ -202,8 +202,8 @@ class LocalExecutor:
         try:
             while worker.conn.poll():
                 kind, payload = worker.conn.recv()
-                if kind == "stage" and worker.task is not None:
-                    driver.stage(worker.task["path"], payload)
+                if kind == "progress" and worker.task is not None:
+                    driver.progress(worker.task["path"], payload)
                 elif kind == "done" and worker.task is not None:
                     task, worker.task = worker.task, None
                     driver.finished(task["path"], payload)
@@ -247,9 +247,9 @@ RAY_TASK_CPUS = 1  # Ray runs as many tasks on a node as it has CPUs
 
 
 def _progress_to(events, path: str):
-    def progress(stage: Any = "", *args: Any, **kwargs: Any) -> None:
+    def progress(event: dict[str, Any]) -> None:
         with contextlib.suppress(Exception):
-            events.put_nowait((path, str(stage)))
+            events.put_nowait((path, event))
 
     return progress
 
@@ -343,7 +343,7 @@ class RayExecutor:
 
         while not stop.is_set():
             try:
-                driver.stage(*events.get(timeout=0.5))
+                driver.progress(*events.get(timeout=0.5))
             except Empty:
                 continue
             except Exception:  # noqa: BLE001 - the queue actor is gone at shutdown

@@ -2,62 +2,83 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
 
+from ..progress import clock, describe
 from ..store import portable_name
 from .manifest import Entry, Manifest
 
 
 class Reporter:
-    """Live progress: documents done/total, the stage each running document is in, and an ETA."""
+    """Live progress on stderr: documents done/total, each running document's stage and LLM calls, and an ETA from
+    the seconds per page of the documents finished so far (a page count says more about the work than a file
+    count). With `as_json`, one JSON object per event instead, each naming its document."""
 
-    def __init__(self, quiet: bool = False, stream=None):
+    def __init__(self, quiet: bool = False, stream=None, as_json: bool = False):
         self.quiet = quiet
+        self.as_json = as_json
         self.stream = stream or sys.stderr
         self.total = self.finished_count = self.failed = 0
+        self.pages: dict[str, int] = {}
+        self.pages_done = 0
         self.current: dict[str, str] = {}
         self.start = time.monotonic()
         self._lock = threading.Lock()
 
-    def _say(self, text: str) -> None:
-        if not self.quiet:
-            with self._lock:
+    def _say(self, text: str, event: dict | None = None) -> None:
+        if self.quiet:
+            return
+        with self._lock:
+            if self.as_json:
+                print(json.dumps(event or {"event": "batch", "message": text}), file=self.stream, flush=True)
+            else:
                 print(portable_name(text), file=self.stream, flush=True)
 
-    def begin(self, todo: int, done_before: int, skipped: int) -> None:
+    def begin(self, todo: int, done_before: int, skipped: int, pages: dict[str, int] | None = None) -> None:
         self.total, self.start = todo, time.monotonic()
+        self.pages = dict(pages or {})
         self._say(f"batch: {todo} to process, {done_before} already done, {skipped} skipped")
 
+    def eta_s(self) -> float | None:
+        """Seconds left: the pages still to do at the seconds per page measured on finished documents."""
+        if not self.finished_count or self.finished_count >= self.total or not self.pages_done:
+            return None
+        left = sum(self.pages.values()) - self.pages_done
+        return (time.monotonic() - self.start) / self.pages_done * max(0, left)
+
     def _status(self) -> str:
-        elapsed = time.monotonic() - self.start
-        eta = ""
-        if self.finished_count and self.finished_count < self.total:
-            seconds = elapsed / self.finished_count * (self.total - self.finished_count)
-            eta = f", ETA {int(seconds // 60)}m{int(seconds % 60):02d}s"
+        eta = self.eta_s()
         failed = f", {self.failed} failed" if self.failed else ""
-        return f"[{self.finished_count}/{self.total}{failed}{eta}]"
+        return f"[{self.finished_count}/{self.total}{failed}{f', ETA {clock(eta)}' if eta is not None else ''}]"
 
     def started(self, path: str) -> None:
         self.current[path] = "starting"
-        self._say(f"{self._status()} {path}: started")
+        self._say(f"{self._status()} {path}: started", {"event": "started", "document": path})
 
-    def stage(self, path: str, stage: str) -> None:
-        self.current[path] = stage
-        self._say(f"{self._status()} {path}: {stage} done")
+    def progress(self, path: str, event: dict) -> None:
+        if event.get("event") == "stage":
+            self.current[path] = event.get("stage", "")
+        self._say(f"{self._status()} {path}: {describe(event)}", {**event, "document": path})
 
     def finished(self, path: str, entry: Entry) -> None:
         self.current.pop(path, None)
         self.finished_count += 1
+        self.pages_done += self.pages.get(path, 1)
         self.failed += entry.state == "failed"
         detail = f"failed: {entry.error}" if entry.state == "failed" else f"done in {entry.seconds or 0:.1f}s"
-        self._say(f"{self._status()} {path}: {detail}")
+        eta = self.eta_s()
+        self._say(f"{self._status()} {path}: {detail}",
+                  {"event": "finished", "document": path, "state": entry.state, "seconds": entry.seconds,
+                   "error": entry.error, "eta_s": round(eta, 1) if eta is not None else None})
 
     def end(self, manifest: Manifest) -> None:
         counts = manifest.counts()
-        self._say("batch: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n)
-                  + f" in {time.monotonic() - self.start:.1f}s")
+        seconds = time.monotonic() - self.start
+        self._say("batch: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n) + f" in {seconds:.1f}s",
+                  {"event": "end", "counts": counts, "seconds": round(seconds, 1)})
 
 
 def summary_table(manifest: Manifest) -> str:

@@ -237,8 +237,8 @@ class Batch:
         self.record(entry)
         self.reporter.started(path)
 
-    def stage(self, path: str, stage: str) -> None:
-        self.reporter.stage(path, stage)
+    def progress(self, path: str, event: dict[str, Any]) -> None:
+        self.reporter.progress(path, event)
 
     def finished(self, path: str, outcome: dict[str, Any]) -> None:
         entry = self.manifest.documents[path]
@@ -314,7 +314,8 @@ class Batch:
         self.manifest.started_at, self.manifest.finished_at = now_iso(), None
         self.journal.begin()
         done_before = sum(1 for e in self.manifest.documents.values() if e.state == "done")
-        self.reporter.begin(len(todo), done_before, self.manifest.counts()["skipped"])
+        self.reporter.begin(len(todo), done_before, self.manifest.counts()["skipped"],
+                            pages={e.path: page_count(self.input_dir / e.path) for e in todo})
         try:
             if todo:
                 with shared_llm(self.settings, self.products, self.executor, self.address) as settings:
@@ -335,6 +336,19 @@ class Batch:
 
     def write_index(self) -> Path:
         return atomic_write_text(self.out / INDEX_NAME, render_index(self.manifest, self.out))
+
+
+def page_count(path: Path) -> int:
+    """Pages of a document, for the ETA: a PDF's own count, else one per ~3,000 bytes of text (at least one)."""
+    if path.suffix.lower() == ".pdf":
+        with contextlib.suppress(Exception):
+            import pymupdf
+
+            with pymupdf.open(path) as pdf:
+                return max(1, pdf.page_count)
+    with contextlib.suppress(OSError):
+        return max(1, path.stat().st_size // 3000)
+    return 1
 
 
 def worker_settings_for(settings: Settings, jobs: int | None) -> Settings:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..config import Settings
 from ..errors import UsageError, one_line_error
 from ..pipeline import process_document
+from ..progress import Progress
 from ..store import read_json
 
 
@@ -29,7 +30,7 @@ def document_title(out_dir: Path, fallback: str) -> str:
     return fallback
 
 
-def run_document_task(task: dict[str, Any], progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_document_task(task: dict[str, Any], progress: Progress | None = None) -> dict[str, Any]:
     """`pipeline.process_document` for one task of `Batch.task_for`.
 
     Never raises for a bad document: the outcome carries a one-line error instead, so one document never stops the

@@ -11,6 +11,7 @@ import click
 
 from ..config import Settings, load_settings
 from ..errors import UsageError
+from ..progress import Display
 from ..tts.engine import engine_status
 from ..tts.registry import ENGINES
 from .options import tier_option
@@ -132,12 +133,8 @@ def podcast(ctx: click.Context, source: str, out_root: str | None, minutes: floa
         overrides["tts.voices"] = {**settings.tts.voices, **chosen}
     settings = settings.with_overrides(**overrides)
     out = doc_out_dir(source, out_root or settings.out_dir)
-    quiet = ctx.ensure_object(dict).get("quiet")
-
-    def progress(stage: str) -> None:
-        if not quiet:
-            click.echo(f"  {stage} done", err=True)
-
+    obj = ctx.ensure_object(dict)
+    progress = Display(as_json=bool(obj.get("json")), quiet=bool(obj.get("quiet")))
     result = process_document(source, out, settings, products=("notes", "podcast"), password=password,
                               progress=progress)
     lines = [f"{name}: {path}" for name, path in result.files.items()]

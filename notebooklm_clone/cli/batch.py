@@ -33,7 +33,8 @@ from .options import tier_option
               metavar="SECONDS", help="A document taking longer is recorded as failed (0 = no limit).")
 @click.option("--password", default=None, help="Password for encrypted documents.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
-@click.option("--json", "as_json", is_flag=True, help="Print the manifest summary as JSON on stdout.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the manifest summary as JSON on stdout, and progress as JSON lines on stderr.")
 @click.pass_context
 def batch(ctx: click.Context, input_dir: str, out_dir: str | None, products: str, jobs: int | None,
           pattern: str | None, executor: str, address: str | None, tier: str | None, prompts_dir: str | None,
@@ -53,7 +54,7 @@ def batch(ctx: click.Context, input_dir: str, out_dir: str | None, products: str
     out = Path(out_dir) if out_dir else Path(settings.out_dir) / portable_name(Path(input_dir).resolve().name)
     manifest = run_batch(input_dir, out, settings, products=products,
                          jobs=jobs or (None if executor == "ray" else 1), pattern=pattern, executor=executor,
-                         address=address, password=password, reporter=Reporter(quiet=quiet),
+                         address=address, password=password, reporter=Reporter(quiet=quiet, as_json=as_json),
                          follow_symlinks=follow_symlinks, time_limit=time_limit)
     if as_json:
         click.echo(json_text(manifest.summary()))

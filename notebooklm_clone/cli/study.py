@@ -9,6 +9,7 @@ import click
 
 from ..config import Settings, load_settings
 from ..errors import UsageError
+from ..progress import Display
 from ..store import json_text
 from .options import tier_option
 
@@ -39,10 +40,7 @@ def _run(ctx: click.Context, source: str, out_root: str | None, settings: Settin
     quiet, as_json = obj.get("quiet"), obj.get("json")
     out = doc_out_dir(source, out_root or settings.out_dir)
 
-    def progress(stage: str) -> None:
-        if not quiet and not as_json:
-            click.echo(f"  {stage} done", err=True)
-
+    progress = Display(as_json=bool(as_json), quiet=bool(quiet))
     result = process_document(source, out, settings, products=products, password=password, progress=progress)
     if as_json:
         click.echo(json_text(result.model_dump()))
@@ -51,7 +49,9 @@ def _run(ctx: click.Context, source: str, out_root: str | None, settings: Settin
         for name, path in result.files.items():
             click.echo(f"  {name}: {path}")
         usage = result.usage
-        click.echo(f"LLM: {usage.get('calls', 0)} calls, {usage.get('prompt_tokens', 0)} prompt + "
+        reread = (f" ({usage.get('prompt_tokens', 0) / result.source_tokens:.1f}x the source)"
+                  if result.source_tokens and usage.get("calls") else "")
+        click.echo(f"LLM: {usage.get('calls', 0)} calls, {usage.get('prompt_tokens', 0)} prompt{reread} + "
                    f"{usage.get('completion_tokens', 0)} completion tokens"
                    + (f", ${result.cost_usd:.4f}" if result.cost_usd else "")
                    + "; " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))

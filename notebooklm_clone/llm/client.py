@@ -34,6 +34,7 @@ from pydantic import BaseModel
 
 from ..config import Settings
 from ..errors import BackendUnavailable, UsageError
+from ..progress import CallMeter, Progress
 from ..store import JsonCache, hash_obj
 from .capabilities import (
     ModelCapabilities,
@@ -135,6 +136,7 @@ class LLM:
         self.usage = UsageLedger(load_prices(self.config.prices_file))
         self.cache = JsonCache(Path(settings.cache_dir) / "llm") if self.config.use_cache else None
         self.requests_sent = 0  # HTTP requests actually made (retries included)
+        self.progress: Progress | None = None  # told of every call of complete_many as it finishes
         self.closed = False
         self._tokenizers: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -308,13 +310,18 @@ class LLM:
         `skip_mismatch`, an answer that never matched its schema is returned as its SchemaMismatch instead (a stage
         skips that item; the endpoint works)."""
 
+        meter = CallMeter(requests[0].get("stage") or "llm", len(requests), self.progress) if requests else None
+
         def one(request: dict) -> Completion | SchemaMismatch:
             try:
-                return self.complete(**request)
+                completion = self.complete(**request)
             except SchemaMismatch as exc:
                 if not skip_mismatch:
                     raise
+                meter.finished(cached=False)
                 return exc
+            meter.finished(completion.cached, completion.usage.get("completion_tokens", 0))
+            return completion
 
         workers = max(1, min(self.config.concurrency, len(requests)))
         if workers == 1:

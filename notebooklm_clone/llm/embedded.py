@@ -90,6 +90,8 @@ class EmbeddedServer:
         alias: str | None = None,
         n_ctx: int = DEFAULT_CONTEXT,
         threads: int | None = None,
+        generation: str = "auto",
+        drafts: bool = True,
         prompt_cache: bool = False,
         prompt_cache_bytes: int = 1 << 30,
         startup_timeout: float = 180.0,
@@ -98,12 +100,11 @@ class EmbeddedServer:
         self.model_path = Path(model_path)
         self.alias = alias or self.model_path.stem
         self.n_ctx = n_ctx
-        cores = machine_cores()  # one server serves every document of a batch: the whole machine
-        # Generation is a chain of tiny steps whose threads meet at a barrier after each: when another process takes
-        # a core, a waiting thread spins and generation drops ~10x (measured here: 0.8 vs 8-14 tok/s on 2 busy cores).
-        # So generation leaves one core free; prompt evaluation (big batched matmuls) uses them all.
-        self.threads = threads or max(1, cores - 1)
-        self.batch_threads = threads or cores
+        # one server serves every document of a batch: the whole machine; each generation step runs on all of these
+        # cores or on one (with prompt-lookup drafts), whichever is faster at the time (decoding.py)
+        self.threads = threads or machine_cores()
+        self.generation = generation
+        self.drafts = drafts
         self.prompt_cache = prompt_cache
         self.prompt_cache_bytes = prompt_cache_bytes
         self.startup_timeout = startup_timeout
@@ -141,8 +142,10 @@ class EmbeddedServer:
             "--host", "127.0.0.1",
             "--port", str(self.port),
             "--n_ctx", str(self.n_ctx),
+            "--generation", self.generation,
+            "--drafts", "on" if self.drafts else "off",
             "--n_threads", str(self.threads),
-            "--n_threads_batch", str(self.batch_threads),
+            "--n_threads_batch", str(self.threads),
             "--n_batch", "512",
             "--logits_all", "false",  # the server's default keeps n_ctx x n_vocab logits: 0.6 MB per context token
             "--cache", "true" if self.prompt_cache else "false",
@@ -256,11 +259,12 @@ def embedded_settings(settings: "Settings") -> Iterator["Settings"]:
     """
     llm = settings.llm
     n_ctx = llm.context_size or DEFAULT_CONTEXT
-    key = (llm.tier, str(settings.cache_dir), n_ctx, llm.threads, llm.prompt_cache)
+    key = (llm.tier, str(settings.cache_dir), n_ctx, llm.threads, llm.generation, llm.drafts, llm.prompt_cache)
     with _SHARED_LOCK:  # held while starting, so two threads never start two servers for one configuration
         entry = _SHARED.get(key)
         if entry is None:
             server = EmbeddedServer.for_tier(llm.tier, settings.cache_dir, n_ctx=n_ctx, threads=llm.threads,
+                                             generation=llm.generation, drafts=llm.drafts,
                                              prompt_cache=llm.prompt_cache)
             server.start()
             entry = _SHARED[key] = [server, 0]

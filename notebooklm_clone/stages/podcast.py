@@ -5,12 +5,12 @@ Nothing is written here; outputs/podcast.py writes the MP3, subtitles and transc
 from __future__ import annotations
 
 import time
-from typing import Callable
 
 from pydantic import BaseModel, Field
 
 from ..config import Settings
 from ..models import Mixed, Script
+from ..progress import Progress
 from ..text.lang import language_code
 from ..tts.engine import TTSEngine, get_engine
 from .mix import mix_podcast
@@ -52,7 +52,7 @@ def speech_settings(script: Script, settings: Settings) -> tuple[Settings, TTSEn
 
 
 def render_podcast(script: Script, settings: Settings,
-                   progress: Callable[[str], None] | None = None) -> tuple[PodcastResult, Mixed]:
+                   progress: Progress | None = None) -> tuple[PodcastResult, Mixed]:
     """Speak and mix `script`: the result for the report (its `files` empty) and the mixed programme to write.
     Clips already in the cache are reused, so rerunning after an edit (or an interruption) synthesises only what
     is new."""
@@ -62,7 +62,7 @@ def render_podcast(script: Script, settings: Settings,
     clips = synthesize_script(script, settings, engine)
     speech_s = time.perf_counter() - started
     if progress:  # like the pipeline's stages: called when a step is done
-        progress("speech")
+        progress({"event": "stage", "stage": "speech", "seconds": round(speech_s, 3)})
     mixed = mix_podcast(script, clips, settings.audio)
     result = PodcastResult(
         duration_s=round(mixed.duration_s, 3),

@@ -143,7 +143,14 @@ def test_podcast_command_end_to_end(workdir, llm_settings):
     print("podcast end to end, seconds per stage:", report["timings"])
     assert Path(files["podcast"]).name == "podcast.mp3" and Path(files["podcast"]).stat().st_size > 1000
     assert {"podcast_srt", "podcast_vtt", "transcript", "script"} <= set(files)
-    assert result.stderr.splitlines()[-1] == "  podcast done"
+    # progress: JSON lines on stderr, every LLM batch counted to its end, the stages in order, podcast last
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    stages = [e["stage"] for e in events if e["event"] == "stage"]
+    assert stages == ["extract", "chunk", "notes", "script", "speech", "podcast"]
+    calls = [e for e in events if e["event"] == "calls"]
+    assert calls and all(1 <= e["done"] <= e["total"] for e in calls)
+    assert {e["stage"] for e in calls} >= {"map", "script"}
+    assert all(e["eta_s"] is not None and e["tokens_per_s"] > 0 for e in calls if e["done"] < e["total"])
     # the two embedded voices, not the espeak fallback (a language name like "English" once sent it there)
     assert report["podcast"]["engine"] == "embedded", report["warnings"]
     voices = report["podcast"]["voices"]  # speakers who have turns: a 30-second script may give the expert none

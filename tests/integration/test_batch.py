@@ -518,7 +518,7 @@ class RecordingReporter:
 
     def begin(self, *args): pass
     def started(self, path): pass
-    def stage(self, path, stage): pass
+    def progress(self, path, event): pass
     def end(self, manifest): pass
 
     def finished(self, path, entry):

@@ -333,3 +333,58 @@ def test_abandoned_request_stops_generating_and_the_retry_is_answered_next(small
     stopped = re.findall(r"client left: stopped after (\d+) tokens", log)
     assert len(stopped) == 1 and int(stopped[0]) < 1000, log[-2000:]
     assert log.index("client left: stopped") < log.rindex("POST /v1/chat/completions HTTP/1.1\" 200")
+
+
+def server_stats(server: EmbeddedServer) -> dict:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/stats", timeout=10) as response:
+        return json.load(response)
+
+
+PASSAGE = ("Tardigrades survive drying by entering a state called the tun, in which their metabolism falls below one "
+           "hundredth of its normal rate. A tun revived after ten years in a museum collection, and tuns survived "
+           "pressures of 7,500 atmospheres in the laboratory.")
+COPY_SCHEMA = {"type": "object", "properties": {"quote": {"type": "string"}}, "required": ["quote"]}
+
+
+def test_prompt_lookup_drafts_are_accepted_when_the_answer_copies_the_prompt(small_gguf):
+    """One-core steps with prompt-lookup drafts: a JSON answer quoting the prompt is still right and valid, and most
+    drafted tokens are accepted, so there are fewer steps than tokens."""
+    with EmbeddedServer.for_tier("small", n_ctx=2048, generation="one-core", drafts=True) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0, timeout=300)
+        response = client.chat.completions.create(
+            model=server.alias, temperature=0, max_tokens=150,
+            response_format={"type": "json_object", "schema": COPY_SCHEMA},
+            messages=[{"role": "user", "content": f"Passage: {PASSAGE}\n\nCopy the passage word for word as JSON "
+                                                  '{"quote": "..."}.'}])
+        stats = server_stats(server)
+    import json
+
+    quote = json.loads(response.choices[0].message.content)["quote"]
+    assert quote.startswith(PASSAGE[:60]), quote
+    one_core = stats["modes"]["one-core"]
+    assert stats["modes"]["all-cores"]["steps"] == 0
+    assert one_core["tokens"] == response.usage.completion_tokens
+    assert stats["drafted"] >= 20 and stats["acceptance"] >= 0.5, stats
+    assert one_core["steps"] <= 0.8 * one_core["tokens"], stats
+
+
+def test_generation_leaves_a_core_that_another_process_keeps_busy(small_gguf):
+    """Auto generation on a machine whose other core is busy: the one-core steps win and carry most tokens."""
+    if os.cpu_count() != 2:
+        pytest.skip("measured for two cores: one for the other process, one for generation")
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        with EmbeddedServer.for_tier("small", n_ctx=2048, generation="auto") as server:
+            client = openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0, timeout=600)
+            client.chat.completions.create(model=server.alias, temperature=0, max_tokens=300, logit_bias=NO_END,
+                                           messages=[{"role": "user", "content": "Count from one to five hundred in "
+                                                                                 "words."}])
+            stats = server_stats(server)
+    finally:
+        burner.kill()
+        burner.wait()
+    modes = stats["modes"]
+    assert modes["one-core"]["tokens"] > modes["all-cores"]["tokens"], modes

@@ -15,7 +15,7 @@ MAX_LINES = 450  # about 400, with room for a docstring or two
 # Layers from the bottom up: a module may import its own layer and the ones below, never one above.
 # tts.registry (engine names -> where they live) imports nothing of the package, so config can validate names with it.
 LAYERS = [
-    {"errors", "procs", "store", "text", "tts.registry"},
+    {"errors", "procs", "progress", "store", "text", "tts.registry"},
     {"config", "models"},
     {"sources", "llm", "tts"},
     {"stages"},
