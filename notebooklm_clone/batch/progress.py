@@ -15,7 +15,7 @@ from .manifest import Entry, Manifest
 class Reporter:
     """Live progress on stderr: documents done/total, each running document's stage and LLM calls, and an ETA from
     the seconds per page of the documents finished so far (a page count says more about the work than a file
-    count). With `as_json`, one JSON object per event instead, each naming its document."""
+    count; the first documents' fixed costs still make it rough). With `as_json`, one JSON object per event instead, each naming its document."""
 
     def __init__(self, quiet: bool = False, stream=None, as_json: bool = False):
         self.quiet = quiet
@@ -24,6 +24,9 @@ class Reporter:
         self.total = self.finished_count = self.failed = 0
         self.pages: dict[str, int] = {}
         self.pages_done = 0
+        self.seconds_done = 0.0  # what the finished documents took, each from its start
+        self.started_at: dict[str, float] = {}
+        self.done_paths: set[str] = set()
         self.current: dict[str, str] = {}
         self.start = time.monotonic()
         self._lock = threading.Lock()
@@ -43,11 +46,15 @@ class Reporter:
         self._say(f"batch: {todo} to process, {done_before} already done, {skipped} skipped")
 
     def eta_s(self) -> float | None:
-        """Seconds left: the pages still to do at the seconds per page measured on finished documents."""
-        if not self.finished_count or self.finished_count >= self.total or not self.pages_done:
+        """Seconds left: the pages not finished at the seconds per page the finished documents took, less the time
+        the running ones have had, shared among them when several run at once."""
+        if not self.pages_done or self.finished_count >= self.total:
             return None
-        left = sum(self.pages.values()) - self.pages_done
-        return (time.monotonic() - self.start) / self.pages_done * max(0, left)
+        now = time.monotonic()
+        left = sum(pages for path, pages in self.pages.items() if path not in self.done_paths)
+        running = [now - start for start in self.started_at.values()]
+        work = self.seconds_done / self.pages_done * left - sum(running)
+        return max(0.0, work / max(1, len(running)))
 
     def _status(self) -> str:
         eta = self.eta_s()
@@ -56,6 +63,7 @@ class Reporter:
 
     def started(self, path: str) -> None:
         self.current[path] = "starting"
+        self.started_at[path] = time.monotonic()
         self._say(f"{self._status()} {path}: started", {"event": "started", "document": path})
 
     def progress(self, path: str, event: dict) -> None:
@@ -67,6 +75,8 @@ class Reporter:
         self.current.pop(path, None)
         self.finished_count += 1
         self.pages_done += self.pages.get(path, 1)
+        self.seconds_done += time.monotonic() - self.started_at.pop(path, time.monotonic())
+        self.done_paths.add(path)
         self.failed += entry.state == "failed"
         detail = f"failed: {entry.error}" if entry.state == "failed" else f"done in {entry.seconds or 0:.1f}s"
         eta = self.eta_s()

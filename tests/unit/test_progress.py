@@ -59,9 +59,12 @@ def test_batch_eta_weighs_the_documents_left_by_their_pages(monkeypatch):
     clock.now += 600  # ten pages in ten minutes
     reporter.finished("paper.pdf", Entry(path="paper.pdf", state="done", seconds=600))
     assert reporter.eta_s() == 1260.0  # 21 pages left at 60 s a page; a count of files would have said 1200 s
+    reporter.started("report.pdf")
+    clock.now += 300  # the running document's time counts as done work: the ETA falls as time passes
+    assert reporter.eta_s() == 960.0
     reporter.progress("report.pdf", {"event": "calls", "stage": "map", "done": 2, "total": 9, "tokens_per_s": 14.0,
                                      "eta_s": 300})
-    assert stream.getvalue().splitlines()[-1] == "[1/3, ETA 21m00s] report.pdf: map: 2/9 calls, 14.0 tok/s, ETA 5m00s"
+    assert stream.getvalue().splitlines()[-1] == "[1/3, ETA 16m00s] report.pdf: map: 2/9 calls, 14.0 tok/s, ETA 5m00s"
 
 
 def test_batch_json_progress_names_the_document():
