@@ -150,7 +150,8 @@ def test_podcast_command_end_to_end(workdir, llm_settings):
     calls = [e for e in events if e["event"] == "calls"]
     assert calls and all(1 <= e["done"] <= e["total"] for e in calls)
     assert {e["stage"] for e in calls} >= {"map", "script"}
-    assert all(e["eta_s"] is not None and e["tokens_per_s"] > 0 for e in calls if e["done"] < e["total"])
+    # an ETA as soon as one call was made (its tokens are unknown when its answer never matched the schema)
+    assert all(e["eta_s"] is not None and e["tokens_per_s"] is not None for e in calls if e["done"] < e["total"])
     # the two embedded voices, not the espeak fallback (a language name like "English" once sent it there)
     assert report["podcast"]["engine"] == "embedded", report["warnings"]
     voices = report["podcast"]["voices"]  # speakers who have turns: a 30-second script may give the expert none

@@ -516,7 +516,7 @@ class RecordingReporter:
         self.out = out
         self.seen: list[tuple[tuple[int, int], int]] = []
 
-    def begin(self, *args): pass
+    def begin(self, *args, **kwargs): pass
     def started(self, path): pass
     def progress(self, path, event): pass
     def end(self, manifest): pass
