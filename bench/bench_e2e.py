@@ -26,11 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from notebooklm_clone.batch.runner import page_count
 from notebooklm_clone.config import load_settings
 from notebooklm_clone.llm.embedded import embedded_settings
-from notebooklm_clone.llm.tokens import get_tokenizer
 from notebooklm_clone.pipeline import process_document
-from notebooklm_clone.sources import extract_document
 
 TARGET_S = 8 * 60  # a ~10-page paper, PDF to notes and podcast
 
@@ -65,17 +64,16 @@ def documents(docs: Path, only: str | None, sample: bool = True) -> list[Path]:
     return chosen + ([paper] if paper else [])
 
 
-def measure(pdf: Path, out: Path, settings, tokenizer) -> dict:
-    document = extract_document(pdf)
-    source_tokens = tokenizer.count("\n\n".join(block.text for block in document.blocks))  # as report.json counts
+def measure(pdf: Path, out: Path, settings) -> dict:
     before = server_stats(settings.llm.base_url)
     start = time.perf_counter()
     result = process_document(pdf, out / pdf.stem, settings, products=("notes", "podcast"))
     wall = time.perf_counter() - start
+    source_tokens = result.source_tokens
     decoded = difference(server_stats(settings.llm.base_url), before)
     usage = result.usage
     speech = (result.podcast or {}).get("timings", {}).get("speech", 0.0)
-    row = {"document": pdf.name, "pages": len(document.pages), "source_tokens": source_tokens,
+    row = {"document": pdf.name, "pages": page_count(pdf), "source_tokens": source_tokens,
            "wall_s": round(wall, 1), "stages_s": result.timings, "calls": usage.get("calls", 0),
            "prompt_tokens_sent": usage.get("prompt_tokens", 0),
            "sent_per_source": round(usage.get("prompt_tokens", 0) / source_tokens, 2),
@@ -145,13 +143,12 @@ def main() -> int:
     settings = load_settings().with_overrides(**overrides)
     rows, failed = [], 0
     with embedded_settings(settings) as served:
-        tokenizer = get_tokenizer(served.llm.tokenizer)
         stats = server_stats(served.llm.base_url) or {"cores": "?", "generation": "one core (no /stats)"}
         print(f"embedded {served.llm.model}, {stats['cores']} cores, generation {stats['generation']}, "
               f"drafts {'off' if args.no_drafts else 'on'}; outputs in {out}")
         for pdf in documents(Path(args.docs), args.only, sample=not args.no_sample):
             try:
-                rows.append(measure(pdf, out, served, tokenizer))
+                rows.append(measure(pdf, out, served))
                 show(rows[-1])
             except Exception as exc:
                 failed += 1

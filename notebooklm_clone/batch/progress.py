@@ -23,7 +23,6 @@ class Reporter:
         self.stream = stream or sys.stderr
         self.total = self.finished_count = self.failed = 0
         self.pages: dict[str, int] = {}
-        self.pages_done = 0
         self.seconds_done = 0.0  # what the finished documents took, each from its start
         self.started_at: dict[str, float] = {}
         self.done_paths: set[str] = set()
@@ -44,6 +43,10 @@ class Reporter:
         self.total, self.start = todo, time.monotonic()
         self.pages = dict(pages or {})
         self._say(f"batch: {todo} to process, {done_before} already done, {skipped} skipped")
+
+    @property
+    def pages_done(self) -> int:
+        return sum(self.pages.get(path, 1) for path in self.done_paths)
 
     def eta_s(self) -> float | None:
         """Seconds left: the pages not finished at the seconds per page the finished documents took, less the time
@@ -74,7 +77,6 @@ class Reporter:
     def finished(self, path: str, entry: Entry) -> None:
         self.current.pop(path, None)
         self.finished_count += 1
-        self.pages_done += self.pages.get(path, 1)
         self.seconds_done += time.monotonic() - self.started_at.pop(path, time.monotonic())
         self.done_paths.add(path)
         self.failed += entry.state == "failed"

@@ -231,7 +231,6 @@ class GrammarLast:
         self.n_vocab = n_vocab
         self.data = (llama_cpp.llama_token_data * n_vocab)()
         self.view = np.ctypeslib.as_array(self.data)
-        self.view["id"] = np.arange(n_vocab, dtype=np.int32)
         self.one = (llama_cpp.llama_token_data * 1)()
 
     def _pick(self, ctx, idx: int, with_grammar: bool) -> int:
@@ -257,8 +256,7 @@ class GrammarLast:
         token = self._pick(ctx, idx, with_grammar=False)
         if not self._allowed(token):
             token = self._pick(ctx, idx, with_grammar=True)
-        self._c.llama_sampler_accept(self.grammar, token)
-        self._c.llama_sampler_accept(self.chain.sampler, token)
+        self.accept(token)
         return token
 
     def accept(self, token: int) -> None:
