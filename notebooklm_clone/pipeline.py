@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from .config import Settings
 from .errors import BackendUnavailable
 from .llm.endpoints import open_llm
+from .outputs.page import write_page
 from .outputs.report import write_document, write_report
 from .outputs.script import write_script
 from .outputs.study import write_study
@@ -123,6 +124,9 @@ def process_document(
             result.files.update(podcast.files)
             result.podcast = podcast.model_dump(exclude={"files"})
             result.warnings.extend(podcast.warnings)
+    page = write_page(out_dir, result.files.values(), settings.notes.language)  # the products of this run only
+    if page:
+        result.files["page"] = str(page)
     write_report(result, out_dir)
     return result
 

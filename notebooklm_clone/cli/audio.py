@@ -71,6 +71,7 @@ def speak(ctx: click.Context, script_file: str, out_dir: str | None, engine: str
           workers: int | None) -> None:
     """Render SCRIPT.json (e.g. an edited script.json) into podcast.mp3, podcast.srt, podcast.vtt and transcript.md.
     Clips are cached, so after an edit only the changed turns are synthesised again."""
+    from ..outputs.page import PAGE_NAME, write_page
     from ..outputs.podcast import write_podcast
     from ..stages.podcast import render_podcast
 
@@ -85,6 +86,9 @@ def speak(ctx: click.Context, script_file: str, out_dir: str | None, engine: str
     result, mixed = render_podcast(script, settings)
     audio = settings.audio
     result.files = write_podcast(mixed, out, audio.title or script.title, audio.artist, audio.album)
+    if (out / PAGE_NAME).is_file() and any((out / name).is_file() for name in ("notes.json", "script.json")):
+        # a document's folder (not a batch's): its study page follows the new timings
+        result.files["page"] = str(write_page(out))
     _report(ctx, result.model_dump(), _podcast_lines(result))
 
 

@@ -1,4 +1,5 @@
-"""The podcast's files: <stem>.mp3 (ID3 tags and chapters), <stem>.srt, <stem>.vtt and transcript.md.
+"""The podcast's files: <stem>.mp3 (ID3 tags and chapters), <stem>.srt, <stem>.vtt, <stem>.json (the chapters and
+turn timings, which the study page reads) and transcript.md.
 
 Each is built in memory and written with store.atomic_write_* (temp file + rename): never a half-written file."""
 
@@ -8,7 +9,7 @@ import io
 from pathlib import Path
 
 from ..models import Chapter, Mixed, Placed
-from ..store import atomic_write_bytes, atomic_write_text
+from ..store import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..text.sentences import split_sentences
 
 
@@ -82,15 +83,24 @@ def transcript(title: str, placed: list[Placed], chapters: list[Chapter]) -> str
     return "\n".join(lines)
 
 
+def timings(mixed: Mixed) -> dict:
+    """The programme's chapters and turns with their times: what a player needs beside the MP3 (the study page is
+    rendered again from it without decoding the audio)."""
+    return {"title": mixed.title, "duration_s": round(mixed.duration_s, 3),
+            "chapters": [c.model_dump() for c in mixed.chapters],
+            "turns": [p.model_dump() for p in mixed.placed]}
+
+
 def write_podcast(mixed: Mixed, out_dir: str | Path, title: str, artist: str, album: str,
                   stem: str = "podcast") -> dict[str, str]:
-    """Write <stem>.mp3 (tagged `title`/`artist`/`album`, with chapters), <stem>.srt, <stem>.vtt and transcript.md
-    into `out_dir`; returns output name -> path."""
+    """Write <stem>.mp3 (tagged `title`/`artist`/`album`, with chapters), <stem>.srt, <stem>.vtt, <stem>.json and
+    transcript.md into `out_dir`; returns output name -> path."""
     out_dir = Path(out_dir)
     return {
         "podcast": str(write_mp3(out_dir / f"{stem}.mp3", mixed.mp3, title, artist, album, mixed.chapters)),
         "podcast_srt": str(atomic_write_text(out_dir / f"{stem}.srt", srt(mixed.placed))),
         "podcast_vtt": str(atomic_write_text(out_dir / f"{stem}.vtt", vtt(mixed.placed))),
+        "podcast_timings": str(atomic_write_json(out_dir / f"{stem}.json", timings(mixed))),
         "transcript": str(atomic_write_text(out_dir / "transcript.md",
                                             transcript(mixed.title, mixed.placed, mixed.chapters))),
     }

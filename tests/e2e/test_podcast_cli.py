@@ -39,7 +39,7 @@ def test_speak_renders_then_rerenders_only_the_edited_turn(workdir):
     first = speak("script.json", "-o", "out")
     assert (first["clips_synthesized"], first["clips_cached"]) == (3, 0)
     assert {Path(p).name for p in first["files"].values()} == {"podcast.mp3", "podcast.srt", "podcast.vtt",
-                                                               "transcript.md"}
+                                                               "podcast.json", "transcript.md"}
     assert first["voices"] == {"host": "joe", "expert": "jf_alpha"} and first["duration_s"] > 3
 
     edited = json.loads((workdir / "script.json").read_text())

@@ -81,7 +81,7 @@ def rendered(tmp_path_factory):
 
 def test_files_and_clip_counts(rendered):
     _, result, out = rendered
-    assert set(result.files) == {"podcast", "podcast_srt", "podcast_vtt", "transcript"}
+    assert set(result.files) == {"podcast", "podcast_srt", "podcast_vtt", "podcast_timings", "transcript"}
     assert all(Path(p).parent == out and Path(p).stat().st_size > 0 for p in result.files.values())
     assert (result.clips_synthesized, result.clips_cached) == (4, 0)
     assert result.voices == {"host": "joe", "expert": "jf_alpha"}

@@ -3,6 +3,8 @@ mutagen reads them, the subtitle text, and that a failed write leaves the previo
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from mutagen.id3 import ID3
@@ -33,7 +35,8 @@ def test_write_podcast_writes_tagged_mp3_subtitles_and_transcript(tmp_path):
     mixed = _mixed()
     files = write_podcast(mixed, tmp_path, "Shown title", "Artist", "Album")
     assert files == {"podcast": str(tmp_path / "podcast.mp3"), "podcast_srt": str(tmp_path / "podcast.srt"),
-                     "podcast_vtt": str(tmp_path / "podcast.vtt"), "transcript": str(tmp_path / "transcript.md")}
+                     "podcast_vtt": str(tmp_path / "podcast.vtt"), "podcast_timings": str(tmp_path / "podcast.json"),
+                     "transcript": str(tmp_path / "transcript.md")}
     tags = ID3(tmp_path / "podcast.mp3")
     assert (str(tags["TIT2"]), str(tags["TPE1"]), str(tags["TALB"])) == ("Shown title", "Artist", "Album")
     chapters = sorted(tags.getall("CHAP"), key=lambda c: c.start_time)
@@ -45,6 +48,10 @@ def test_write_podcast_writes_tagged_mp3_subtitles_and_transcript(tmp_path):
     assert "<v Bo>Thanks.\n" in (tmp_path / "podcast.vtt").read_text()
     assert (tmp_path / "transcript.md").read_text().startswith(
         "# Episode\n\n## Intro [00:00:00]\n\n**Ann** [00:00:00]: Hello there. Welcome.")
+    timings = json.loads((tmp_path / "podcast.json").read_text())
+    assert [(c["title"], c["start_s"]) for c in timings["chapters"]] == [("Intro", 0.0), ("Main", 1.8)]
+    assert [(t["name"], t["start_s"], t["end_s"], t["text"]) for t in timings["turns"]] == [
+        ("Ann", 0.0, 1.4, "Hello there. Welcome."), ("Bo", 1.8, 3.0, "Thanks.")]
     assert not list(tmp_path.glob(".*.part"))
 
 

@@ -204,5 +204,5 @@ def test_ctrl_c_keeps_finished_clips_and_writes_no_mp3_fake_interrupt(tmp_path, 
     result, mixed = render_podcast(script, settings)
     write_podcast(mixed, tmp_path / "out", script.title, settings.audio.artist, settings.audio.album)
     assert (result.clips_synthesized, result.clips_cached) == (2, 2)
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["podcast.mp3", "podcast.srt", "podcast.vtt",
-                                                                     "transcript.md"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["podcast.json", "podcast.mp3", "podcast.srt",
+                                                                     "podcast.vtt", "transcript.md"]
