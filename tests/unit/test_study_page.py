@@ -353,3 +353,26 @@ def test_a_script_without_audio_is_shown_as_text(browser, tmp_path):
     assert [h.text for h in section.find_elements("css selector", "h3")] == ["Opening", "Counts"]
     assert browser.find_elements("id", "player") == [] and browser.find_elements("id", "cards") == []
     assert severe_console(browser) == []
+
+
+def test_speak_in_a_document_folder_renders_its_page_again(tmp_path, monkeypatch):
+    """`speak` on an edited script.json makes new timings; the page beside it must show them, not the old ones."""
+    import json
+    import re
+
+    from click.testing import CliRunner
+
+    from notebooklm_clone.cli import main
+
+    if not shutil.which("espeak-ng"):
+        pytest.skip("needs espeak-ng")
+    out = tmp_path / "moss"
+    write_outputs(out)
+    monkeypatch.setenv("NOTEBOOKLM_CLONE_CACHE", str(tmp_path / "cache"))
+    run = CliRunner().invoke(main, ["--json", "speak", str(out / "script.json"), "--engine", "espeak",
+                                    "--workers", "1"])
+    assert run.exit_code == 0, run.output
+    assert json.loads(run.output)["files"]["page"] == str(out / "index.html")
+    timings = json.loads((out / "podcast.json").read_text())
+    starts = [float(s) for s in re.findall(r'class="turn[^"]*" data-start="([^"]+)"', (out / "index.html").read_text())]
+    assert starts == [t["start_s"] for t in timings["turns"]] and starts != [start for start, _ in TURNS]
