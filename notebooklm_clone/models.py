@@ -38,6 +38,9 @@ class Document(BaseModel):
     blocks: list[Block] = Field(default_factory=list)
     metadata: dict[str, str] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    # a notebook's sources joined into one Document: its page -> (source name, page in that source), so citations
+    # name the source; empty for a single file, whose pages are its own
+    page_sources: dict[int, tuple[str, int]] = Field(default_factory=dict)
 
     def page_text(self, page: int) -> str:
         """All text of one page (blocks joined), used to check citations."""
@@ -237,6 +240,7 @@ class NotesResult(BaseModel):
     cached_calls: int = 0  # answers served from a cache
     condense_rounds: int = 0
     warnings: list[str] = Field(default_factory=list)
+    page_sources: dict[int, tuple[str, int]] = Field(default_factory=dict)  # the Document's, for the outputs
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from .config import Settings
 from .errors import BackendUnavailable
 from .llm.endpoints import open_llm
+from .models import Document
 from .outputs.page import write_page
 from .outputs.report import write_document, write_report
 from .outputs.script import write_script
@@ -64,9 +65,27 @@ def process_document(
 
     `products` may name: extract, notes, script, podcast (podcast implies script; script and notes imply extract).
     """
+    start = time.perf_counter()
+    document = extract_document(source, password=password)
+    seconds = round(time.perf_counter() - start, 3)
+    if progress:
+        progress({"event": "stage", "stage": "extract", "seconds": seconds})
+    return process_extracted(document, out_dir, settings, products, progress, timings={"extract": seconds})
+
+
+def process_extracted(
+    document: Document,
+    out_dir: str | Path,
+    settings: Settings,
+    products: tuple[str, ...] | list[str] = ("notes", "podcast"),
+    progress: Progress | None = None,
+    timings: dict[str, float] | None = None,
+) -> DocumentResult:
+    """`process_document` for a Document already in hand (a notebook's sources joined into one)."""
+    source = document.source
     out_dir = Path(out_dir)
     result = DocumentResult(source=str(source), out_dir=str(out_dir), products=list(products),
-                            options=_options(settings, products))
+                            options=_options(settings, products), timings=dict(timings or {}))
 
     def timed(stage, fn, *args, **kwargs):
         start = time.perf_counter()
@@ -76,7 +95,6 @@ def process_document(
             progress({"event": "stage", "stage": stage, "seconds": result.timings[stage]})
         return value
 
-    document = timed("extract", extract_document, source, password=password)
     result.warnings.extend(document.warnings)
     if any(p in products for p in ("notes", "script", "podcast")):
         settings = resolve_languages(settings, document)  # "auto": the language the document is written in
@@ -94,6 +112,7 @@ def process_document(
             notes = timed("notes", run_notes, document, chunks, llm, settings, cache_dir, products=study)
             if not notes.key_points:  # run_notes refuses too; an empty document must never be reported done
                 raise BackendUnavailable(f"{source}: the notes are empty; the document is not done")
+            notes.page_sources = document.page_sources
             notes.files = write_study(notes, document, out_dir, study)
             result.files.update(notes.files)
             result.grounding = {name: counts.model_dump() for name, counts in notes.grounding.items()}

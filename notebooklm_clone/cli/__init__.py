@@ -14,7 +14,7 @@ import click
 from ..config import load_settings
 from ..errors import NotebookError
 
-AREAS = ("extract", "llm", "study", "audio", "batch", "check")
+AREAS = ("extract", "llm", "study", "audio", "batch", "check", "notebook")
 
 
 def usage_error(exc: click.UsageError) -> click.exceptions.Exit:

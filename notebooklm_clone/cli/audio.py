@@ -14,7 +14,7 @@ from ..errors import UsageError
 from ..progress import Display
 from ..tts.engine import engine_status
 from ..tts.registry import ENGINES
-from .options import tier_option
+from .options import source_argument, source_names, sources_option, tier_option
 
 ENGINE_CHOICE = click.Choice(list(ENGINES))
 
@@ -109,7 +109,8 @@ def voices(ctx: click.Context) -> None:
 
 
 @click.command("podcast")
-@click.argument("source", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+@source_argument()
+@sources_option()
 @click.option("-o", "--out", "out_root", type=click.Path(file_okay=False),
               help="Output root (default: settings.out_dir); files go to OUT/<document stem>/.")
 @click.option("--minutes", type=click.FloatRange(min=0.5, max=120), default=None, help="Target length.")
@@ -122,11 +123,14 @@ def voices(ctx: click.Context) -> None:
 @click.option("--instructions", default=None, help="Extra guidance for the hosts (focus, audience, tone).")
 @click.option("--password", default=None, help="Password for an encrypted PDF.")
 @click.pass_context
-def podcast(ctx: click.Context, source: str, out_root: str | None, minutes: float | None, speakers: int | None,
+def podcast(ctx: click.Context, source: str, only_sources: str | None, out_root: str | None, minutes: float | None,
+            speakers: int | None,
             style: str | None, engine: str | None, voices: tuple[str, ...], tier: str | None, language: str | None,
             instructions: str | None, password: str | None) -> None:
-    """Turn a document into study notes and a podcast (MP3 with chapters, SRT, VTT, transcript)."""
-    from ..pipeline import doc_out_dir, process_document
+    """Turn a document (or a notebook's sources) into study notes and a podcast (MP3 with chapters, SRT, VTT,
+    transcript)."""
+    from ..notebook.products import process_source
+    from ..pipeline import doc_out_dir
 
     settings = _settings(ctx)
     overrides = {"script.minutes": minutes, "script.speakers": speakers, "script.style": style,
@@ -139,8 +143,8 @@ def podcast(ctx: click.Context, source: str, out_root: str | None, minutes: floa
     out = doc_out_dir(source, out_root or settings.out_dir)
     obj = ctx.ensure_object(dict)
     progress = Display(as_json=bool(obj.get("json")), quiet=bool(obj.get("quiet")))
-    result = process_document(source, out, settings, products=("notes", "podcast"), password=password,
-                              progress=progress)
+    result = process_source(source, out, settings, ("notes", "podcast"), password=password, progress=progress,
+                            only=source_names(only_sources))
     lines = [f"{name}: {path}" for name, path in result.files.items()]
     lines += [f"warning: {w}" for w in result.warnings]
     _report(ctx, result.model_dump(), lines)

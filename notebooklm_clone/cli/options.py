@@ -29,3 +29,17 @@ def tier_option(help_text: str = "Embedded LLM tier (small = 0.5B, default = 1.5
         return click.option("--tier", "tier", type=TIERS, default=None, help=help_text, callback=_given_tier)(fn)
 
     return decorate
+
+
+def source_argument():
+    """FILE, or NB: a notebook folder (see `notebook add`), whose sources are studied together."""
+    return click.argument("source", metavar="FILE|NB", type=click.Path(exists=True))
+
+
+def sources_option():
+    return click.option("--sources", "only_sources", default=None, metavar="LIST",
+                        help="For a notebook: only these sources (comma-separated file names).")
+
+
+def source_names(value: str | None) -> list[str] | None:
+    return [s.strip() for s in value.split(",") if s.strip()] or None if value else None

@@ -11,7 +11,7 @@ from ..config import Settings, load_settings
 from ..errors import UsageError
 from ..progress import Display
 from ..store import json_text
-from .options import tier_option
+from .options import source_argument, source_names, sources_option, tier_option
 
 PRODUCT_NAMES = ("summary", "notes", "cards", "quiz")
 STYLES = ["deep-dive", "brief", "debate", "critique", "lecture"]
@@ -33,15 +33,17 @@ def _only(value: str | None) -> list[str] | None:
 
 
 def _run(ctx: click.Context, source: str, out_root: str | None, settings: Settings, products: tuple[str, ...],
-         password: str | None) -> None:
-    from ..pipeline import doc_out_dir, process_document
+         password: str | None, only_sources: str | None) -> None:
+    from ..notebook.products import process_source
+    from ..pipeline import doc_out_dir
 
     obj = ctx.ensure_object(dict)
     quiet, as_json = obj.get("quiet"), obj.get("json")
     out = doc_out_dir(source, out_root or settings.out_dir)
 
     progress = Display(as_json=bool(as_json), quiet=bool(quiet))
-    result = process_document(source, out, settings, products=products, password=password, progress=progress)
+    result = process_source(source, out, settings, products, password=password, progress=progress,
+                            only=source_names(only_sources))
     if as_json:
         click.echo(json_text(result.model_dump()))
     elif not quiet:
@@ -62,7 +64,8 @@ def _run(ctx: click.Context, source: str, out_root: str | None, settings: Settin
 
 def _common(fn):
     options = [
-        click.argument("source", metavar="FILE", type=click.Path(exists=True, dir_okay=False)),
+        source_argument(),
+        sources_option(),
         click.option("-o", "--out", "out_root", type=click.Path(file_okay=False),
                      help="Output root (default: settings.out_dir); files go to OUT/<document stem>/."),
         click.option("--language", default=None,
@@ -86,14 +89,15 @@ def _common(fn):
 @click.option("--only", default=None, metavar="LIST", help="Comma-separated subset of: summary, notes, cards, quiz.")
 @click.option("--level", type=click.Choice(["intro", "expert"]), default=None, help="Audience level.")
 @click.pass_context
-def notes(ctx: click.Context, source: str, out_root: str | None, language: str | None, instructions: str | None,
-          prompts_dir: str | None, tier: str | None, password: str | None, only: str | None, level: str | None) -> None:
-    """Study notes for FILE: summary.md, notes.md (key points, glossary, Q&A), cards.csv + cards.apkg, quiz.md,
-    every item citing its pages. Output goes to OUT/<document stem>/."""
+def notes(ctx: click.Context, source: str, only_sources: str | None, out_root: str | None, language: str | None,
+          instructions: str | None, prompts_dir: str | None, tier: str | None, password: str | None, only: str | None, level: str | None) -> None:
+    """Study notes for FILE, or for all the sources of notebook NB together: summary.md, notes.md (key points,
+    glossary, Q&A), cards.csv + cards.apkg, quiz.md, every item citing its pages (and sources). Output goes to
+    OUT/<document stem>/ (OUT/<notebook folder name>/)."""
     settings = _settings(ctx).with_overrides(**{
         "notes.only": _only(only), "notes.language": language, "notes.level": level,
         "notes.instructions": instructions, "prompts_dir": prompts_dir, "llm.tier": tier})
-    _run(ctx, source, out_root, settings, ("notes",), password)
+    _run(ctx, source, out_root, settings, ("notes",), password, only_sources)
 
 
 @click.command("script")
@@ -103,8 +107,8 @@ def notes(ctx: click.Context, source: str, out_root: str | None, language: str |
 @click.option("--style", type=click.Choice(STYLES), default=None, help="Show format.")
 @click.option("--script-only", is_flag=True, help="Write only the script (no summary/notes/cards/quiz files).")
 @click.pass_context
-def script(ctx: click.Context, source: str, out_root: str | None, language: str | None, instructions: str | None,
-           prompts_dir: str | None, tier: str | None, password: str | None, minutes: float | None,
+def script(ctx: click.Context, source: str, only_sources: str | None, out_root: str | None, language: str | None,
+           instructions: str | None, prompts_dir: str | None, tier: str | None, password: str | None, minutes: float | None,
            speakers: int | None, style: str | None, script_only: bool) -> None:
     """A podcast script for FILE: script.json (for `speak`, editable by hand) and script.md, written from the notes.
     Output goes to OUT/<document stem>/."""
@@ -113,7 +117,7 @@ def script(ctx: click.Context, source: str, out_root: str | None, language: str 
         "script.language": language, "notes.language": language, "script.instructions": instructions,
         "prompts_dir": prompts_dir, "llm.tier": tier})
     products = ("script",) if script_only else ("notes", "script")
-    _run(ctx, source, out_root, settings, products, password)
+    _run(ctx, source, out_root, settings, products, password, only_sources)
 
 
 commands = [notes, script]

@@ -46,8 +46,14 @@ def render_page(out_dir: str | Path, current: Iterable[str] | None = None, langu
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     template = env.from_string(resources.joinpath("page.html.j2").read_text(encoding="utf-8"))
     lang = language_code(language or (data["script"].language if data["script"] else None))
+    sources = data["notes"].page_sources if data["notes"] else {}
+
+    def where(page: int) -> str:
+        """"p. 3", or "memo.pdf, p. 3" on a notebook's page."""
+        return format_pages([page], sources)[1:-1]
+
     return template.render(**data, lang=lang, css=css, js=js, css_hash=_csp_hash(css), js_hash=_csp_hash(js),
-                           clock=clock, cite=Citations())
+                           clock=clock, cite=Citations(sources), where=where)
 
 
 def page_data(out_dir: Path, current: Iterable[str] | None = None) -> dict | None:
@@ -127,16 +133,17 @@ def _add(parent: Node, child: Node) -> Node:
 class Citations:
     """Citation buttons for the template: each gets an id for the quote it reveals, unique on the page."""
 
-    def __init__(self):
+    def __init__(self, sources: dict[int, tuple[str, int]] | None = None):
         self.count = 0
+        self.sources = sources or {}  # a notebook's page -> (source, page in it)
 
     def __call__(self, pages: list[int], evidence: list[Evidence]) -> dict | None:
-        label = format_pages(pages)[1:-1]
+        label = format_pages(pages, self.sources)[1:-1]
         if not label and not evidence:
             return None
         self.count += 1
-        quotes = [{"page": e.page, "quote": _shorten(e.quote)} for e in evidence]
-        return {"id": f"ev{self.count}", "label": label or f"p. {evidence[0].page}", "quotes": quotes}
+        quotes = [{"page": format_pages([e.page], self.sources)[1:-1], "quote": _shorten(e.quote)} for e in evidence]
+        return {"id": f"ev{self.count}", "label": label or quotes[0]["page"], "quotes": quotes}
 
 
 def clock(seconds: float) -> str:

@@ -23,7 +23,14 @@ def _heading(result: NotesResult, document: Document) -> str:
     lines = [f"# {result.title}", ""]
     if document.authors:
         lines += [f"*{', '.join(document.authors)}*", ""]
-    lines += [f"Source: `{Path(document.source).name}` ({document.page_count} pages)", ""]
+    if document.page_sources:  # a notebook: each source with its page count
+        counts: dict[str, int] = {}
+        for name, _ in document.page_sources.values():
+            counts[name] = counts.get(name, 0) + 1
+        listed = ", ".join(f"`{name}` ({n} page{'s' * (n != 1)})" for name, n in counts.items())
+        lines += [f"Sources: {listed}", ""]
+    else:
+        lines += [f"Source: `{Path(document.source).name}` ({document.page_count} pages)", ""]
     return "\n".join(lines)
 
 
@@ -37,9 +44,14 @@ QUOTE_MAX_CHARS = 400  # of a footnote's quote; notes.json keeps the whole span
 class Footnotes:
     """Markdown footnotes holding the source quotes: each distinct quote once, numbered in order of first use."""
 
-    def __init__(self):
+    def __init__(self, sources: dict[int, tuple[str, int]] | None = None):
         self.numbers: dict[tuple, int] = {}
         self.lines: list[str] = []
+        self.sources = sources or {}  # a notebook's page -> (source, page in it)
+
+    def pages(self, pages: list[int]) -> str:
+        """(p. 4), or (memo.pdf, p. 1) in a notebook."""
+        return format_pages(pages, self.sources)
 
     def mark(self, evidence: list[Evidence]) -> str:
         marks = []
@@ -50,7 +62,7 @@ class Footnotes:
                 quote = _one_line(e.quote)
                 if len(quote) > QUOTE_MAX_CHARS:
                     quote = quote[:QUOTE_MAX_CHARS].rsplit(" ", 1)[0] + " …"
-                self.lines.append(f'[^{self.numbers[key]}]: p. {e.page}: "{quote}"')
+                self.lines.append(f'[^{self.numbers[key]}]: {self.pages([e.page])[1:-1]}: "{quote}"')
             marks.append(f"[^{self.numbers[key]}]")
         return "".join(marks)
 
@@ -59,19 +71,19 @@ class Footnotes:
 
 
 def _bullet(text: str, pages: list[int], evidence: list[Evidence], notes: Footnotes) -> str:
-    return f"- {_one_line(text)} {format_pages(pages)}{notes.mark(evidence)}"
+    return f"- {_one_line(text)} {notes.pages(pages)}{notes.mark(evidence)}"
 
 
 def summary_markdown(result: NotesResult, document: Document) -> str:
     summary = result.summary
-    notes = Footnotes()
+    notes = Footnotes(result.page_sources)
     lines = [_heading(result, document), "## Abstract", ""]
     lines += [_bullet(s.text, s.pages, s.evidence, notes) for s in summary.abstract] or ["- (no abstract)"]
     lines += ["", "## Section by section", ""]
     for section in summary.sections:
         if not section.sentences:
             continue
-        lines += [f"### {section.title} {format_pages(section.pages)}", ""]
+        lines += [f"### {section.title} {notes.pages(section.pages)}", ""]
         lines += [_bullet(s.text, s.pages, s.evidence, notes) for s in section.sentences]
         lines.append("")
     return "\n".join(lines + notes.section()).rstrip() + "\n"
@@ -79,7 +91,7 @@ def summary_markdown(result: NotesResult, document: Document) -> str:
 
 def notes_markdown(result: NotesResult, document: Document) -> str:
     lines = [_heading(result, document), "## Key points", ""]
-    notes = Footnotes()
+    notes = Footnotes(result.page_sources)
     current, seen = None, set()
     for note in result.chunk_notes:
         section = " > ".join(note.section) or "Overview"
@@ -100,7 +112,7 @@ def notes_markdown(result: NotesResult, document: Document) -> str:
     lines += ["", "## Questions and answers", ""]
     for pair in result.qa:
         lines += [f"- **Q:** {_one_line(pair.question)}",
-                  f"  **A:** {_one_line(pair.answer)} {format_pages(pair.pages)}{notes.mark(pair.evidence)}"]
+                  f"  **A:** {_one_line(pair.answer)} {notes.pages(pair.pages)}{notes.mark(pair.evidence)}"]
     questions = [q for n in result.chunk_notes for q in n.questions]
     for title, wanted in (("Open questions", True), ("Check yourself", False)):
         chosen = [q for q in questions if q.open == wanted]
@@ -117,9 +129,9 @@ def quiz_markdown(result: NotesResult, document: Document) -> str:
         lines += [f"   {letter}) {_one_line(option)}" for letter, option in zip("ABCD", q.options)]
         lines.append("")
     lines += ["## Answers", ""]
-    notes = Footnotes()
+    notes = Footnotes(result.page_sources)
     for i, q in enumerate(result.quiz, 1):
-        lines.append(f"{i}. {q.answer}) {_one_line(q.correct)}: read {format_pages(q.pages)[1:-1]}"
+        lines.append(f"{i}. {q.answer}) {_one_line(q.correct)}: read {notes.pages(q.pages)[1:-1]}"
                      f"{notes.mark(q.evidence)}")
     return "\n".join(lines + notes.section()).rstrip() + "\n"
 
@@ -136,7 +148,7 @@ def cards_csv(result: NotesResult) -> str:
     writer.writerow(["front", "back", "pages", "kind"])
     for card in result.cards:
         writer.writerow([spreadsheet_safe(cell) for cell in
-                         (card.front, card.back, format_pages(card.pages)[1:-1], card.kind)])
+                         (card.front, card.back, format_pages(card.pages, result.page_sources)[1:-1], card.kind)])
     return buffer.getvalue()
 
 

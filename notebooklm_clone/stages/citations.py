@@ -42,8 +42,17 @@ def number_spellings(number: str) -> list[str]:
     return [f"{_TENS[tens - 2]}-{_UNITS[unit - 1]}", f"{_TENS[tens - 2]} {_UNITS[unit - 1]}"]
 
 
-def format_pages(pages: list[int] | tuple[int, ...]) -> str:
-    """(p. 4), (pp. 4-5), (pp. 2, 7-9): the citation every bullet ends with."""
+def format_pages(pages: list[int] | tuple[int, ...], sources: dict[int, tuple[str, int]] | None = None) -> str:
+    """(p. 4), (pp. 4-5), (pp. 2, 7-9): the citation every bullet ends with. With `sources` (a notebook's page ->
+    (source, page in it)): (memo.pdf, p. 1; paper.pdf, pp. 3-4)."""
+    if sources:
+        by_source: dict[str, list[int]] = {}
+        for page in sorted(set(pages)):
+            name, local = sources.get(page, ("", page))
+            by_source.setdefault(name, []).append(local)
+        parts = [f"{name}, {format_pages(local)[1:-1]}" if name else format_pages(local)[1:-1]
+                 for name, local in by_source.items()]
+        return f"({'; '.join(parts)})" if parts else ""
     pages = sorted(set(pages))
     if not pages:
         return ""

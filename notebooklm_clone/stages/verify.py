@@ -121,6 +121,13 @@ def content_stems(text: str, language: str = "en") -> list[str]:
     return list(dict.fromkeys(units))
 
 
+def content_words(text: str, language: str = "en") -> list[str]:
+    """The words a search should look for: non-stopwords as written (lower case), in order, unique."""
+    text = comparable_text(text)
+    stop = _STOP.get(_lang(language, text), _STOP["en"])
+    return list(dict.fromkeys(w for w in _WORD.findall(text) if w not in stop))
+
+
 # -- numbers
 
 

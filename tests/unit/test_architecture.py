@@ -22,6 +22,7 @@ LAYERS = [
     {"outputs"},
     {"pipeline"},
     {"batch"},
+    {"notebook"},
     {"cli", "__main__"},
 ]
 

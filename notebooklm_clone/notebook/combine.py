@@ -1,0 +1,74 @@
+"""A notebook's sources joined into one Document, so notes, script and podcast run on a notebook as on a file.
+
+Each source's blocks keep their order and go under a top-level section named by the source's title: the notes
+group key points by source, the episode gives each source its own segment and names it, and no point can be
+attributed to the wrong source because every point rests on sentences of one section. Pages are numbered on from
+one source to the next, and `Document.page_sources` maps each page back to (source, page in it), which is how the
+outputs cite: "(memo.pdf, p. 1)".
+
+The Documents stored at `add` are used (no second extraction). Sources keep the order they were added in, so adding
+a source leaves every earlier one's text, sentence ids and chunks as they were: their map calls are answered from
+the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+from ..errors import UsageError
+from ..models import Block, Document, PageInfo
+from .index import load_document
+
+MAX_TITLES = 3  # a notebook of more sources is titled by its folder
+
+
+def combined_document(conn: sqlite3.Connection, folder: str | Path, source_ids: list[int] | None = None) -> Document:
+    """The notebook's indexed sources (or `source_ids` of them), in the order they were added, as one Document."""
+    rows = conn.execute("SELECT id, name, title FROM sources WHERE state = 'indexed' ORDER BY id").fetchall()
+    if source_ids is not None:
+        rows = [r for r in rows if r["id"] in set(source_ids)]
+    if not rows:
+        raise UsageError(f"{folder} has no indexed sources: add some with `notebook add {folder} FILE`")
+    blocks: list[Block] = []
+    pages: list[PageInfo] = []
+    page_sources: dict[int, tuple[str, int]] = {}
+    titles, languages, warnings, offset = [], Counter(), [], 0
+    used_titles: set[str] = set()
+    for row in rows:
+        document = load_document(conn, row["id"])
+        title = _unique(document.title or Path(row["name"]).stem, used_titles)
+        titles.append(title)
+        languages[document.language] += sum(len(b.text) for b in document.blocks)
+        for block in document.blocks:
+            blocks.append(block.model_copy(update={"page": block.page + offset, "section": [title, *block.section],
+                                                   "level": block.level + 1 if block.level else 0}))
+        for page in document.pages or [PageInfo(number=n) for n in range(1, document.page_count + 1)]:
+            pages.append(page.model_copy(update={"number": page.number + offset}))
+            page_sources[page.number + offset] = (row["name"], page.number)
+        warnings += [f"{row['name']}: {w}" for w in document.warnings]
+        offset += document.page_count
+    name = Path(folder).resolve().name
+    title = _joined(titles) if len(titles) <= MAX_TITLES else f"{name}: {len(titles)} sources"
+    key = hashlib.sha256("\n".join(load_sha(conn, r["id"]) for r in rows).encode()).hexdigest()
+    return Document(source=str(folder), sha256=key, title=title, language=languages.most_common(1)[0][0],
+                    page_count=offset, pages=pages, blocks=blocks, warnings=warnings, page_sources=page_sources)
+
+
+def load_sha(conn: sqlite3.Connection, source_id: int) -> str:
+    return conn.execute("SELECT sha256 FROM sources WHERE id = ?", (source_id,)).fetchone()[0]
+
+
+def _unique(title: str, used: set[str]) -> str:
+    """Two sources with one title would become one section: the second gets a number."""
+    candidate, n = title, 2
+    while candidate in used:
+        candidate, n = f"{title} ({n})", n + 1
+    used.add(candidate)
+    return candidate
+
+
+def _joined(titles: list[str]) -> str:
+    return titles[0] if len(titles) == 1 else f"{', '.join(titles[:-1])} and {titles[-1]}"
