@@ -75,7 +75,7 @@ def process_document(
             progress({"event": "stage", "stage": stage, "seconds": result.timings[stage]})
         return value
 
-    document = timed("extract", extract_document, source, password=password)
+    document = timed("extract", extract_document, source, password=password, ocr_lang=settings.extract.ocr_lang)
     result.warnings.extend(document.warnings)
     if any(p in products for p in ("notes", "script", "podcast")):
         settings = resolve_languages(settings, document)  # "auto": the language the document is written in
