@@ -316,3 +316,15 @@ def ocr_layer_pdf(path: Path, layer: str) -> Path:
     scan[0].insert_textbox(pymupdf.Rect(72, 72, 540, 300), layer, fontname="tiro", fontsize=12, render_mode=3)
     scan.save(path)
     return path
+
+
+CHINESE = "水熊虫是一种非常小的动物。它们可以在极端的环境中生存，例如太空、高温和低温。科学家研究它们如何在干燥时保护自己的细胞。"
+JAPANESE = "クマムシはとても小さな動物です。彼らは宇宙や高温などの極端な環境でも生き残ることができます。科学者たちはその仕組みを研究しています。"
+
+
+def cjk_scan_pdf(path: Path, text: str, font: str) -> Path:
+    """One scanned page of Chinese (font "china-s") or Japanese ("japan") text, PyMuPDF's built-in CJK fonts."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_textbox(pymupdf.Rect(72, 72, 540, 400), text, fontname=font, fontsize=16)
+    return rasterise(doc, path)

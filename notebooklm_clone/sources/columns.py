@@ -9,12 +9,11 @@ title, a full-width paragraph) closes the columns above it, which are read left 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from .structure import Line
+from .structure import NO_SPACE, Line
 
-_NO_SPACE = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_NO_SPACE = NO_SPACE
 
 
 @dataclass

@@ -34,6 +34,8 @@ _CHAR_FIXES = str.maketrans({
     "\u200a": " ", "\u2010": "-", "\u2011": "-", "\u2028": " ", "\u2029": " ", "\r": "",
 })
 _SPACES = re.compile(r" {2,}")
+# Scripts written without spaces (Thai, kana, Han, CJK punctuation and full-width forms): no space joins two of them
+NO_SPACE = re.compile(r"[\u0e00-\u0e7f\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _REFERENCES = re.compile(r"^(\d+(\.\d+)*\.?\s+|[ivx]+\.\s+)?(references|bibliography|works cited|literature cited|"
                          r"references and notes|cited literature|sources)$", re.I)
 _NUMBERING = re.compile(r"^(\d+(\.\d+)*\.?|[ivxIVX]+\.|[A-Z]\.)\s+")
@@ -169,6 +171,8 @@ def _join_lines(lines: list[Line], hyphenated: set[str]) -> str:
             out += "\n" + text
         elif out.endswith("-") and len(out) > 1 and out[-2].isalpha() and text[:1].isalpha():
             out = _dehyphenate(out, text, hyphenated)
+        elif NO_SPACE.match(out[-1:]) and NO_SPACE.match(text[:1]):
+            out += text
         else:
             out += " " + text
         soft_break = line.text.rstrip().endswith("\u00ad")
