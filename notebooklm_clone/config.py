@@ -166,7 +166,13 @@ class AudioSettings(Section):
     album: str = "notebooklm-clone podcasts"
 
 
+class ExtractSettings(Section):
+    # the language scanned pages are OCR'd in: "auto" (found page by page) or e.g. "French", "fr", "fra+eng"
+    ocr_lang: str = Field(default="auto", pattern=r"^[A-Za-z_][A-Za-z_+, -]*$")
+
+
 class Settings(Section):
+    extract: ExtractSettings = Field(default_factory=ExtractSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     chunk: ChunkSettings = Field(default_factory=ChunkSettings)
     notes: NotesSettings = Field(default_factory=NotesSettings)

@@ -27,6 +27,20 @@ class PageInfo(BaseModel):
     empty: bool = False  # no text at all after extraction (and OCR, if it ran)
 
 
+class Annotation(BaseModel):
+    """A reader's mark on a page (a PDF annotation): theirs, not the authors', so never part of the blocks. `quote` is
+    the text a highlight (underline, strike-out) marks, found at `start:end` of `Document.page_text(page)`."""
+
+    kind: str  # the PDF annotation type: "Highlight", "FreeText", "Text" (a sticky note), "Ink", "Stamp", ...
+    page: int
+    rect: tuple[float, float, float, float]
+    text: str = ""  # what the reader wrote
+    quote: str = ""
+    start: int | None = None
+    end: int | None = None
+    author: str = ""
+
+
 class Document(BaseModel):
     source: str  # path as given
     sha256: str  # of the source bytes: the key for every later stage
@@ -41,6 +55,7 @@ class Document(BaseModel):
     # a notebook's sources joined into one Document: its page -> (source name, page in that source), so citations
     # name the source; empty for a single file, whose pages are its own
     page_sources: dict[int, tuple[str, int]] = Field(default_factory=dict)
+    annotations: list[Annotation] = Field(default_factory=list)  # the reader's marks, apart from the text
 
     def page_text(self, page: int) -> str:
         """All text of one page (blocks joined), used to check citations."""

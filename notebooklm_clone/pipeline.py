@@ -66,7 +66,7 @@ def process_document(
     `products` may name: extract, notes, script, podcast (podcast implies script; script and notes imply extract).
     """
     start = time.perf_counter()
-    document = extract_document(source, password=password)
+    document = extract_document(source, password=password, ocr_lang=settings.extract.ocr_lang)
     seconds = round(time.perf_counter() - start, 3)
     if progress:
         progress({"event": "stage", "stage": "extract", "seconds": seconds})

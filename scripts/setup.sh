@@ -13,7 +13,7 @@ VENV="${VENV:-.venv}"
 PY="${PYTHON:-python3}"
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 
-APT_PACKAGES="ffmpeg tesseract-ocr tesseract-ocr-eng espeak-ng chromium chromium-driver sox"
+APT_PACKAGES="ffmpeg tesseract-ocr tesseract-ocr-osd tesseract-ocr-eng tesseract-ocr-fra tesseract-ocr-deu tesseract-ocr-spa tesseract-ocr-ita tesseract-ocr-por tesseract-ocr-nld tesseract-ocr-chi-sim tesseract-ocr-jpn tesseract-ocr-ara tesseract-ocr-tha espeak-ng chromium chromium-driver sox"
 missing=""
 for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

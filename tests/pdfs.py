@@ -185,3 +185,146 @@ def scanned_report(path: Path, pages: int) -> Path:
     doc.save(path)
     path.with_suffix(".page.pdf").unlink()
     return path
+
+
+# Scans of text we know: rasterised to image-only pages (no text layer), as from a scanner
+
+FRENCH = [
+    "À côté de l'alcôve, près de l'âtre, la bûcheronne épuisée rêvait d'un été sans pluie. Elle avait traversé la "
+    "forêt à pied, chargée de fagots, et son souffle était encore très court.",
+    "Le garçon, déçu, répéta qu'il préférait la crème brûlée au gâteau de maïs. Sa cousine aînée haussa les épaules et "
+    "lui rappela que la fête du château commençait à huit heures précises.",
+    "Où étiez-vous donc hier soir ? Nous avons attendu longtemps devant l'église, puis nous sommes rentrés "
+    "à l'hôtel, fatigués mais ravis de notre journée à la plage.",
+]
+COLUMN_LEFT = [
+    "Alpha opens the left column with a sentence about mountain glaciers and the melt water they release each spring.",
+    "Bravo continues the left column: the rivers fed by that water carry fine silt far down to the plains below.",
+]
+COLUMN_RIGHT = [
+    "Charlie opens the right column with a sentence about coastal marshes and the birds that rest there in autumn.",
+    "Delta ends the right column: the marsh grasses trap the silt and slowly build new land at the river mouth.",
+]
+ROTATED = ["The rotated page was scanned sideways by a hurried clerk, yet every word on it must still be read in "
+           "the right order, from the first line to the last."]
+
+
+def rasterise(source: pymupdf.Document, path: Path, dpi: int = 200, rotate: int = 0, skew: float = 0.0) -> Path:
+    """Each page of `source` as a grayscale picture only (no text layer), turned by `rotate` degrees (a multiple of
+    90: the sheet went through the scanner sideways) and tilted by `skew` degrees (it went through a little askew)."""
+    out = pymupdf.open()
+    for page in source:
+        matrix = pymupdf.Matrix(dpi / 72, dpi / 72).prerotate(rotate + skew)
+        pixmap = page.get_pixmap(matrix=matrix, colorspace=pymupdf.csGRAY, alpha=False)
+        width, height = pixmap.width * 72 / dpi, pixmap.height * 72 / dpi
+        if skew:  # the corners a tilted render leaves black would be a black frame no scanner makes
+            pixmap = _white_corners(page, matrix, dpi)
+        target = out.new_page(width=width, height=height)
+        target.insert_image(target.rect, stream=pixmap.tobytes("png"))
+    out.save(path, garbage=4, deflate=True)
+    return path
+
+
+def _white_corners(page: pymupdf.Page, matrix: pymupdf.Matrix, dpi: int) -> pymupdf.Pixmap:
+    """A tilted render on a white ground: the page drawn onto a white copy of itself with a white background."""
+    sheet = pymupdf.open()
+    copy = sheet.new_page(width=page.rect.width + 200, height=page.rect.height + 200)
+    copy.draw_rect(copy.rect, color=None, fill=(1, 1, 1))
+    copy.show_pdf_page(pymupdf.Rect(100, 100, 100 + page.rect.width, 100 + page.rect.height), page.parent, page.number)
+    pixmap = copy.get_pixmap(matrix=matrix, colorspace=pymupdf.csGRAY, alpha=False)
+    return pixmap
+
+
+def french_scan_pdf(path: Path) -> Path:
+    """One scanned page of French prose full of accents (FRENCH), under a heading."""
+    writer = Writer(hyphenate=False)
+    writer.new_page()
+    writer.text("Souvenirs de l'été", "sans-bold", 16, space_after=10)
+    for para in FRENCH:
+        writer.text(para, size=12)
+    return rasterise(writer.doc, path)
+
+
+def two_column_scan_pdf(path: Path) -> Path:
+    """One scanned page: a full-width title, then COLUMN_LEFT and COLUMN_RIGHT side by side."""
+    writer = Writer(hyphenate=False)
+    writer.new_page()
+    writer.text("Water on the Move", "sans-bold", 16, space_after=10)
+    writer.columns(2)
+    for para in COLUMN_LEFT:
+        writer.text(para, size=12)
+    writer._next_frame()
+    for para in COLUMN_RIGHT:
+        writer.text(para, size=12)
+    return rasterise(writer.doc, path)
+
+
+def three_column_scan_pdf(path: Path, columns: list[str]) -> Path:
+    """One scanned page with three columns of text, each paragraph of `columns` in its own column."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    width = (612 - 2 * 54 - 2 * 18) / 3
+    for i, text in enumerate(columns):
+        x0 = 54 + i * (width + 18)
+        page.insert_textbox(pymupdf.Rect(x0, 90, x0 + width, 600), text, fontname="tiro", fontsize=12)
+    return rasterise(doc, path)
+
+
+def rotated_scan_pdf(path: Path, rotate: int = 90, skew: float = 0.0) -> Path:
+    """ROTATED scanned sideways (`rotate` degrees) or askew (`skew` degrees), under a heading."""
+    writer = Writer(hyphenate=False)
+    writer.new_page()
+    writer.text("A Sideways Page", "sans-bold", 16, space_after=10)
+    for para in ROTATED:
+        writer.text(para, size=12)
+    return rasterise(writer.doc, path, rotate=rotate, skew=skew)
+
+
+ANNOTATED = ["Glaciers store most of the fresh water on the planet and release it slowly in summer.",
+             "The melt season has started two weeks earlier on average since the records began in 1950.",
+             "Rivers fed by glaciers carry fine silt that colours the water a milky green."]
+HIGHLIGHTED = ANNOTATED[1]
+READER_NOTE = "Surely exaggerated, ask the professor about permafrost"
+STICKY_NOTE = "Remember to compare with alpine lakes"
+
+
+def annotated_pdf(path: Path) -> Path:
+    """A page of ANNOTATED paragraphs that a student marked: HIGHLIGHTED highlighted (with a comment), a FreeText
+    box with READER_NOTE drawn on the page, and a sticky note with STICKY_NOTE."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    y = 100
+    for para in ANNOTATED:
+        page.insert_textbox(pymupdf.Rect(72, y, 540, y + 40), para, fontname="tiro", fontsize=11)
+        y += 50
+    page.add_highlight_annot(page.search_for(HIGHLIGHTED)).set_info(content="exam!")
+    page.add_freetext_annot(pymupdf.Rect(72, 300, 400, 340), READER_NOTE, fontsize=11)
+    page.add_text_annot((560, 100), STICKY_NOTE)
+    for annot in page.annots():
+        annot.update()
+    doc.save(path)
+    return path
+
+
+def ocr_layer_pdf(path: Path, layer: str) -> Path:
+    """A scan of ROTATED (image only) with `layer` laid over it as invisible text, as an earlier OCR leaves it."""
+    writer = Writer(hyphenate=False)
+    writer.new_page()
+    for para in ROTATED:
+        writer.text(para, size=12)
+    scan = pymupdf.open(rasterise(writer.doc, path.with_suffix(".scan.pdf")))
+    scan[0].insert_textbox(pymupdf.Rect(72, 72, 540, 300), layer, fontname="tiro", fontsize=12, render_mode=3)
+    scan.save(path)
+    return path
+
+
+CHINESE = "水熊虫是一种非常小的动物。它们可以在极端的环境中生存，例如太空、高温和低温。科学家研究它们如何在干燥时保护自己的细胞。"
+JAPANESE = "クマムシはとても小さな動物です。彼らは宇宙や高温などの極端な環境でも生き残ることができます。科学者たちはその仕組みを研究しています。"
+
+
+def cjk_scan_pdf(path: Path, text: str, font: str) -> Path:
+    """One scanned page of Chinese (font "china-s") or Japanese ("japan") text, PyMuPDF's built-in CJK fonts."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_textbox(pymupdf.Rect(72, 72, 540, 400), text, fontname=font, fontsize=16)
+    return rasterise(doc, path)

@@ -18,7 +18,7 @@ from typing import IO, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..config import Settings
+from ..config import ExtractSettings, Settings
 from ..errors import UsageError
 from ..pipeline import PRODUCTS
 from ..store import atomic_write_json, atomic_write_text, hash_obj, json_text, read_json
@@ -85,6 +85,8 @@ def settings_fingerprint(settings: Settings, products: list[str]) -> str:
         if isinstance(value, dict):
             value = {k: v for k, v in value.items() if k not in _RUNTIME_FIELDS.get(name, ())}
         picked[name] = value
+    if data["extract"] != ExtractSettings().model_dump(mode="json"):  # the OCR language shapes every product; the
+        picked["extract"] = data["extract"]  # default is left out, so fingerprints from before it existed still hold
     templates = sorted({t for p in products for t in _TEMPLATES_FOR[p]})
     if templates:
         try:

@@ -14,7 +14,7 @@ from ..errors import UsageError
 from ..progress import Display
 from ..tts.engine import engine_status
 from ..tts.registry import ENGINES
-from .options import source_argument, source_names, sources_option, tier_option
+from .options import ocr_lang_option, source_argument, source_names, sources_option, tier_option
 
 ENGINE_CHOICE = click.Choice(list(ENGINES))
 
@@ -122,11 +122,12 @@ def voices(ctx: click.Context) -> None:
 @click.option("--language", default=None, help="Language of notes and podcast (e.g. English, German).")
 @click.option("--instructions", default=None, help="Extra guidance for the hosts (focus, audience, tone).")
 @click.option("--password", default=None, help="Password for an encrypted PDF.")
+@ocr_lang_option
 @click.pass_context
 def podcast(ctx: click.Context, source: str, only_sources: str | None, out_root: str | None, minutes: float | None,
             speakers: int | None,
             style: str | None, engine: str | None, voices: tuple[str, ...], tier: str | None, language: str | None,
-            instructions: str | None, password: str | None) -> None:
+            instructions: str | None, password: str | None, ocr_lang: str | None) -> None:
     """Turn a document (or a notebook's sources) into study notes and a podcast (MP3 with chapters, SRT, VTT,
     transcript)."""
     from ..notebook.products import process_source
@@ -135,7 +136,7 @@ def podcast(ctx: click.Context, source: str, only_sources: str | None, out_root:
     settings = _settings(ctx)
     overrides = {"script.minutes": minutes, "script.speakers": speakers, "script.style": style,
                  "script.language": language, "notes.language": language, "script.instructions": instructions,
-                 "tts.engine": engine, "llm.tier": tier}
+                 "tts.engine": engine, "llm.tier": tier, "extract.ocr_lang": ocr_lang}
     chosen = _voices(voices)
     if chosen:
         overrides["tts.voices"] = {**settings.tts.voices, **chosen}

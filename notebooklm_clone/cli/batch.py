@@ -9,7 +9,7 @@ import click
 from ..batch import DEFAULT_TIME_LIMIT, Reporter, run_batch, summary_table
 from ..errors import PartialFailure
 from ..store import json_text, portable_name
-from .options import tier_option
+from .options import ocr_lang_option, tier_option
 
 
 @click.command("batch")
@@ -32,13 +32,15 @@ from .options import tier_option
 @click.option("--time-limit", type=click.FloatRange(min=0), default=DEFAULT_TIME_LIMIT, show_default=True,
               metavar="SECONDS", help="A document taking longer is recorded as failed (0 = no limit).")
 @click.option("--password", default=None, help="Password for encrypted documents.")
+@ocr_lang_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the manifest summary as JSON on stdout, and progress as JSON lines on stderr.")
 @click.pass_context
 def batch(ctx: click.Context, input_dir: str, out_dir: str | None, products: str, jobs: int | None,
           pattern: str | None, executor: str, address: str | None, tier: str | None, prompts_dir: str | None,
-          follow_symlinks: bool, time_limit: float, password: str | None, quiet: bool, as_json: bool) -> None:
+          follow_symlinks: bool, time_limit: float, password: str | None, ocr_lang: str | None, quiet: bool,
+          as_json: bool) -> None:
     """Process every document under DIR (pdf, epub, html, md, txt) into OUT/<path>/, with OUT/batch.json and
     OUT/index.html. Rerunning resumes: finished, unchanged documents are skipped."""
     obj = ctx.ensure_object(dict)
@@ -47,7 +49,7 @@ def batch(ctx: click.Context, input_dir: str, out_dir: str | None, products: str
         from ..config import load_settings
 
         settings = load_settings()
-    settings = settings.with_overrides(**{"llm.tier": tier,
+    settings = settings.with_overrides(**{"llm.tier": tier, "extract.ocr_lang": ocr_lang,
                                           "prompts_dir": str(Path(prompts_dir).resolve()) if prompts_dir else None})
     quiet = quiet or obj.get("quiet", False)
     as_json = as_json or obj.get("json", False)

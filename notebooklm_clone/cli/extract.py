@@ -14,6 +14,7 @@ from ..llm.tokens import get_tokenizer
 from ..models import Chunk, Document
 from ..stages.chunk import chunk_document
 from ..store import atomic_write_text
+from .options import ocr_lang_option
 
 
 @click.command("extract")
@@ -32,9 +33,11 @@ from ..store import atomic_write_text
                    "fallback).")
 @click.option("--password", help="Password of an encrypted PDF.")
 @click.option("--no-ocr", is_flag=True, help="Do not OCR pages that have no text layer.")
+@ocr_lang_option
 @click.pass_context
 def extract(ctx: click.Context, file: Path, out: Path | None, fmt: str, chunks: bool, budget: int | None,
-            overlap: int | None, tokenizer_spec: str | None, password: str | None, no_ocr: bool) -> None:
+            overlap: int | None, tokenizer_spec: str | None, password: str | None, no_ocr: bool,
+            ocr_lang: str | None) -> None:
     """Extract FILE (PDF, EPUB, HTML, Markdown or text): text per page in reading order, headings, references marked.
 
     \b
@@ -48,8 +51,8 @@ def extract(ctx: click.Context, file: Path, out: Path | None, fmt: str, chunks: 
 
     obj = ctx.obj or {}
     fmt = fmt or ("json" if obj.get("json") else "md")
-    settings: Settings = obj.get("settings") or Settings()
-    document = extract_document(file, password=password, ocr=not no_ocr)
+    settings: Settings = (obj.get("settings") or Settings()).with_overrides(**{"extract.ocr_lang": ocr_lang})
+    document = extract_document(file, password=password, ocr=not no_ocr, ocr_lang=settings.extract.ocr_lang)
     warnings = list(document.warnings)
     if chunks:
         chunk_settings = settings.chunk.model_copy(update={k: v for k, v in

@@ -15,7 +15,7 @@ import click
 from ..config import Settings, load_settings
 from ..errors import PartialFailure, UsageError
 from ..store import json_text
-from .options import tier_option
+from .options import ocr_lang_option, tier_option
 
 NB = click.argument("notebook", metavar="NB", type=click.Path(file_okay=False))
 
@@ -38,21 +38,24 @@ def notebook() -> None:
 @NB
 @click.argument("paths", metavar="FILE|DIR...", nargs=-1, required=True)
 @click.option("--no-ocr", is_flag=True, help="Do not OCR pages without a text layer.")
+@ocr_lang_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per source on stdout.")
 @click.pass_context
-def add(ctx: click.Context, notebook: str, paths: tuple[str, ...], no_ocr: bool, as_json: bool) -> None:
+def add(ctx: click.Context, notebook: str, paths: tuple[str, ...], no_ocr: bool, ocr_lang: str | None,
+        as_json: bool) -> None:
     """Add files (or every document in folders) to NB, creating it; a changed file is indexed again, an unchanged
     one is skipped. A source that cannot be read is recorded with its error; the others go on (exit 5)."""
     from ..notebook import add_file, files_to_add, open_notebook
 
     quiet, as_json = _flags(ctx, as_json)
+    language = _settings(ctx).with_overrides(**{"extract.ocr_lang": ocr_lang}).extract.ocr_lang  # validated
     with open_notebook(notebook, create=True) as conn:
         paths_found = files_to_add(list(paths), Path(notebook))
         if not paths_found:
             raise UsageError(f"no documents in {', '.join(paths)}")
         outcomes = []
         for path, name in paths_found.items():
-            outcomes.append(add_file(conn, path, name, ocr=not no_ocr))
+            outcomes.append(add_file(conn, path, name, ocr=not no_ocr, ocr_lang=language))
             _report(outcomes[-1], quiet, as_json)
     _fail_if_any(outcomes)
 

@@ -19,6 +19,13 @@ def _alias_to_tier(ctx: click.Context, param: click.Parameter, value: str | None
         ctx.params["tier"] = value
 
 
+def ocr_lang_option(fn):
+    """`--ocr-lang` on every command that extracts: the setting extract.ocr_lang."""
+    return click.option("--ocr-lang", "ocr_lang", default=None, metavar="LANG",
+                        help="Language of scanned pages for OCR (e.g. French, fr, fra+eng; default: extract.ocr_lang, "
+                             "auto = detected page by page).")(fn)
+
+
 def tier_option(help_text: str = "Embedded LLM tier (small = 0.5B, default = 1.5B)."):
     """`--tier` (the `tier` parameter) picks the embedded LLM's size. `--model` is its former name, still accepted
     but not shown: it chose a tier, never a model, so the name misled."""

@@ -11,7 +11,7 @@ from ..config import Settings, load_settings
 from ..errors import UsageError
 from ..progress import Display
 from ..store import json_text
-from .options import source_argument, source_names, sources_option, tier_option
+from .options import ocr_lang_option, source_argument, source_names, sources_option, tier_option
 
 PRODUCT_NAMES = ("summary", "notes", "cards", "quiz")
 STYLES = ["deep-dive", "brief", "debate", "critique", "lecture"]
@@ -78,6 +78,7 @@ def _common(fn):
                           "built-in prompts/."),
         tier_option(),
         click.option("--password", default=None, help="Password for an encrypted PDF."),
+        ocr_lang_option,
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -90,13 +91,15 @@ def _common(fn):
 @click.option("--level", type=click.Choice(["intro", "expert"]), default=None, help="Audience level.")
 @click.pass_context
 def notes(ctx: click.Context, source: str, only_sources: str | None, out_root: str | None, language: str | None,
-          instructions: str | None, prompts_dir: str | None, tier: str | None, password: str | None, only: str | None, level: str | None) -> None:
+          instructions: str | None, prompts_dir: str | None, tier: str | None, password: str | None,
+          ocr_lang: str | None, only: str | None, level: str | None) -> None:
     """Study notes for FILE, or for all the sources of notebook NB together: summary.md, notes.md (key points,
     glossary, Q&A), cards.csv + cards.apkg, quiz.md, every item citing its pages (and sources). Output goes to
     OUT/<document stem>/ (OUT/<notebook folder name>/)."""
     settings = _settings(ctx).with_overrides(**{
         "notes.only": _only(only), "notes.language": language, "notes.level": level,
-        "notes.instructions": instructions, "prompts_dir": prompts_dir, "llm.tier": tier})
+        "notes.instructions": instructions, "prompts_dir": prompts_dir, "llm.tier": tier,
+        "extract.ocr_lang": ocr_lang})
     _run(ctx, source, out_root, settings, ("notes",), password, only_sources)
 
 
@@ -108,14 +111,15 @@ def notes(ctx: click.Context, source: str, only_sources: str | None, out_root: s
 @click.option("--script-only", is_flag=True, help="Write only the script (no summary/notes/cards/quiz files).")
 @click.pass_context
 def script(ctx: click.Context, source: str, only_sources: str | None, out_root: str | None, language: str | None,
-           instructions: str | None, prompts_dir: str | None, tier: str | None, password: str | None, minutes: float | None,
+           instructions: str | None, prompts_dir: str | None, tier: str | None, password: str | None,
+           ocr_lang: str | None, minutes: float | None,
            speakers: int | None, style: str | None, script_only: bool) -> None:
     """A podcast script for FILE: script.json (for `speak`, editable by hand) and script.md, written from the notes.
     Output goes to OUT/<document stem>/."""
     settings = _settings(ctx).with_overrides(**{
         "script.minutes": minutes, "script.speakers": speakers, "script.style": style,
         "script.language": language, "notes.language": language, "script.instructions": instructions,
-        "prompts_dir": prompts_dir, "llm.tier": tier})
+        "prompts_dir": prompts_dir, "llm.tier": tier, "extract.ocr_lang": ocr_lang})
     products = ("script",) if script_only else ("notes", "script")
     _run(ctx, source, out_root, settings, products, password, only_sources)
 

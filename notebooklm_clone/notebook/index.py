@@ -69,7 +69,8 @@ def files_to_add(paths: list[str | Path], notebook: Path) -> dict[Path, str]:
     return out
 
 
-def add_file(conn: sqlite3.Connection, path: Path, name: str | None = None, ocr: bool = True) -> Outcome:
+def add_file(conn: sqlite3.Connection, path: Path, name: str | None = None, ocr: bool = True,
+             ocr_lang: str = "auto") -> Outcome:
     """Index one file under `name` (default: its file name; see the module doc); an unreadable file is recorded as
     failed, not raised."""
     from ..sources import extract_document  # PyMuPDF loads only when a source is read
@@ -94,7 +95,7 @@ def add_file(conn: sqlite3.Connection, path: Path, name: str | None = None, ocr:
                                                                                       row["id"]))
         return Outcome(key, name, UNCHANGED, _count(conn, row["id"]))
     try:
-        document = extract_document(path, ocr=ocr)
+        document = extract_document(path, ocr=ocr, ocr_lang=ocr_lang)
         sentences = _sentences(document)
         if not any(s.clean and s.block_kind != "heading" for s in sentences):
             raise NotebookError(f"{path}: no sentences of text to index")

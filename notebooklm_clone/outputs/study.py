@@ -107,6 +107,7 @@ def notes_markdown(result: NotesResult, document: Document) -> str:
             lines += ["", f"### {section}", ""] if current is not None else [f"### {section}", ""]
             current = section
         lines += [_bullet(p.text, p.pages, p.evidence, notes) for p in items]
+    lines += reader_marks(document)
     lines += ["", "## Glossary", ""]
     lines += [_bullet(f"**{_one_line(t.term)}**: {t.definition}", t.pages, t.evidence, notes) for t in result.glossary]
     lines += ["", "## Questions and answers", ""]
@@ -120,6 +121,23 @@ def notes_markdown(result: NotesResult, document: Document) -> str:
             lines += ["", f"## {title}", ""]
             lines += [_bullet(q.text, q.pages, q.evidence, notes) for q in chosen]
     return "\n".join(lines + notes.section()).rstrip() + "\n"
+
+
+_MARKED = {"Highlight": "highlighted", "Underline": "underlined", "StrikeOut": "struck out", "Squiggly": "marked"}
+
+
+def reader_marks(document: Document) -> list[str]:
+    """The reader's own highlights and notes under a heading of their own: shown as theirs, never as the authors'
+    (they are no source of any key point, answer or quiz question)."""
+    marks = sorted((a for a in document.annotations if a.text or a.quote), key=lambda a: (a.page, a.rect[1], a.rect[0]))
+    if not marks:
+        return []
+    lines = ["", "## Your highlights and notes", "", "_What the document's reader marked and wrote on it._", ""]
+    for a in marks:
+        parts = [f'{_MARKED.get(a.kind, "marked")} "{_one_line(a.quote)}"'] if a.quote else []
+        parts += [f'your note: "{_one_line(a.text)}"'] if a.text else []
+        lines.append(f"- p. {a.page}, " + "; ".join(parts))
+    return lines
 
 
 def quiz_markdown(result: NotesResult, document: Document) -> str:

@@ -30,8 +30,9 @@ KINDS = {suffix: reader.kind for suffix, reader in READERS.items()}  # suffix ->
 SUFFIXES = tuple(sorted(READERS))
 
 
-def extract_document(path: str | Path, password: str | None = None, ocr: bool = True) -> Document:
-    """Read one PDF/EPUB/HTML/Markdown/text file into a Document; see the module docstring for what is done."""
+def extract_document(path: str | Path, password: str | None = None, ocr: bool = True, ocr_lang: str = "auto") -> Document:
+    """Read one PDF/EPUB/HTML/Markdown/text file into a Document; see the module docstring for what is done.
+    `ocr_lang` ("auto", or a language such as "French", "fr", "fra+eng") is the language scanned pages are OCR'd in."""
     source = Path(path)
     if not source.exists():
         raise UsageError(f"no such file: {path}")
@@ -45,7 +46,8 @@ def extract_document(path: str | Path, password: str | None = None, ocr: bool = 
         raise BadInput(f"{path} is empty (0 bytes)")
     reader = reader_for(source, data)
     sha = hashlib.sha256(data).hexdigest()
-    return build_document(reader.read(data, source, password, ocr), str(path), sha, source)
+    return build_document(reader.read(data, source, password, (ocr_lang or "auto") if ocr else False), str(path), sha,
+                          source)
 
 
 def reader_for(path: Path, data: bytes) -> Reader:

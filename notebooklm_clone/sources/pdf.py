@@ -1,8 +1,10 @@
 """PDF, EPUB and HTML, read with PyMuPDF (which lays EPUB and HTML out into pages of its own, so their page numbers
 are those of that layout). What happens to a page, in order:
-1. text from PyMuPDF's dict output (OCR'd with Tesseract when the page has images but no text layer);
+0. the reader's annotations are recorded and removed first (annotations.py), so their appearance is not read as text;
+1. text from PyMuPDF's dict output; a page with images but no text layer is OCR'd (ocr.py), and so is one whose
+   invisible text layer from an earlier OCR does not read as words (fewer than GOOD_LAYER of them word-like);
 2. blocks put in reading order: full-width blocks keep their place, and between two of them the left column is read
-   before the right one;
+   before the right one (OCR'd pages come in ocr.py's column order);
 3. running headers/footers (the same text, digits ignored, in the top or bottom margin of several pages) and bare page
    numbers are dropped;
 4. each block is cut into segments where font or spacing changes (a heading and its paragraph share a block).
@@ -11,7 +13,6 @@ Joining lines, headings and references are structure.py's, as for every kind of 
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -20,23 +21,26 @@ import pymupdf
 
 from ..errors import BadInput
 from ..models import PageInfo
+from .annotations import take_annotations
 from .encoding import declared_charset, decode_text
+from .ocr import ISO, OcrFailed, PageReader, find_tessdata, tesseract_languages, word_share
 from .structure import Line, Parsed, Reader, Segment, fix_characters
 
+GOOD_LAYER = 0.7  # share of word-like words (ocr.word_share) an earlier OCR's text layer needs to be kept
 MARGIN = 0.12  # top/bottom fraction of the page where running headers, footers and page numbers live
 _FLAGS = pymupdf.TEXT_MEDIABOX_CLIP | pymupdf.TEXT_PRESERVE_WHITESPACE  # ligatures expanded, no images
 _PAGE_NUMBER = re.compile(r"^[\s\-\u2013\u2014]*(page\s+)?([0-9]{1,5}|[ivxlcdm]{1,7})(\s*(/|of)\s*[0-9]{1,5})?[\s\-\u2013\u2014]*$", re.I)
 
 
-def read_pdf(data: bytes, path: Path, password: str | None, ocr: bool) -> Parsed:
+def read_pdf(data: bytes, path: Path, password: str | None, ocr: bool | str) -> Parsed:
     return _parse_layout(data, "pdf", path, password, ocr)
 
 
-def read_epub(data: bytes, path: Path, password: str | None, ocr: bool) -> Parsed:
+def read_epub(data: bytes, path: Path, password: str | None, ocr: bool | str) -> Parsed:
     return _parse_layout(data, "epub", path, password, ocr)
 
 
-def read_html(data: bytes, path: Path, password: str | None, ocr: bool) -> Parsed:
+def read_html(data: bytes, path: Path, password: str | None, ocr: bool | str) -> Parsed:
     """MuPDF reads HTML as UTF-8 whatever it declares: it gets UTF-8, decoded as encoding.py says."""
     text, warning = decode_text(data, path, declared=declared_charset(data))
     parsed = _parse_layout(text.encode("utf-8"), "html", path, password, ocr)
@@ -48,7 +52,8 @@ def read_html(data: bytes, path: Path, password: str | None, ocr: bool) -> Parse
 PDF, EPUB, HTML = Reader("pdf", read_pdf), Reader("epub", read_epub), Reader("html", read_html)
 
 
-def _parse_layout(data: bytes, kind: str, path: Path, password: str | None, ocr: bool) -> Parsed:
+def _parse_layout(data: bytes, kind: str, path: Path, password: str | None, ocr: bool | str) -> Parsed:
+    """`ocr`: False (off), True or "auto" (each scanned page in the language it is written in), or --ocr-lang."""
     pymupdf.TOOLS.mupdf_display_errors(False)
     pymupdf.TOOLS.mupdf_display_warnings(False)
     try:
@@ -71,20 +76,30 @@ def _parse_layout(data: bytes, kind: str, path: Path, password: str | None, ocr:
         if kind == "pdf" and getattr(doc, "is_repaired", False):
             warnings.append(f"{path} is damaged; MuPDF repaired it and some text may be missing")
         tessdata = find_tessdata() if ocr else None
+        reader = PageReader(tessdata, tesseract_languages(ocr if isinstance(ocr, str) else "auto", tessdata)) \
+            if tessdata else None
+        annotations = take_annotations(doc) if kind == "pdf" else []
         pages: list[PageInfo] = []
         raw: list[list[tuple[tuple[float, float, float, float], list[Line]]]] = []
         sizes: list[tuple[float, float]] = []
-        trouble: dict[str, list[int]] = {"unreadable": [], "needs-ocr": [], "ocr-failed": []}
+        scanned: list[bool] = []
+        trouble: dict[str, list[int]] = {"unreadable": [], "needs-ocr": [], "ocr-layer-redone": []}
+        failed: dict[str, list[int]] = {}  # reason -> pages
         for index in range(page_count):
             try:
                 page = doc[index]
-                sizes.append((page.rect.width, page.rect.height))
-                blocks, how = _read_page(page, tessdata)
+                size = (page.rect.width, page.rect.height)
+                blocks, how, size = _read_page(page, reader, size)
+            except OcrFailed as exc:
+                blocks, how = [], "ocr-failed"
+                failed.setdefault(str(exc), []).append(index + 1)
             except Exception:  # noqa: BLE001 - one broken page must not lose the rest
-                sizes[index:] = [(612.0, 792.0)]
-                blocks, how = [], "unreadable"
+                blocks, how, size = [], "unreadable", (612.0, 792.0)
             trouble.get(how, []).append(index + 1)
-            pages.append(PageInfo(number=index + 1, ocr=how == "ocr", empty=not blocks))
+            sizes.append(size)
+            scanned.append(how in ("ocr", "ocr-layer-redone"))
+            pages.append(PageInfo(number=index + 1, ocr=how.startswith("ocr") and how != "ocr-failed",
+                                  empty=not blocks))
             raw.append(blocks)
         try:
             toc = [(lvl, fix_characters(title).strip(), pg) for lvl, title, pg, *_ in doc.get_toc(simple=True)]
@@ -97,45 +112,51 @@ def _parse_layout(data: bytes, kind: str, path: Path, password: str | None, ocr:
         why = "OCR is off (--no-ocr)" if not ocr else (
             "Tesseract language data not found (install tesseract-ocr and tesseract-ocr-eng, or set TESSDATA_PREFIX)")
         warnings.append(f"pages {_ranges(trouble['needs-ocr'])} have no text layer and stayed empty: {why}")
-    if trouble["ocr-failed"]:
-        warnings.append(f"OCR failed on pages {_ranges(trouble['ocr-failed'])}; they stayed empty")
-    segments = _layout_segments(raw, sizes)
+    if trouble["ocr-layer-redone"]:
+        warnings.append(f"pages {_ranges(trouble['ocr-layer-redone'])} had an unreadable OCR text layer; OCR'd again")
+    for reason, numbers in failed.items():
+        warnings.append(f"OCR failed on page{'s' if len(numbers) > 1 else ''} {_ranges(numbers)} ({reason}); "
+                        f"{'they' if len(numbers) > 1 else 'it'} stayed empty")
+    if reader and reader.missing:
+        warnings.append(f"pages in {', '.join(sorted(reader.missing))} script were read without their language data "
+                        f"(install the tesseract-ocr package for that language)")
+    segments = _layout_segments(raw, sizes, scanned)
+    language = ""
+    if reader and reader.used and all(s for s, blocks in zip(scanned, raw) if blocks) and any(raw):
+        language = ISO.get(max(reader.used, key=reader.used.get).split("+")[0], "")
     return Parsed(segments=segments, page_count=page_count, pages=pages, metadata=metadata, toc=toc,
-                   warnings=warnings)
+                  warnings=warnings, annotations=annotations, language=language)
 
 
-def _read_page(page: pymupdf.Page, tessdata: str | None):
-    """(blocks, how): how is "text", "ocr", "blank", "needs-ocr" (pictures but no OCR) or "ocr-failed"."""
+def _read_page(page: pymupdf.Page, reader: PageReader | None, size: tuple[float, float]):
+    """(blocks, how, size): how is "text", "ocr-layer" (a good earlier OCR's invisible text), "ocr", "ocr-layer-redone",
+    "blank" or "needs-ocr" (pictures but no OCR); OcrFailed when Tesseract fails. An OCR'd page's size is its upright
+    one."""
     blocks = _page_blocks(page.get_text("dict", flags=_FLAGS))
+    how = "text"
+    if blocks and _invisible_share(page) >= 0.5:  # an earlier OCR's text: kept only when it reads as words
+        text = " ".join(line.text for _, lines in blocks for line in lines)
+        if reader is None or word_share(text) >= GOOD_LAYER:
+            return blocks, "ocr-layer", size
+        blocks, how = [], "ocr-layer-redone"
     if blocks:
-        return blocks, "text"
+        return blocks, how, size
     if not page.get_images(full=False):
-        return [], "blank"
-    if not tessdata:
-        return [], "needs-ocr"
+        return [], "blank", size
+    if reader is None:
+        return [], "needs-ocr", size
+    blocks, size = reader.read(page)
+    return blocks, "ocr" if how == "text" else how, size
+
+
+def _invisible_share(page: pymupdf.Page) -> float:
+    """The share of the page's characters drawn invisibly (render mode 3): the text layer OCR tools lay over a scan."""
     try:
-        textpage = page.get_textpage_ocr(flags=_FLAGS, language=_ocr_language(tessdata), dpi=300, full=True,
-                                         tessdata=tessdata)
-        return _merge_ocr_lines(_page_blocks(page.get_text("dict", flags=_FLAGS, textpage=textpage))), "ocr"
-    except Exception:  # noqa: BLE001 - a Tesseract failure leaves the page empty; the caller reports it
-        return [], "ocr-failed"
-
-
-def find_tessdata() -> str | None:
-    """Tesseract's language folder (TESSDATA_PREFIX when set, else where the tesseract-ocr package puts it)."""
-    explicit = os.environ.get("TESSDATA_PREFIX")
-    candidates = [explicit] if explicit else []
-    if not explicit:
-        candidates += sorted(str(p) for p in Path("/usr/share/tesseract-ocr").glob("*/tessdata"))
-        candidates += ["/usr/share/tessdata", "/usr/local/share/tessdata", "/opt/homebrew/share/tessdata"]
-    for folder in candidates:
-        if folder and any(Path(folder).glob("*.traineddata")):
-            return folder
-    return None
-
-
-def _ocr_language(tessdata: str) -> str:
-    return "eng" if (Path(tessdata) / "eng.traineddata").exists() else sorted(Path(tessdata).glob("*.traineddata"))[0].stem
+        spans = page.get_texttrace()
+    except Exception:  # noqa: BLE001 - an older MuPDF: treat the text as visible
+        return 0.0
+    total = sum(len(s["chars"]) for s in spans)
+    return sum(len(s["chars"]) for s in spans if s.get("type") == 3 or s.get("opacity", 1) == 0) / total if total else 0.0
 
 
 def _page_blocks(page_dict: dict) -> list[tuple[tuple[float, float, float, float], list[Line]]]:
@@ -159,41 +180,19 @@ def _page_blocks(page_dict: dict) -> list[tuple[tuple[float, float, float, float
     return blocks
 
 
-def _merge_ocr_lines(blocks):
-    """Tesseract gives one block per line and a size per word: rebuild paragraphs from line spacing, and give each
-    paragraph one size (its median line height) so font-based heading detection is not fooled by OCR noise."""
-    merged: list[tuple[list[float], list[Line]]] = []
-    for bbox, lines in blocks:
-        if merged:
-            prev_box, prev_lines = merged[-1]
-            last = prev_lines[-1]
-            overlaps = bbox[0] < prev_box[2] and bbox[2] > prev_box[0]
-            if overlaps and 0 <= lines[0].y0 - last.y1 < 0.75 * (last.y1 - last.y0):
-                prev_lines.extend(lines)
-                prev_box[:] = [min(prev_box[0], bbox[0]), prev_box[1], max(prev_box[2], bbox[2]), bbox[3]]
-                continue
-        merged.append((list(bbox), list(lines)))
-    out = []
-    for bbox, lines in merged:
-        heights = sorted(round(line.y1 - line.y0, 1) for line in lines)
-        for line in lines:
-            line.size = float(heights[len(heights) // 2])
-        out.append((tuple(bbox), lines))
-    return out
-
-
-def _layout_segments(raw, sizes) -> list[Segment]:
-    """Reading order, then running headers/footers and page numbers out, then blocks cut into segments."""
-    ordered = [_reading_order(blocks, width) for blocks, (width, _) in zip(raw, sizes)]
+def _layout_segments(raw, sizes, scanned) -> list[Segment]:
+    """Reading order (OCR'd pages come in theirs), then running headers/footers and page numbers out, then blocks cut
+    into segments."""
+    ordered = [blocks if ocr else _reading_order(blocks, width) for blocks, (width, _), ocr in zip(raw, sizes, scanned)]
     repeated = _running_keys(ordered, sizes)
     segments: list[Segment] = []
-    for number, (blocks, (_, height)) in enumerate(zip(ordered, sizes), start=1):
+    for number, (blocks, (_, height), ocr) in enumerate(zip(ordered, sizes, scanned), start=1):
         for bbox, lines in blocks:
             if _in_margin(bbox, height):
                 text = " ".join(line.text for line in lines).strip()
                 if _PAGE_NUMBER.match(text) or _margin_key(text) in repeated:
                     continue
-            segments.extend(_split_block(number, lines))
+            segments.extend([Segment(number, lines)] if ocr else _split_block(number, lines))  # OCR: ocr.py's paragraphs
     return segments
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BadInput
-from ..models import Block, Document, PageInfo
+from ..models import Annotation, Block, Document, PageInfo
 from ..store import portable_name
 from ..text.lang import guess_language
 
@@ -34,6 +34,8 @@ _CHAR_FIXES = str.maketrans({
     "\u200a": " ", "\u2010": "-", "\u2011": "-", "\u2028": " ", "\u2029": " ", "\r": "",
 })
 _SPACES = re.compile(r" {2,}")
+# Scripts written without spaces (Thai, kana, Han, CJK punctuation and full-width forms): no space joins two of them
+NO_SPACE = re.compile(r"[\u0e00-\u0e7f\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _REFERENCES = re.compile(r"^(\d+(\.\d+)*\.?\s+|[ivx]+\.\s+)?(references|bibliography|works cited|literature cited|"
                          r"references and notes|cited literature|sources)$", re.I)
 _NUMBERING = re.compile(r"^(\d+(\.\d+)*\.?|[ivxIVX]+\.|[A-Z]\.)\s+")
@@ -95,6 +97,8 @@ class Parsed:
     headings_done: bool = False  # Markdown/text: headings already known
     title_hint: str = ""
     warnings: list[str] = field(default_factory=list)
+    annotations: list[Annotation] = field(default_factory=list)  # the reader's marks (annotations.py)
+    language: str = ""  # ISO 639-1 the OCR read a scanned document in; else guessed from the text
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,7 @@ class Reader:
     its bytes into segments, pages and metadata, raising BadInput for a file it cannot use."""
 
     kind: str
-    read: Callable[[bytes, Path, str | None, bool], Parsed]
+    read: Callable[[bytes, Path, str | None, bool | str], Parsed]  # ocr: False, or "auto" / an --ocr-lang
 
 
 def build_document(parsed: Parsed, source: str, sha: str, path: Path) -> Document:
@@ -137,8 +141,21 @@ def build_document(parsed: Parsed, source: str, sha: str, path: Path) -> Documen
     authors = [a.strip() for a in re.split(r";|,|&|\band\b", metadata.get("author", "")) if a.strip()]
     body = " ".join(b.text for b in blocks if b.kind != "references")
     return Document(source=source, sha256=sha, title=" ".join(title.split())[:300], authors=authors,
-                    language=guess_language(body), page_count=parsed.page_count, pages=parsed.pages, blocks=blocks,
-                    metadata=metadata, warnings=parsed.warnings)
+                    language=parsed.language or guess_language(body), page_count=parsed.page_count,
+                    pages=parsed.pages, blocks=blocks, metadata=metadata, warnings=parsed.warnings,
+                    annotations=[_located(a, blocks) for a in parsed.annotations])
+
+
+def _located(annotation: Annotation, blocks: list[Block]) -> Annotation:
+    """A highlight with the span of its quote in its page's text (as Document.page_text joins it), when found."""
+    words = annotation.quote.split()
+    if not words:
+        return annotation
+    page_text = "\n\n".join(b.text for b in blocks if b.page == annotation.page)
+    found = re.search(r"\s+".join(re.escape(w) for w in words), page_text)
+    if not found:
+        return annotation
+    return annotation.model_copy(update={"start": found.start(), "end": found.end(), "quote": found.group(0)})
 
 
 def _join_lines(lines: list[Line], hyphenated: set[str]) -> str:
@@ -154,6 +171,8 @@ def _join_lines(lines: list[Line], hyphenated: set[str]) -> str:
             out += "\n" + text
         elif out.endswith("-") and len(out) > 1 and out[-2].isalpha() and text[:1].isalpha():
             out = _dehyphenate(out, text, hyphenated)
+        elif NO_SPACE.match(out[-1:]) and NO_SPACE.match(text[:1]):
+            out += text
         else:
             out += " " + text
         soft_break = line.text.rstrip().endswith("\u00ad")

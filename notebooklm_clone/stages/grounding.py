@@ -196,6 +196,13 @@ def quotable(sentence: SourceSentence | None) -> bool:
     return QUOTE_MIN_WORDS <= len(text.split()) <= QUOTE_MAX_WORDS and not is_debris(text) and not text.endswith("?")
 
 
+def highlighted(source: Source) -> list[SourceSentence]:
+    """The body sentences a highlight of the reader's (Document.annotations) touches, in reading order."""
+    spans = [(a.page, a.start, a.end) for a in source.document.annotations if a.start is not None and a.end is not None]
+    return [s for s in source.index if any(page == s.page and start < s.end and s.start < end
+                                           for page, start, end in spans)]
+
+
 def central_sentence(sentences: list[SourceSentence], language: str) -> SourceSentence | None:
     """The quotable sentence sharing the most content words with the rest of its section: what the section is
     about, when the model took no note of it."""

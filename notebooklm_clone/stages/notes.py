@@ -34,7 +34,9 @@ from .grounding import (
     count,
     drop_duplicates,
     first_pass,
+    highlighted,
     pages_of_evidence,
+    quotable,
     quote_text,
     says_open,
 )
@@ -199,14 +201,35 @@ def every_section_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: So
         point = Cited(text=quote_text(evidence), pages=pages_of_evidence(evidence), evidence=evidence,
                       grounding="quoted")
         count(counts, "quoted")
-        chunk = owners[central.id]
-        owner = next((n for n in notes if n.chunk == chunk.index), None)
-        if owner is None:
-            owner = ChunkNotes(chunk=chunk.index, section=chunk.section, pages=chunk.pages)
-            notes.append(owner)
-            notes.sort(key=lambda n: n.chunk)
-        owner.key_points.append(point)
+        _owner(notes, owners[central.id]).key_points.append(point)
     return notes
+
+
+def every_highlight_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: Source,
+                          counts: GroundingCounts) -> list[ChunkNotes]:
+    """A sentence the reader highlighted is among the key points: quoted (the authors' words, cited like any other
+    point) when no point rests on it yet. What the reader wrote never becomes a point: it is not in the text."""
+    noted = {e.sentence_id for n in notes for p in n.key_points + n.facts for e in p.evidence}
+    for sentence in highlighted(source):
+        chunk = next((c for c in chunks if sentence.id in {s.id for s in sentences_in(c, source.index)}), None)
+        if chunk is None or sentence.id in noted or not quotable(sentence):
+            continue
+        noted.add(sentence.id)
+        evidence = source.evidence([sentence.id])
+        count(counts, "quoted")
+        _owner(notes, chunk).key_points.append(Cited(text=quote_text(evidence), pages=pages_of_evidence(evidence),
+                                                     evidence=evidence, grounding="quoted"))
+    return notes
+
+
+def _owner(notes: list[ChunkNotes], chunk: Chunk) -> ChunkNotes:
+    """The notes of `chunk`, made (in chunk order) when the model took none."""
+    owner = next((n for n in notes if n.chunk == chunk.index), None)
+    if owner is None:
+        owner = ChunkNotes(chunk=chunk.index, section=chunk.section, pages=chunk.pages)
+        notes.append(owner)
+        notes.sort(key=lambda n: n.chunk)
+    return owner
 
 
 def _term_first_pass(source: Source, t: _TermOut, sentences: list[SourceSentence]) -> tuple[Attempt, str] | None:
@@ -341,6 +364,7 @@ def run_notes(
             f"unusable or not supported by the sentences they named){last}"
         )
     notes = every_section_noted(notes, body, source, counts["key_points"])
+    notes = every_highlight_noted(notes, body, source, counts["key_points"])
     result.chunk_notes = notes
     all_points = key_points(notes)
 

@@ -82,3 +82,18 @@ def test_an_unknown_tts_engine_is_a_usage_error_listing_the_engines():
     with pytest.raises(UsageError, match="^bad setting tts.engine: Input should be 'embedded', 'openai', 'coqui' or "
                                          "'espeak'$"):
         Settings().with_overrides(**{"tts.engine": "festival"})
+
+
+def test_ocr_lang_is_a_setting_checked_once_and_a_changed_one_redoes_batch_documents():
+    from notebooklm_clone.batch import settings_fingerprint
+
+    settings = Settings()
+    assert settings.extract.ocr_lang == "auto"
+    french = settings.with_overrides(**{"extract.ocr_lang": "French"})
+    assert french.extract.ocr_lang == "French"
+    with pytest.raises(UsageError, match=r"^bad setting extract.ocr_lang: "):
+        settings.with_overrides(**{"extract.ocr_lang": "fra; rm -rf /"})
+    for products in (["extract"], ["notes"]):
+        assert settings_fingerprint(french, products) != settings_fingerprint(settings, products)
+        assert settings_fingerprint(settings.with_overrides(**{"extract.ocr_lang": "auto"}), products) == \
+            settings_fingerprint(settings, products)
