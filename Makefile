@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: run test setup setup-test coqui bench bench-extract bench-llm bench-tts bench-batch bench-memory bench-verifier bench-quality bench-e2e clean
+.PHONY: run test setup setup-test coqui bench bench-extract bench-llm bench-tts bench-batch bench-memory bench-verifier bench-quality bench-e2e bench-notebook clean
 
 run: setup
 	$(BIN)/notebooklm-clone batch samples --glob '*.pdf' -o $(OUT)/samples --products notes,podcast
@@ -48,6 +48,9 @@ bench-quality: setup
 
 bench-e2e: setup
 	$(BIN)/python bench/bench_e2e.py
+
+bench-notebook: setup-test
+	$(BIN)/python bench/bench_notebook.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache
