@@ -34,6 +34,7 @@ PROBE_STEPS = 6  # steps in the other mode to measure it
 FIRST_PROBE = 16  # steps before the first comparison
 PROBE_EVERY = 128  # steps between probes while the current mode wins; doubles each time the probe loses
 MAX_PROBE_EVERY = 2048
+MAX_PROBE_SECONDS = 60.0  # and at least this often in time: a machine that got busy is noticed within a minute
 SMOOTHING = 0.15  # weight of the newest step in the seconds-per-token average
 SWITCH_MARGIN = 0.1  # a probed mode must be this much cheaper per token to take over (a few steps are noisy)
 
@@ -96,6 +97,7 @@ class Decoder:
     _probe_left: int = 0
     _until_probe: int = FIRST_PROBE
     _probe_every: int = PROBE_EVERY
+    _since_probe: float = 0.0  # generation seconds since the last probe began
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -128,6 +130,7 @@ class Decoder:
             stats.steps += 1
             stats.tokens += produced
             stats.seconds += step.seconds
+            self._since_probe += step.seconds
             stats.drafted += step.drafted
             stats.accepted += min(step.drafted, produced - 1)
             cost = step.seconds / produced
@@ -152,9 +155,10 @@ class Decoder:
                     self._until_probe = self._probe_every
                 return self.mode
             self._until_probe -= 1
-            if self._until_probe <= 0:
+            if self._until_probe <= 0 or self._since_probe >= MAX_PROBE_SECONDS:
                 self.mode = self._other(self.mode)
                 self._probe_left = PROBE_STEPS
+                self._since_probe = 0.0
             return self.mode
 
     @staticmethod

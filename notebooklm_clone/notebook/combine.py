@@ -43,6 +43,8 @@ def combined_document(conn: sqlite3.Connection, folder: str | Path, source_ids: 
         titles.append(title)
         languages[document.language] += sum(len(b.text) for b in document.blocks)
         for block in document.blocks:
+            if _is_masthead(block, document):
+                continue  # the title and author line: the outputs name each source with its title already
             blocks.append(block.model_copy(update={"page": block.page + offset, "section": [title, *block.section],
                                                    "level": block.level + 1 if block.level else 0}))
         for page in document.pages or [PageInfo(number=n) for n in range(1, document.page_count + 1)]:
@@ -55,6 +57,20 @@ def combined_document(conn: sqlite3.Connection, folder: str | Path, source_ids: 
     key = hashlib.sha256("\n".join(load_sha(conn, r["id"]) for r in rows).encode()).hexdigest()
     return Document(source=str(folder), sha256=key, title=title, language=languages.most_common(1)[0][0],
                     page_count=offset, pages=pages, blocks=blocks, warnings=warnings, page_sources=page_sources)
+
+
+def _is_masthead(block: Block, document: Document) -> bool:
+    """The source's title, or a short line naming only its authors, before its first section."""
+    if block.section or not block.text.strip():
+        return False
+    text = " ".join(block.text.split())
+    if text == " ".join(document.title.split()):
+        return True
+    names = [a for a in document.authors if a and a in text]
+    rest = text
+    for name in names:
+        rest = rest.replace(name, "")
+    return bool(names) and len(rest.strip(" ,;&*0123456789").replace(" and ", "").strip()) <= 3
 
 
 def load_sha(conn: sqlite3.Connection, source_id: int) -> str:

@@ -41,6 +41,7 @@ def chunk_document(document: Document, settings: ChunkSettings, tokenizer: Token
         raise UsageError(f"chunk budget {budget} is too small (at least {MIN_BUDGET} tokens)")
     overlap = max(0, min(settings.overlap_tokens, budget // 2))
     packer = _Packer(budget, overlap, tokenizer)
+    packer.by_source = bool(document.page_sources)  # a notebook: no chunk holds text of two sources
     body = [b for b in document.blocks if b.kind != "references" and b.text.strip()]
     references = [b for b in document.blocks if b.kind == "references" and b.text.strip()]
     chunks = packer.pack(body, is_references=False) + packer.pack(references, is_references=True)
@@ -51,6 +52,8 @@ def chunk_document(document: Document, settings: ChunkSettings, tokenizer: Token
 
 class _Packer:
     """Greedy packing of one run of blocks (the body, or the references) into chunks."""
+
+    by_source = False
 
     def __init__(self, budget: int, overlap: int, tokenizer: Tokenizer):
         self.budget, self.overlap, self.tokenizer = budget, overlap, tokenizer
@@ -65,6 +68,8 @@ class _Packer:
         self.chunks, self.current, self.is_references = [], [], is_references
         for section in _sections(blocks):
             pieces = [_Piece(b.text.strip(), b.page, tuple(b.section), "\n\n") for b in section]
+            if self.by_source and self.current and self.current[-1].section[:1] != pieces[0].section[:1]:
+                self._flush()  # a notebook's sources are top-level sections: their notes must not mix
             if self._within(self.current + pieces):
                 self.current += pieces
                 continue

@@ -10,6 +10,7 @@ import csv
 import json
 import re
 import zipfile
+from pathlib import Path
 
 import pdfs
 import pytest
@@ -469,3 +470,20 @@ def test_use_cache_false_asks_the_model_again(llm_settings, tmp_path):
             assert caller.one("map", SAY_HI, WORD_SCHEMA, Word, label="hi") == Word(word="hi")
             assert (caller.calls, caller.cached, llm.requests_sent) == ({"map": 1}, 0, 1)
     assert not list(tmp_path.rglob("*.json"))  # no answer cache was written anywhere
+
+
+def test_a_readers_highlight_is_a_key_point_and_their_notes_are_not(embedded_small_server, tmp_path):
+    """An annotated page through the real notes stage: the highlighted sentence is among the key points, quoted
+    verbatim, and the words of the reader's own notes appear only under "Your highlights and notes"."""
+    from notebooklm_clone.pipeline import process_document
+
+    settings = small_settings(embedded_small_server, tmp_path).with_overrides(**{"notes.only": ["notes"]})
+    result = process_document(pdfs.annotated_pdf(tmp_path / "annotated.pdf"), tmp_path / "out", settings,
+                              products=("notes",))
+    text = Path(result.files["notes"]).read_text(encoding="utf-8")
+    key_points, _, rest = text.partition("## Your highlights and notes")
+    mine = rest.partition("## Glossary")[0]
+    assert pdfs.HIGHLIGHTED in key_points
+    assert pdfs.READER_NOTE in mine and pdfs.STICKY_NOTE in mine
+    for word in ("exaggerated", "professor", "permafrost"):
+        assert word not in key_points and word not in rest.partition("## Glossary")[2]

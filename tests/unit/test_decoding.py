@@ -68,6 +68,16 @@ def test_auto_moves_to_one_core_when_another_process_slows_all_core_steps():
     assert modes[-500:].count("one-core") >= 480
 
 
+def test_auto_notices_within_a_minute_that_the_machine_got_busy():
+    decoder = Decoder(cores=2, generation="auto")
+    run_steps(decoder, 4000, {"all-cores": 0.06, "one-core": 0.095})  # idle: probes grow 2048 steps apart
+    assert decoder._probe_every == decoding.MAX_PROBE_EVERY
+    busy = run_steps(decoder, 150, {"all-cores": 1.0, "one-core": 0.1})  # then another process takes a core
+    switched = busy.index("one-core")
+    assert switched <= decoding.MAX_PROBE_SECONDS + 1  # at 1 s a step: within a minute, not 2048 steps (34 min)
+    assert busy[-50:].count("one-core") >= 48
+
+
 def test_fixed_modes_and_a_single_core_never_switch():
     assert set(run_steps(Decoder(cores=2, generation="all-cores"), 300, {"all-cores": 0.9, "one-core": 0.1})) \
         == {"all-cores"}
