@@ -49,10 +49,10 @@ def add(ctx: click.Context, notebook: str, paths: tuple[str, ...], no_ocr: bool,
 
     quiet, as_json = _flags(ctx, as_json)
     language = _settings(ctx).with_overrides(**{"extract.ocr_lang": ocr_lang}).extract.ocr_lang  # validated
+    paths_found = files_to_add(list(paths), Path(notebook))  # a usage error creates no notebook
+    if not paths_found:
+        raise UsageError(f"no documents in {', '.join(paths)}")
     with open_notebook(notebook, create=True) as conn:
-        paths_found = files_to_add(list(paths), Path(notebook))
-        if not paths_found:
-            raise UsageError(f"no documents in {', '.join(paths)}")
         outcomes = []
         for path, name in paths_found.items():
             outcomes.append(add_file(conn, path, name, ocr=not no_ocr, ocr_lang=language))

@@ -1,0 +1,165 @@
+"""Notebooks given awkward input, without a model: file names that are not UTF-8, Chinese and Japanese text,
+questions made of search syntax, a reader while another process writes, two files with one name, a source whose
+file is gone, and the joined Document keeping each source's annotations."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pdfs
+import pytest
+from click.testing import CliRunner
+
+from notebooklm_clone.cli import main
+from notebooklm_clone.notebook import add_file, list_sources, open_notebook, refresh, search, search_terms
+from notebooklm_clone.notebook import db
+from notebooklm_clone.notebook.combine import combined_document
+
+CHINESE = "深度学习是机器学习的一个分支。它使用多层神经网络来学习数据的表示。\n\n北京是中国的首都，人口超过两千万。\n"
+JAPANESE = "東京は日本の首都です。人口は約千四百万人です。\n\n富士山は日本で一番高い山です。\n"
+FRENCH = "La forêt française couvre un tiers du territoire.\n\nLes énergies renouvelables réduisent les émissions.\n"
+
+
+def cli(*args):
+    return CliRunner().invoke(main, [*map(str, args)])
+
+
+def write(folder: Path, name: str | bytes, text: str) -> Path:
+    path = Path(os.fsdecode(os.path.join(os.fsencode(folder), os.fsencode(name))))
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def found(conn, question: str, language: str) -> list[str]:
+    return [h.text for h in search(conn, search_terms(question, language), limit=3)]
+
+
+def test_a_file_name_that_is_not_utf8_is_added_refreshed_and_removed(tmp_path):
+    path = write(tmp_path, b"caf\xe9.md", "Tardigrades survive ten days in open space without any protection.\n")
+    other = write(tmp_path, "plain.md", "Glaciers store most of the fresh water of the planet.\n")
+    result = cli("notebook", "add", tmp_path / "nb", path, other)
+    assert result.exit_code == 0, result.output
+    assert "added caf%E9.md" in result.stdout and "added plain.md" in result.stdout
+    with open_notebook(tmp_path / "nb") as conn:
+        assert found(conn, "How long do tardigrades survive?", "en")
+        assert [o.action for o in refresh(conn)] == ["unchanged", "unchanged"]
+        path.write_text("Tardigrades survive twenty days in open space.\n", encoding="utf-8")
+        os.utime(path, ns=(1, 1))
+        assert [o.action for o in refresh(conn)] == ["updated", "unchanged"]
+    removed = cli("notebook", "remove", tmp_path / "nb", "caf%E9.md")
+    assert removed.exit_code == 0 and removed.stdout == "removed caf%E9.md\n"
+
+
+def test_chinese_and_japanese_words_are_found_as_well_as_french_ones(tmp_path):
+    nb = tmp_path / "nb"
+    with open_notebook(nb, create=True) as conn:
+        for name, text in (("zh.md", CHINESE), ("ja.md", JAPANESE), ("fr.md", FRENCH)):
+            assert add_file(conn, write(tmp_path, name, text)).action == "added"
+        assert found(conn, "北京的人口是多少？", "zh")[0].startswith("北京是中国的首都")
+        assert found(conn, "什么是深度学习", "zh")[0].startswith("深度学习是机器学习")
+        assert found(conn, "学习", "zh")  # a two-character word
+        assert found(conn, "日本で一番高い山は？", "ja")[0].startswith("富士山")
+        assert found(conn, "foret francaise", "fr")[0].startswith("La forêt française")
+        assert found(conn, "énergie renouvelable", "fr")  # diacritics folded, plural stemmed
+        assert found(conn, "北京 forêt", "zh") and len(found(conn, "北京 forêt", "zh")) == 2
+        conn.execute("INSERT INTO sentences_fts(sentences_fts, rank) VALUES ('integrity-check', 1)")
+
+
+def test_a_version_1_notebook_is_migrated_and_its_chinese_text_becomes_searchable(tmp_path):
+    nb = tmp_path / "nb"
+    nb.mkdir()
+    old = sqlite3.connect(nb / db.DB_NAME, isolation_level=None)
+    for statement in db._statements(db.MIGRATIONS[0]):
+        old.execute(statement)
+    old.execute("PRAGMA user_version = 1")
+    old.execute("INSERT INTO sources (id, path, name, sha256, size, mtime_ns, state) "
+                "VALUES (1, '/x/zh.md', 'zh.md', '', 0, 0, 'indexed')")
+    old.execute("INSERT INTO sentences (source_id, sid, ordinal, page, text) VALUES (1, 's1', 0, 1, ?)",
+                ("北京是中国的首都。",))
+    old.close()
+    with open_notebook(nb) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == db.VERSION
+        assert found(conn, "北京", "zh") == ["北京是中国的首都。"]
+        conn.execute("DELETE FROM sources")  # the triggers remove what they indexed
+        conn.execute("INSERT INTO sentences_fts(sentences_fts, rank) VALUES ('integrity-check', 1)")
+
+
+@pytest.mark.parametrize("question", ['"*(OR NEAR', "NEAR(a b) AND NOT *", '"""', "^x:y -z {a b}", "？！。"])
+def test_a_question_made_of_search_syntax_finds_nothing_without_an_error(tmp_path, question):
+    with open_notebook(tmp_path / "nb", create=True) as conn:
+        add_file(conn, write(tmp_path, "a.md", FRENCH))
+        assert search(conn, search_terms(question, "en")) == []
+
+
+def test_a_reader_does_not_wait_for_another_process_writing(tmp_path, monkeypatch):
+    nb = tmp_path / "nb"
+    with open_notebook(nb, create=True) as conn:
+        add_file(conn, write(tmp_path, "fr.md", FRENCH))
+    writer = subprocess.Popen(  # holds the write lock, as `notebook add` does while it stores a source
+        [sys.executable, "-c", "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+         "c.execute('BEGIN IMMEDIATE'); c.execute('UPDATE sources SET title = 1'); print('locked', flush=True); "
+         "time.sleep(30)", str(nb / db.DB_NAME)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "locked"
+        monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 2000)
+        started = time.monotonic()
+        with open_notebook(nb) as conn:
+            assert [(s.name, s.title) for s in list_sources(conn)] == [("fr.md", "fr")]  # not the writer's title
+            assert found(conn, "forêt", "fr")
+        assert time.monotonic() - started < 1.5
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_two_files_with_one_name_get_names_that_tell_them_apart(tmp_path):
+    (tmp_path / "2023").mkdir(), (tmp_path / "2024").mkdir()
+    first, second = write(tmp_path / "2023", "report.md", FRENCH), write(tmp_path / "2024", "report.md", CHINESE)
+    with open_notebook(tmp_path / "nb", create=True) as conn:
+        assert [add_file(conn, p).name for p in (first, second)] == ["report.md", "2024/report.md"]
+        assert add_file(conn, second).name == "2024/report.md"  # unchanged, and still so named
+        document = combined_document(conn, tmp_path / "nb")
+    assert sorted({name for name, _ in document.page_sources.values()}) == ["2024/report.md", "report.md"]
+    assert cli("notebook", "remove", tmp_path / "nb", "2024/report.md").exit_code == 0
+
+
+def test_the_joined_document_keeps_each_sources_annotations_on_its_own_pages(tmp_path):
+    plain = pdfs.make_pdf(tmp_path / "plain.pdf", "glaciology", pages=2)
+    marked = pdfs.annotated_pdf(tmp_path / "marked.pdf")
+    with open_notebook(tmp_path / "nb", create=True) as conn:
+        for path in (plain, marked):
+            assert add_file(conn, path).action == "added"
+        document = combined_document(conn, tmp_path / "nb")
+    assert document.annotations and {a.page for a in document.annotations} == {3}
+    highlight = next(a for a in document.annotations if a.quote)
+    assert document.page_text(highlight.page)[highlight.start:highlight.end] == highlight.quote
+    assert document.page_sources[3] == ("marked.pdf", 1)
+
+
+def test_a_source_whose_file_is_gone_is_named_in_the_warnings_until_refresh_drops_it(tmp_path):
+    gone = write(tmp_path, "gone.md", FRENCH)
+    kept = write(tmp_path, "kept.md", CHINESE)
+    with open_notebook(tmp_path / "nb", create=True) as conn:
+        add_file(conn, gone), add_file(conn, kept)
+        gone.unlink()
+        warnings = combined_document(conn, tmp_path / "nb").warnings
+        assert any(w.startswith("gone.md: ") and "notebook refresh" in w for w in warnings)
+        assert [o.action for o in refresh(conn)] == ["removed", "unchanged"]
+        document = combined_document(conn, tmp_path / "nb")
+    assert {name for name, _ in document.page_sources.values()} == {"kept.md"}
+    assert "forêt" not in " ".join(b.text for b in document.blocks)
+
+
+def test_usage_errors_leave_no_notebook_behind_and_name_a_failed_source(tmp_path):
+    result = cli("notebook", "add", tmp_path / "nb", tmp_path / "missing.pdf")
+    assert result.exit_code == 2 and "no such file" in result.stderr
+    assert not (tmp_path / "nb").exists()
+    (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.7\nbroken")
+    assert cli("notebook", "add", tmp_path / "nb", tmp_path / "bad.pdf").exit_code == 5
+    notes = cli("notes", tmp_path / "nb", "--sources", "bad.pdf")
+    assert notes.exit_code == 2 and "bad.pdf failed" in notes.stderr and "Traceback" not in notes.output
