@@ -209,7 +209,8 @@ def _report(outcome, quiet: bool, as_json: bool) -> None:
 def _fail_if_any(outcomes) -> None:
     failed = [o for o in outcomes if o.action == "failed"]
     if failed:
-        raise PartialFailure(f"{len(failed)} of {len(outcomes)} sources failed; the others are in the notebook")
+        rest = "; the others are in the notebook" if len(failed) < len(outcomes) else ""
+        raise PartialFailure(f"{len(failed)} of {len(outcomes)} sources failed{rest}")
 
 
 commands = [notebook, ask_command, chat]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..models import Annotation, Block, Document, PageInfo
+from ..store import portable_name
 from .index import load_document, source_file
 
 MAX_TITLES = 3  # a notebook of more sources is titled by its folder
@@ -28,6 +29,7 @@ MAX_TITLES = 3  # a notebook of more sources is titled by its folder
 
 def combined_document(conn: sqlite3.Connection, folder: str | Path, source_ids: list[int] | None = None) -> Document:
     """The notebook's indexed sources (or `source_ids` of them), in the order they were added, as one Document."""
+    folder = portable_name(str(folder))  # a folder name that is not UTF-8 must still print and serialise
     rows = conn.execute("SELECT id, path, name, title, state, error FROM sources ORDER BY id").fetchall()
     if source_ids is not None:
         rows = [r for r in rows if r["id"] in set(source_ids)]

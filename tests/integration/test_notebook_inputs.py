@@ -39,6 +39,14 @@ def found(conn, question: str, language: str) -> list[str]:
     return [h.text for h in search(conn, search_terms(question, language), limit=3)]
 
 
+def test_a_notebook_folder_whose_name_is_not_utf8_is_studied_under_a_printable_name(tmp_path):
+    nb = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"nb\xff")))
+    with open_notebook(nb, create=True) as conn:
+        add_file(conn, write(tmp_path, "fr.md", FRENCH))
+        document = combined_document(conn, nb)
+    assert document.source.endswith("nb%FF") and document.model_dump_json()
+
+
 def test_a_file_name_that_is_not_utf8_is_added_refreshed_and_removed(tmp_path):
     path = write(tmp_path, b"caf\xe9.md", "Tardigrades survive ten days in open space without any protection.\n")
     other = write(tmp_path, "plain.md", "Glaciers store most of the fresh water of the planet.\n")
@@ -160,6 +168,7 @@ def test_usage_errors_leave_no_notebook_behind_and_name_a_failed_source(tmp_path
     assert result.exit_code == 2 and "no such file" in result.stderr
     assert not (tmp_path / "nb").exists()
     (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.7\nbroken")
-    assert cli("notebook", "add", tmp_path / "nb", tmp_path / "bad.pdf").exit_code == 5
+    failed = cli("notebook", "add", tmp_path / "nb", tmp_path / "bad.pdf")
+    assert failed.exit_code == 5 and failed.stderr.splitlines()[-1] == "error: 1 of 1 sources failed"
     notes = cli("notes", tmp_path / "nb", "--sources", "bad.pdf")
     assert notes.exit_code == 2 and "bad.pdf failed" in notes.stderr and "Traceback" not in notes.output
