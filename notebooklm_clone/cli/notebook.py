@@ -145,9 +145,11 @@ def ask_command(ctx: click.Context, notebook: str, question: str, only: str | No
     if not question.strip():
         raise UsageError("the question is empty")
     settings = _settings(ctx).with_overrides(**{"llm.tier": tier, "prompts_dir": prompts_dir})
-    with open_notebook(notebook) as conn, open_llm(settings) as llm:
-        ids = _source_ids(conn, only)
-        answer = ask(conn, llm, question, source_ids=ids, prompts_dir=settings.prompts_dir, language=language)
+    with open_notebook(notebook) as conn:
+        ids = _source_ids(conn, only)  # a wrong name is told before a model is started
+        with open_llm(settings) as llm:
+            answer = ask(conn, llm, question, source_ids=ids, prompts_dir=settings.prompts_dir,
+                         language=language)
     click.echo(json_text(answer.as_dict()) if as_json else answer.render())
 
 
@@ -165,33 +167,41 @@ def chat(ctx: click.Context, notebook: str, only: str | None, prompts_dir: str |
     as_json = _flags(ctx, False)[1]
     settings = _settings(ctx).with_overrides(**{"llm.tier": tier, "prompts_dir": prompts_dir})
     history: list[Turn] = []
-    with open_notebook(notebook) as conn, open_llm(settings) as llm:
+    with open_notebook(notebook) as conn:
         ids = _source_ids(conn, only)
-        while True:
-            if not as_json:
-                click.echo("? ", nl=False)
-            line = sys.stdin.readline()
-            if not line or line.strip() in ("/quit", "/exit"):
-                break
-            question = line.strip()
-            if not question:
-                continue
-            if question == "/sources":
-                for s in list_sources(conn):
-                    click.echo(f"{s.name}\t{s.state}\t{s.title or s.error}")
-                continue
-            answer = ask(conn, llm, question, history, source_ids=ids, prompts_dir=settings.prompts_dir,
-                         language=language)
-            click.echo(json.dumps(answer.as_dict(), ensure_ascii=False) if as_json else answer.render() + "\n")
-            history.append(Turn(question, answer.text if answer.found else ""))
+        with open_llm(settings) as llm:
+            while True:
+                if not as_json:
+                    click.echo("? ", nl=False)
+                line = sys.stdin.readline()
+                if not line or line.strip() in ("/quit", "/exit"):
+                    break
+                question = line.strip()
+                if not question:
+                    continue
+                if question == "/sources":
+                    for s in list_sources(conn):
+                        click.echo(f"{s.name}\t{s.state}\t{s.title or s.error}")
+                    continue
+                answer = ask(conn, llm, question, history, source_ids=ids, prompts_dir=settings.prompts_dir,
+                             language=language)
+                click.echo(json.dumps(answer.as_dict(), ensure_ascii=False) if as_json else answer.render() + "\n")
+                history.append(Turn(question, answer.text if answer.found else ""))
 
 
 def _source_ids(conn, only: str | None) -> list[int] | None:
+    """The ids of the sources --sources names; a failed one is a usage error (it holds nothing to answer from)."""
     from ..notebook import resolve_sources
 
-    if not only:
+    names = [s.strip() for s in (only or "").split(",") if s.strip()]
+    if not names:
         return None
-    return [row["id"] for row in resolve_sources(conn, [s.strip() for s in only.split(",") if s.strip()])]
+    rows = resolve_sources(conn, names)
+    for row in rows:
+        state = conn.execute("SELECT state, error FROM sources WHERE id = ?", (row["id"],)).fetchone()
+        if state["state"] == "failed":
+            raise UsageError(f"{row['name']} failed when it was added ({state['error']}); choose others")
+    return [row["id"] for row in rows]
 
 
 def _report(outcome, quiet: bool, as_json: bool) -> None:

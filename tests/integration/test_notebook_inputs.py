@@ -172,3 +172,13 @@ def test_usage_errors_leave_no_notebook_behind_and_name_a_failed_source(tmp_path
     assert failed.exit_code == 5 and failed.stderr.splitlines()[-1] == "error: 1 of 1 sources failed"
     notes = cli("notes", tmp_path / "nb", "--sources", "bad.pdf")
     assert notes.exit_code == 2 and "bad.pdf failed" in notes.stderr and "Traceback" not in notes.output
+
+
+def test_ask_and_chat_refuse_a_wrong_or_failed_source_before_any_model_is_reached(tmp_path):
+    (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.7\nbroken")
+    cli("notebook", "add", tmp_path / "nb", tmp_path / "bad.pdf", write(tmp_path, "fr.md", FRENCH))
+    nowhere = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "x"}  # no model answers there
+    for args in (["ask", tmp_path / "nb", "Where is the forest?"], ["chat", tmp_path / "nb"]):
+        for chosen, why in (("nope.md", "nope.md is not in this notebook"), ("bad.pdf", "bad.pdf failed when")):
+            result = CliRunner().invoke(main, [*map(str, args), "--sources", chosen], env=nowhere, input="hi\n")
+            assert result.exit_code == 2 and why in result.stderr, (args, result.output)
