@@ -139,7 +139,7 @@ def ask_command(ctx: click.Context, notebook: str, question: str, only: str | No
                 language: str | None, tier: str | None, as_json: bool) -> None:
     """Answer QUESTION from NB's sources only, citing source, page and quote; says so when they do not answer."""
     from ..llm.endpoints import open_llm
-    from ..notebook import ask, open_notebook
+    from ..notebook import ask, open_notebook, snapshot
 
     _, as_json = _flags(ctx, as_json)
     if not question.strip():
@@ -147,7 +147,7 @@ def ask_command(ctx: click.Context, notebook: str, question: str, only: str | No
     settings = _settings(ctx).with_overrides(**{"llm.tier": tier, "prompts_dir": prompts_dir})
     with open_notebook(notebook) as conn:
         ids = _source_ids(conn, only)  # a wrong name is told before a model is started
-        with open_llm(settings) as llm:
+        with open_llm(settings) as llm, snapshot(conn):
             answer = ask(conn, llm, question, source_ids=ids, prompts_dir=settings.prompts_dir,
                          language=language)
     click.echo(json_text(answer.as_dict()) if as_json else answer.render())
@@ -162,7 +162,7 @@ def chat(ctx: click.Context, notebook: str, only: str | None, prompts_dir: str |
     """Ask NB questions in a loop; a follow-up ("and how long does it last?") is read with the turns before it.
     /sources lists the sources, /quit (or end of input) leaves."""
     from ..llm.endpoints import open_llm
-    from ..notebook import Turn, ask, list_sources, open_notebook
+    from ..notebook import Turn, ask, list_sources, open_notebook, snapshot
 
     as_json = _flags(ctx, False)[1]
     settings = _settings(ctx).with_overrides(**{"llm.tier": tier, "prompts_dir": prompts_dir})
@@ -183,8 +183,9 @@ def chat(ctx: click.Context, notebook: str, only: str | None, prompts_dir: str |
                     for s in list_sources(conn):
                         click.echo(f"{s.name}\t{s.state}\t{s.title or s.error}")
                     continue
-                answer = ask(conn, llm, question, history, source_ids=ids, prompts_dir=settings.prompts_dir,
-                             language=language)
+                with snapshot(conn):
+                    answer = ask(conn, llm, question, history, source_ids=ids, prompts_dir=settings.prompts_dir,
+                                 language=language)
                 click.echo(json.dumps(answer.as_dict(), ensure_ascii=False) if as_json else answer.render() + "\n")
                 history.append(Turn(question, answer.text if answer.found else ""))
 

@@ -157,6 +157,19 @@ def transaction(conn: sqlite3.Connection):
     conn.execute("COMMIT")
 
 
+@contextmanager
+def snapshot(conn: sqlite3.Connection):
+    """A read transaction: every read inside sees the notebook at one moment, so a source another process indexes
+    again meanwhile (deleted and stored under a new id) cannot vanish between a search and the reads that follow
+    it. With WAL the writer does not wait for it."""
+    conn.execute("BEGIN DEFERRED")
+    try:
+        yield conn
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+
+
 def _statements(script: str) -> list[str]:
     """A migration script split into complete statements (triggers hold semicolons of their own)."""
     out, current = [], ""

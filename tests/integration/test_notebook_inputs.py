@@ -16,9 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from notebooklm_clone.cli import main
-from notebooklm_clone.notebook import add_file, list_sources, open_notebook, refresh, search, search_terms
+from notebooklm_clone.notebook import add_file, list_sources, open_notebook, refresh, search, search_terms, snapshot
 from notebooklm_clone.notebook import db
 from notebooklm_clone.notebook.combine import combined_document
+from notebooklm_clone.notebook.index import neighbours
 
 CHINESE = "深度学习是机器学习的一个分支。它使用多层神经网络来学习数据的表示。\n\n北京是中国的首都，人口超过两千万。\n"
 JAPANESE = "東京は日本の首都です。人口は約千四百万人です。\n\n富士山は日本で一番高い山です。\n"
@@ -182,3 +183,19 @@ def test_ask_and_chat_refuse_a_wrong_or_failed_source_before_any_model_is_reache
         for chosen, why in (("nope.md", "nope.md is not in this notebook"), ("bad.pdf", "bad.pdf failed when")):
             result = CliRunner().invoke(main, [*map(str, args), "--sources", chosen], env=nowhere, input="hi\n")
             assert result.exit_code == 2 and why in result.stderr, (args, result.output)
+
+
+def test_reads_in_a_snapshot_still_see_a_source_another_process_indexes_again_meanwhile(tmp_path):
+    source = write(tmp_path, "fr.md", FRENCH)
+    with open_notebook(tmp_path / "nb", create=True) as conn:
+        add_file(conn, source)
+        with snapshot(conn):  # as `ask` reads: search, then the hit's neighbours and its source's name
+            hit = search(conn, search_terms("forêt", "fr"))[0]
+            source.write_text(FRENCH.replace("forêt", "lande"), encoding="utf-8")
+            os.utime(source, ns=(1, 1))
+            again = subprocess.run([sys.executable, "-m", "notebooklm_clone", "notebook", "add", str(tmp_path / "nb"),
+                                    str(source)], capture_output=True, text=True, timeout=120)
+            assert again.returncode == 0 and again.stdout.startswith("updated fr.md"), again.stderr
+            assert [r["text"] for r in neighbours(conn, hit)][0] == hit.text
+            assert conn.execute("SELECT name FROM sources WHERE id = ?", (hit.source_id,)).fetchone()["name"] == "fr.md"
+        assert search(conn, search_terms("forêt", "fr")) == [] and search(conn, search_terms("lande", "fr"))
