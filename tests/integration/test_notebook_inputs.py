@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import corpus
 import pdfs
 import pytest
 from click.testing import CliRunner
@@ -199,3 +200,22 @@ def test_reads_in_a_snapshot_still_see_a_source_another_process_indexes_again_me
             assert [r["text"] for r in neighbours(conn, hit)][0] == hit.text
             assert conn.execute("SELECT name FROM sources WHERE id = ?", (hit.source_id,)).fetchone()["name"] == "fr.md"
         assert search(conn, search_terms("forêt", "fr")) == [] and search(conn, search_terms("lande", "fr"))
+
+
+def test_pages_number_on_from_source_to_source_even_when_a_document_lists_no_pages(tmp_path):
+    first, second = pdfs.make_pdf(tmp_path / "a.pdf", "glaciology", pages=2), write(tmp_path, "b.md", FRENCH)
+    with open_notebook(tmp_path / "nb", create=True) as conn:
+        third = corpus.fact_documents(1)[0]
+        for path in (first, second, corpus.write_pdf(third, tmp_path)):
+            assert add_file(conn, path).action == "added"
+        stored = conn.execute("SELECT document FROM sources WHERE name = 'b.md'").fetchone()[0]
+        conn.execute("UPDATE sources SET document = ? WHERE name = 'b.md'",
+                     (stored.replace('"pages":[{"number":1,"ocr":false,"empty":false}]', '"pages":[]'),))
+        document = combined_document(conn, tmp_path / "nb")
+    assert '"pages":[]' not in stored  # the edit above did take the page list away
+    assert document.page_count == 6 and [p.number for p in document.pages] == [1, 2, 3, 4, 5, 6]
+    assert document.page_sources == {1: ("a.pdf", 1), 2: ("a.pdf", 2), 3: ("b.md", 1), 4: (third.file_name, 1),
+                                     5: (third.file_name, 2), 6: (third.file_name, 3)}
+    assert {b.page for b in document.blocks if "forêt" in b.text} == {3}
+    assert {b.page for b in document.blocks if third.facts[3].sentence in b.text} == {3 + third.facts[3].page}
+    assert [b.section[0] for b in document.blocks if b.page == 3] == ["b"] * 2
