@@ -49,10 +49,10 @@ def add(ctx: click.Context, notebook: str, paths: tuple[str, ...], no_ocr: bool,
 
     quiet, as_json = _flags(ctx, as_json)
     language = _settings(ctx).with_overrides(**{"extract.ocr_lang": ocr_lang}).extract.ocr_lang  # validated
+    paths_found = files_to_add(list(paths), Path(notebook))  # a usage error creates no notebook
+    if not paths_found:
+        raise UsageError(f"no documents in {', '.join(paths)}")
     with open_notebook(notebook, create=True) as conn:
-        paths_found = files_to_add(list(paths), Path(notebook))
-        if not paths_found:
-            raise UsageError(f"no documents in {', '.join(paths)}")
         outcomes = []
         for path, name in paths_found.items():
             outcomes.append(add_file(conn, path, name, ocr=not no_ocr, ocr_lang=language))
@@ -139,15 +139,17 @@ def ask_command(ctx: click.Context, notebook: str, question: str, only: str | No
                 language: str | None, tier: str | None, as_json: bool) -> None:
     """Answer QUESTION from NB's sources only, citing source, page and quote; says so when they do not answer."""
     from ..llm.endpoints import open_llm
-    from ..notebook import ask, open_notebook
+    from ..notebook import ask, open_notebook, snapshot
 
     _, as_json = _flags(ctx, as_json)
     if not question.strip():
         raise UsageError("the question is empty")
     settings = _settings(ctx).with_overrides(**{"llm.tier": tier, "prompts_dir": prompts_dir})
-    with open_notebook(notebook) as conn, open_llm(settings) as llm:
-        ids = _source_ids(conn, only)
-        answer = ask(conn, llm, question, source_ids=ids, prompts_dir=settings.prompts_dir, language=language)
+    with open_notebook(notebook) as conn:
+        ids = _source_ids(conn, only)  # a wrong name is told before a model is started
+        with open_llm(settings) as llm, snapshot(conn):
+            answer = ask(conn, llm, question, source_ids=ids, prompts_dir=settings.prompts_dir,
+                         language=language)
     click.echo(json_text(answer.as_dict()) if as_json else answer.render())
 
 
@@ -160,38 +162,47 @@ def chat(ctx: click.Context, notebook: str, only: str | None, prompts_dir: str |
     """Ask NB questions in a loop; a follow-up ("and how long does it last?") is read with the turns before it.
     /sources lists the sources, /quit (or end of input) leaves."""
     from ..llm.endpoints import open_llm
-    from ..notebook import Turn, ask, list_sources, open_notebook
+    from ..notebook import Turn, ask, list_sources, open_notebook, snapshot
 
     as_json = _flags(ctx, False)[1]
     settings = _settings(ctx).with_overrides(**{"llm.tier": tier, "prompts_dir": prompts_dir})
     history: list[Turn] = []
-    with open_notebook(notebook) as conn, open_llm(settings) as llm:
+    with open_notebook(notebook) as conn:
         ids = _source_ids(conn, only)
-        while True:
-            if not as_json:
-                click.echo("? ", nl=False)
-            line = sys.stdin.readline()
-            if not line or line.strip() in ("/quit", "/exit"):
-                break
-            question = line.strip()
-            if not question:
-                continue
-            if question == "/sources":
-                for s in list_sources(conn):
-                    click.echo(f"{s.name}\t{s.state}\t{s.title or s.error}")
-                continue
-            answer = ask(conn, llm, question, history, source_ids=ids, prompts_dir=settings.prompts_dir,
-                         language=language)
-            click.echo(json.dumps(answer.as_dict(), ensure_ascii=False) if as_json else answer.render() + "\n")
-            history.append(Turn(question, answer.text if answer.found else ""))
+        with open_llm(settings) as llm:
+            while True:
+                if not as_json:
+                    click.echo("? ", nl=False)
+                line = sys.stdin.readline()
+                if not line or line.strip() in ("/quit", "/exit"):
+                    break
+                question = line.strip()
+                if not question:
+                    continue
+                if question == "/sources":
+                    for s in list_sources(conn):
+                        click.echo(f"{s.name}\t{s.state}\t{s.title or s.error}")
+                    continue
+                with snapshot(conn):
+                    answer = ask(conn, llm, question, history, source_ids=ids, prompts_dir=settings.prompts_dir,
+                                 language=language)
+                click.echo(json.dumps(answer.as_dict(), ensure_ascii=False) if as_json else answer.render() + "\n")
+                history.append(Turn(question, answer.text if answer.found else ""))
 
 
 def _source_ids(conn, only: str | None) -> list[int] | None:
+    """The ids of the sources --sources names; a failed one is a usage error (it holds nothing to answer from)."""
     from ..notebook import resolve_sources
 
-    if not only:
+    names = [s.strip() for s in (only or "").split(",") if s.strip()]
+    if not names:
         return None
-    return [row["id"] for row in resolve_sources(conn, [s.strip() for s in only.split(",") if s.strip()])]
+    rows = resolve_sources(conn, names)
+    for row in rows:
+        state = conn.execute("SELECT state, error FROM sources WHERE id = ?", (row["id"],)).fetchone()
+        if state["state"] == "failed":
+            raise UsageError(f"{row['name']} failed when it was added ({state['error']}); choose others")
+    return [row["id"] for row in rows]
 
 
 def _report(outcome, quiet: bool, as_json: bool) -> None:
@@ -209,7 +220,8 @@ def _report(outcome, quiet: bool, as_json: bool) -> None:
 def _fail_if_any(outcomes) -> None:
     failed = [o for o in outcomes if o.action == "failed"]
     if failed:
-        raise PartialFailure(f"{len(failed)} of {len(outcomes)} sources failed; the others are in the notebook")
+        rest = "; the others are in the notebook" if len(failed) < len(outcomes) else ""
+        raise PartialFailure(f"{len(failed)} of {len(outcomes)} sources failed{rest}")
 
 
 commands = [notebook, ask_command, chat]

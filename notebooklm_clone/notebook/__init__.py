@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .answer import NOT_FOUND, Answer, Citation, Turn, ask
-from .db import DB_NAME, connect, transaction
+from .db import DB_NAME, connect, snapshot, transaction
 from .index import Outcome, Source, add_file, files_to_add, list_sources, load_document, refresh, remove_source, \
     resolve_sources, search, search_terms
 
@@ -27,4 +27,4 @@ def open_notebook(folder: str | Path, create: bool = False):
 
 __all__ = ["DB_NAME", "NOT_FOUND", "Answer", "Citation", "Outcome", "Source", "Turn", "add_file", "ask", "connect",
            "files_to_add", "list_sources", "load_document", "open_notebook", "refresh", "remove_source",
-           "resolve_sources", "search", "search_terms", "transaction"]
+           "resolve_sources", "search", "search_terms", "snapshot", "transaction"]

@@ -4,7 +4,8 @@ Each source's blocks keep their order and go under a top-level section named by 
 group key points by source, the episode gives each source its own segment and names it, and no point can be
 attributed to the wrong source because every point rests on sentences of one section. Pages are numbered on from
 one source to the next, and `Document.page_sources` maps each page back to (source, page in it), which is how the
-outputs cite: "(memo.pdf, p. 1)".
+outputs cite: "(memo.pdf, p. 1)". The reader's annotations move with their pages. A source whose file was deleted
+after it was added is still studied from what was stored, with a warning naming it until `notebook refresh` drops it.
 
 The Documents stored at `add` are used (no second extraction). Sources keep the order they were added in, so adding
 a source leaves every earlier one's text, sentence ids and chunks as they were: their map calls are answered from
@@ -19,21 +20,28 @@ from collections import Counter
 from pathlib import Path
 
 from ..errors import UsageError
-from ..models import Block, Document, PageInfo
-from .index import load_document
+from ..models import Annotation, Block, Document, PageInfo
+from ..store import portable_name
+from .index import load_document, source_file
 
 MAX_TITLES = 3  # a notebook of more sources is titled by its folder
 
 
 def combined_document(conn: sqlite3.Connection, folder: str | Path, source_ids: list[int] | None = None) -> Document:
     """The notebook's indexed sources (or `source_ids` of them), in the order they were added, as one Document."""
-    rows = conn.execute("SELECT id, name, title FROM sources WHERE state = 'indexed' ORDER BY id").fetchall()
+    folder = portable_name(str(folder))  # a folder name that is not UTF-8 must still print and serialise
+    rows = conn.execute("SELECT id, path, name, title, state, error FROM sources ORDER BY id").fetchall()
     if source_ids is not None:
         rows = [r for r in rows if r["id"] in set(source_ids)]
+        for row in rows:
+            if row["state"] == "failed":
+                raise UsageError(f"{row['name']} failed when it was added ({row['error']}); choose others")
+    rows = [r for r in rows if r["state"] == "indexed"]
     if not rows:
         raise UsageError(f"{folder} has no indexed sources: add some with `notebook add {folder} FILE`")
     blocks: list[Block] = []
     pages: list[PageInfo] = []
+    annotations: list[Annotation] = []
     page_sources: dict[int, tuple[str, int]] = {}
     titles, languages, warnings, offset = [], Counter(), [], 0
     used_titles: set[str] = set()
@@ -50,13 +58,18 @@ def combined_document(conn: sqlite3.Connection, folder: str | Path, source_ids: 
         for page in document.pages or [PageInfo(number=n) for n in range(1, document.page_count + 1)]:
             pages.append(page.model_copy(update={"number": page.number + offset}))
             page_sources[page.number + offset] = (row["name"], page.number)
+        annotations += [a.model_copy(update={"page": a.page + offset}) for a in document.annotations]
         warnings += [f"{row['name']}: {w}" for w in document.warnings]
+        if not source_file(row["path"]).exists():
+            warnings.append(f"{row['name']}: its file is gone; studied as it was added (`notebook refresh "
+                            f"{folder}` removes it)")
         offset += document.page_count
     name = Path(folder).resolve().name
     title = _joined(titles) if len(titles) <= MAX_TITLES else f"{name}: {len(titles)} sources"
     key = hashlib.sha256("\n".join(load_sha(conn, r["id"]) for r in rows).encode()).hexdigest()
     return Document(source=str(folder), sha256=key, title=title, language=languages.most_common(1)[0][0],
-                    page_count=offset, pages=pages, blocks=blocks, warnings=warnings, page_sources=page_sources)
+                    page_count=offset, pages=pages, blocks=blocks, warnings=warnings, page_sources=page_sources,
+                    annotations=annotations)
 
 
 def _is_masthead(block: Block, document: Document) -> bool:

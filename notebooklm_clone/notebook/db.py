@@ -13,7 +13,11 @@ Tables:
   its words are searched through the `section` of the sentences under it);
 - `sentences_fts`: an FTS5 index over the clean sentences' text and section (porter stemming, diacritics folded),
   external-content (the text is stored once, in `sentences`, seen through the view `indexed_sentences`), kept in
-  step by triggers, ranked with BM25.
+  step by triggers, ranked with BM25. Chinese and Japanese write no spaces, so unicode61 would make a whole clause
+  one token that no question matches: the index sees the text through `fts_text` (an SQL function every connection
+  registers), which makes each CJK character a token of its own; a CJK word is then searched as a phrase of its
+  characters (index.match_query). Writing the sentences therefore needs this package's connection, not a bare
+  sqlite3 shell.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import BadInput, UsageError
+from ..text.split import CJK_CHARACTER
 
 DB_NAME = "notebook.db"
 BUSY_TIMEOUT_MS = 60_000  # another `add` may hold the write lock while it stores a large source
@@ -68,6 +73,22 @@ MIGRATIONS = [
         INSERT INTO sentences_fts(sentences_fts, rowid, text, section) VALUES ('delete', old.id, old.text, old.section);
     END;
     """,
+    # 1 -> 2: Chinese and Japanese characters indexed one by one (fts_text), everything indexed again
+    """
+    DROP TRIGGER sentences_indexed;
+    DROP TRIGGER sentences_unindexed;
+    DROP VIEW indexed_sentences;
+    CREATE VIEW indexed_sentences AS
+        SELECT id, fts_text(text) AS text, fts_text(section) AS section FROM sentences WHERE clean;
+    CREATE TRIGGER sentences_indexed AFTER INSERT ON sentences WHEN new.clean BEGIN
+        INSERT INTO sentences_fts(rowid, text, section) VALUES (new.id, fts_text(new.text), fts_text(new.section));
+    END;
+    CREATE TRIGGER sentences_unindexed AFTER DELETE ON sentences WHEN old.clean BEGIN
+        INSERT INTO sentences_fts(sentences_fts, rowid, text, section)
+            VALUES ('delete', old.id, fts_text(old.text), fts_text(old.section));
+    END;
+    INSERT INTO sentences_fts(sentences_fts) VALUES ('rebuild');
+    """,
 ]
 VERSION = len(MIGRATIONS)
 
@@ -93,14 +114,23 @@ def connect(notebook: str | Path, create: bool = False) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")  # with WAL: a crash loses no committed transaction's consistency
+        conn.create_function("fts_text", 1, fts_text, deterministic=True)
         migrate(conn)
     except sqlite3.DatabaseError as exc:
         raise BadInput(f"{path}: not a usable notebook database ({exc})") from None
     return conn
 
 
+def fts_text(text: str | None) -> str | None:
+    """`text` as the full-text index sees it: each Chinese or Japanese character a word of its own."""
+    return CJK_CHARACTER.sub(lambda m: f" {m.group()} ", text) if text else text
+
+
 def migrate(conn: sqlite3.Connection) -> int:
-    """Apply the migrations this database lacks, each atomically; returns the version it is at."""
+    """Apply the migrations this database lacks, each atomically; returns the version it is at. An up-to-date
+    notebook is only read: a reader (`ask`, `list`) never queues behind a writer's lock."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] == VERSION:
+        return VERSION
     while True:
         with transaction(conn):
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -125,6 +155,19 @@ def transaction(conn: sqlite3.Connection):
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+@contextmanager
+def snapshot(conn: sqlite3.Connection):
+    """A read transaction: every read inside sees the notebook at one moment, so a source another process indexes
+    again meanwhile (deleted and stored under a new id) cannot vanish between a search and the reads that follow
+    it. With WAL the writer does not wait for it."""
+    conn.execute("BEGIN DEFERRED")
+    try:
+        yield conn
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
 
 
 def _statements(script: str) -> list[str]:

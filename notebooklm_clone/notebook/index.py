@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from pathlib import Path
 from ..errors import NotebookError, UsageError, one_line_error
 from ..models import Document
 from ..store import portable_name
-from .db import DB_NAME, transaction
+from ..text.split import CJK_CHARACTER
+from .db import DB_NAME, fts_text, transaction
 
 ADDED, UPDATED, UNCHANGED, FAILED, REMOVED = "added", "updated", "unchanged", "failed", "removed"
 
@@ -76,33 +78,36 @@ def add_file(conn: sqlite3.Connection, path: Path, name: str | None = None, ocr:
     from ..sources import extract_document  # PyMuPDF loads only when a source is read
 
     path = path.resolve()
-    key, name = str(path), name or portable_name(path.name)
+    key, name = source_key(path), name or portable_name(path.name)
     try:
         stat = path.stat()
     except OSError as exc:
-        return _record_failure(conn, key, name, "", 0, 0, f"cannot read {path}: {exc.strerror or exc}")
-    row = conn.execute("SELECT id, sha256, size, mtime_ns, state FROM sources WHERE path = ?", (key,)).fetchone()
+        return _record_failure(conn, key, name, "", 0, 0, f"cannot read {key}: {exc.strerror or exc}")
+    row = conn.execute("SELECT id, name, sha256, size, mtime_ns, state FROM sources WHERE path = ?",
+                       (key,)).fetchone()
     if row and row["state"] == "indexed" and (row["size"], row["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
-        return Outcome(key, name, UNCHANGED, _count(conn, row["id"]))
+        return Outcome(key, row["name"], UNCHANGED, _count(conn, row["id"]))
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return _record_failure(conn, key, name, "", stat.st_size, stat.st_mtime_ns, f"cannot read {path}: {exc}")
+        return _record_failure(conn, key, name, "", stat.st_size, stat.st_mtime_ns,
+                               f"cannot read {key}: {exc.strerror or exc}")
     sha = hashlib.sha256(data).hexdigest()
     if row and row["state"] == "indexed" and row["sha256"] == sha:  # touched, not changed
         with transaction(conn):
             conn.execute("UPDATE sources SET size = ?, mtime_ns = ? WHERE id = ?", (stat.st_size, stat.st_mtime_ns,
                                                                                       row["id"]))
-        return Outcome(key, name, UNCHANGED, _count(conn, row["id"]))
+        return Outcome(key, row["name"], UNCHANGED, _count(conn, row["id"]))
     try:
-        document = extract_document(path, ocr=ocr, ocr_lang=ocr_lang)
+        document = extract_document(path, ocr=ocr, ocr_lang=ocr_lang).model_copy(update={"source": key})
         sentences = _sentences(document)
         if not any(s.clean and s.block_kind != "heading" for s in sentences):
-            raise NotebookError(f"{path}: no sentences of text to index")
+            raise NotebookError(f"{key}: no sentences of text to index")
     except Exception as exc:  # noqa: BLE001 - any failure of one source is recorded, the notebook goes on
         return _record_failure(conn, key, name, sha, stat.st_size, stat.st_mtime_ns, one_line_error(exc))
     with transaction(conn):
         conn.execute("DELETE FROM sources WHERE path = ?", (key,))  # its sentences go with it (foreign key)
+        name = _free_name(conn, name, path)
         source_id = conn.execute(
             "INSERT INTO sources (path, name, sha256, size, mtime_ns, state, title, language, page_count, document) "
             "VALUES (?, ?, ?, ?, ?, 'indexed', ?, ?, ?, ?)",
@@ -119,13 +124,44 @@ def refresh(conn: sqlite3.Connection, ocr: bool = True) -> list[Outcome]:
     """Every known source checked again: a changed file re-indexed, a vanished one removed."""
     out = []
     for row in conn.execute("SELECT path, name FROM sources ORDER BY id").fetchall():
-        path = Path(row["path"])
+        path = source_file(row["path"])
         if not path.exists():
             remove_source(conn, row["path"])
             out.append(Outcome(row["path"], row["name"], REMOVED))
         else:
             out.append(add_file(conn, path, row["name"], ocr=ocr))
     return out
+
+
+def source_key(path: Path) -> str:
+    """How a source's path is stored: as text, with the undecodable bytes of a file name that is not UTF-8 spelled
+    %XX (SQLite holds UTF-8 only)."""
+    return portable_name(str(path))
+
+
+def source_file(key: str) -> Path:
+    """The file a stored path names: the path itself, or, when no such file exists, the one whose name had the
+    bytes its %XX spell (source_key)."""
+    path = Path(key)
+    if path.exists() or not re.search(r"%[89A-F][0-9A-F]", key):
+        return path
+    raw = re.sub(rb"%([89A-F][0-9A-F])", lambda m: bytes([int(m.group(1), 16)]), key.encode())
+    return Path(os.fsdecode(raw))
+
+
+def _free_name(conn: sqlite3.Connection, name: str, path: Path) -> str:
+    """`name`, or when another source already goes by it, its folder and name ("2024/report.pdf"), numbered if
+    need be: citations and --sources must tell two sources apart."""
+    def taken(candidate: str) -> bool:
+        return conn.execute("SELECT 1 FROM sources WHERE name = ?", (candidate,)).fetchone() is not None
+
+    if not taken(name):
+        return name
+    candidate = portable_name(f"{path.parent.name}/{name}") if path.parent.name else name
+    n = 2
+    while taken(candidate):
+        candidate, n = f"{Path(name).stem} ({n}){Path(name).suffix}", n + 1
+    return candidate
 
 
 def remove_source(conn: sqlite3.Connection, path: str) -> None:
@@ -139,7 +175,7 @@ def resolve_sources(conn: sqlite3.Connection, names: list[str]) -> list[sqlite3.
     rows = conn.execute("SELECT id, path, name FROM sources ORDER BY id").fetchall()
     chosen = []
     for given in names:
-        resolved = str(Path(given).resolve())
+        resolved = source_key(Path(given).resolve())
         hits = [r for r in rows if resolved == r["path"] or given == r["path"] or given == r["name"]]
         if len(hits) != 1:
             known = ", ".join(r["name"] for r in rows) or "none"
@@ -184,20 +220,36 @@ _NUMBER = re.compile(r"\b\d[\d.,]*\d\b|\b\d\b")
 
 
 def search_terms(text: str, language: str = "en") -> list[str]:
-    """The words and numbers of `text` worth searching for (stopwords and question words left out)."""
+    """The words and numbers of `text` worth searching for (stopwords and question words left out). Chinese and
+    Japanese have no spaces to find words by: each pair of neighbouring characters is a term (a two-character word
+    is the commonest kind), a lone character one, pairs with a particle or question word left out."""
     from ..stages.verify import content_words
 
-    words = [w for w in content_words(text, language) if w not in QUESTION_WORDS]
-    return list(dict.fromkeys([*words, *_NUMBER.findall(text)]))
+    words = [w for w in content_words(CJK_CHARACTER.sub(" ", text), language) if w not in QUESTION_WORDS]
+    return list(dict.fromkeys([*_cjk_terms(text), *words, *_NUMBER.findall(text)]))
+
+
+def _cjk_terms(text: str) -> list[str]:
+    terms = []
+    for run in re.findall(f"(?:{CJK_CHARACTER.pattern})+", text):
+        pairs = [run] if len(run) == 1 else [run[i:i + 2] for i in range(len(run) - 1)]
+        terms += [p for p in pairs if p not in CJK_QUESTION_WORDS and not set(p) & CJK_FUNCTION_CHARACTERS]
+    return terms
 
 
 QUESTION_WORDS = frozenset("""what which who whom whose when where why how does did do is are was were tell explain
     describe according paper document source sources text say says said mention mentioned""".split())
 
 
+# particles, copulas and question characters: a pair holding one says nothing about the topic
+CJK_FUNCTION_CHARACTERS = frozenset("的了是在和与及或也都而之其这那为以于就吗呢么什哪谁怎何のはがをにでともへやかですま")
+CJK_QUESTION_WORDS = frozenset("多少 如何 为何 是否 几个 几年 哪里 哪个 哪些 什么 为什么".split())
+
+
 def match_query(terms: list[str]) -> str:
-    """An FTS5 query that matches any of the terms (each quoted, so no term is read as FTS syntax)."""
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+    """An FTS5 query that matches any of the terms (each quoted, so no term is read as FTS syntax; a CJK term a
+    phrase of its characters, as db.fts_text indexed them)."""
+    return " OR ".join('"' + fts_text(t).strip().replace('"', '""') + '"' for t in terms)
 
 
 def search(conn: sqlite3.Connection, terms: list[str], limit: int = 20,
@@ -236,8 +288,10 @@ def _count(conn: sqlite3.Connection, source_id: int) -> int:
 
 
 def _record_failure(conn, key: str, name: str, sha: str, size: int, mtime_ns: int, error: str) -> Outcome:
+    error = portable_name(error)  # a message may quote a file name that is not UTF-8
     with transaction(conn):
         conn.execute("DELETE FROM sources WHERE path = ?", (key,))
+        name = _free_name(conn, name, Path(key))
         conn.execute("INSERT INTO sources (path, name, sha256, size, mtime_ns, state, error) "
                      "VALUES (?, ?, ?, ?, ?, 'failed', ?)", (key, name, sha, size, mtime_ns, error))
     return Outcome(key, name, FAILED, error=error)

@@ -9,7 +9,7 @@ from ..errors import UsageError
 from ..pipeline import DocumentResult, process_document, process_extracted
 from ..progress import Progress
 from .combine import combined_document
-from .db import DB_NAME, connect
+from .db import DB_NAME, connect, snapshot
 from .index import resolve_sources
 
 
@@ -32,8 +32,9 @@ def process_source(source: str | Path, out_dir: str | Path, settings: Settings, 
                          f"or `notebook add {source} FILE...` to make it a notebook")
     conn = connect(path)
     try:
-        ids = [row["id"] for row in resolve_sources(conn, only)] if only else None
-        document = combined_document(conn, path, ids)
+        with snapshot(conn):  # the sources as they are at one moment, even while another process adds
+            ids = [row["id"] for row in resolve_sources(conn, only)] if only else None
+            document = combined_document(conn, path, ids)
     finally:
         conn.close()
     return process_extracted(document, out_dir, settings, products, progress)

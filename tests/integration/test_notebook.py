@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from notebooklm_clone.cli import main
 from notebooklm_clone.errors import BadInput, UsageError
 from notebooklm_clone.notebook import add_file, list_sources, open_notebook, refresh, search, search_terms
-from notebooklm_clone.notebook.db import VERSION, connect
+from notebooklm_clone.notebook.db import VERSION, connect, fts_text
 
 SAMPLES = pdfs.ROOT / "samples"
 
@@ -32,6 +32,7 @@ def cli(*args):
 def consistent(nb: Path) -> dict:
     """Integrity of the file and of the full-text index, and every indexed source with its sentences indexed."""
     conn = sqlite3.connect(nb / "notebook.db")
+    conn.create_function("fts_text", 1, fts_text)  # how the index sees the text (db.py)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.execute("INSERT INTO sentences_fts(sentences_fts, rank) VALUES ('integrity-check', 1)")  # raises if not
     empty = conn.execute("SELECT count(*) FROM sources s WHERE state = 'indexed' AND NOT EXISTS "
