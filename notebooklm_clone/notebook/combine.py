@@ -53,7 +53,8 @@ def combined_document(conn: sqlite3.Connection, folder: str | Path, source_ids: 
         for block in document.blocks:
             if _is_masthead(block, document):
                 continue  # the title and author line: the outputs name each source with its title already
-            blocks.append(block.model_copy(update={"page": block.page + offset, "section": [title, *block.section],
+            section = block.section if block.section[:1] == [title] else [title, *block.section]  # no "X > X"
+            blocks.append(block.model_copy(update={"page": block.page + offset, "section": section,
                                                    "level": block.level + 1 if block.level else 0}))
         for page in document.pages or [PageInfo(number=n) for n in range(1, document.page_count + 1)]:
             pages.append(page.model_copy(update={"number": page.number + offset}))

@@ -105,7 +105,7 @@ class Phrases:
 
     def welcome(self, title: str, topics: list[str]) -> str:
         text = self.table["welcome"].format(title=title)
-        if topics:
+        if topics and self.listing(topics) != title:  # a notebook's title already lists its sources, its topics
             text += " " + self.table["plan_one" if len(topics) == 1 else "plan"].format(topics=self.listing(topics))
         return _stops(text)
 
