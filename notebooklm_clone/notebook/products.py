@@ -6,7 +6,8 @@ from pathlib import Path
 
 from ..config import Settings
 from ..errors import UsageError
-from ..pipeline import DocumentResult, process_document, process_extracted
+from .. import pipeline  # called through the module: one place to stand in for the whole pipeline
+from ..pipeline import DocumentResult
 from ..progress import Progress
 from .combine import combined_document
 from .db import DB_NAME, connect, snapshot
@@ -26,7 +27,8 @@ def process_source(source: str | Path, out_dir: str | Path, settings: Settings, 
     if not path.is_dir():
         if only:
             raise UsageError("--sources chooses sources of a notebook; give a notebook folder, not a file")
-        return process_document(source, out_dir, settings, products=products, password=password, progress=progress)
+        return pipeline.process_document(source, out_dir, settings, products=products, password=password,
+                                         progress=progress)
     if not is_notebook(path):
         raise UsageError(f"{source} is a folder but not a notebook: use `batch {source}` for a folder of documents, "
                          f"or `notebook add {source} FILE...` to make it a notebook")
@@ -37,4 +39,4 @@ def process_source(source: str | Path, out_dir: str | Path, settings: Settings, 
             document = combined_document(conn, path, ids)
     finally:
         conn.close()
-    return process_extracted(document, out_dir, settings, products, progress)
+    return pipeline.process_extracted(document, out_dir, settings, products, progress)
