@@ -41,6 +41,7 @@ from .grounding import (
     says_open,
 )
 from .reduce import Reducer, flashcards, glossary, key_points, notes_style
+from .verify import content_stems
 
 STUDY_PRODUCTS = ("summary", "notes", "cards", "quiz")
 MAP_LIMITS = {"key_points": 4, "terms": 3, "facts": 3, "questions": 2}
@@ -208,8 +209,10 @@ def every_section_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: So
 def every_highlight_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: Source,
                           counts: GroundingCounts) -> list[ChunkNotes]:
     """A sentence the reader highlighted is among the key points: quoted (the authors' words, cited like any other
-    point) when no point rests on it yet. What the reader wrote never becomes a point: it is not in the text."""
-    noted = {e.sentence_id for n in notes for p in n.key_points + n.facts for e in p.evidence}
+    point) when no point says it yet: a point that only lists it as a second source does not. What the reader wrote
+    never becomes a point: it is not in the text."""
+    noted = {e.sentence_id for n in notes for p in n.key_points + n.facts for e in p.evidence
+             if _says(p.text, e.quote, source.language)}
     for sentence in highlighted(source):
         chunk = next((c for c in chunks if sentence.id in {s.id for s in sentences_in(c, source.index)}), None)
         if chunk is None or sentence.id in noted or not quotable(sentence):
@@ -220,6 +223,14 @@ def every_highlight_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: 
         _owner(notes, chunk).key_points.append(Cited(text=quote_text(evidence), pages=pages_of_evidence(evidence),
                                                      evidence=evidence, grounding="quoted"))
     return notes
+
+
+SAYS_SHARE = 0.6  # of a sentence's content words a point must hold to say what the sentence says
+
+
+def _says(text: str, sentence: str, language: str) -> bool:
+    stems = set(content_stems(sentence, language))
+    return bool(stems) and len(stems & set(content_stems(text, language))) / len(stems) >= SAYS_SHARE
 
 
 def _owner(notes: list[ChunkNotes], chunk: Chunk) -> ChunkNotes:

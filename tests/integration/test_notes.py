@@ -483,7 +483,7 @@ def test_a_readers_highlight_is_a_key_point_and_their_notes_are_not(embedded_sma
     text = Path(result.files["notes"]).read_text(encoding="utf-8")
     key_points, _, rest = text.partition("## Your highlights and notes")
     mine = rest.partition("## Glossary")[0]
-    assert pdfs.HIGHLIGHTED in key_points
+    assert pdfs.HIGHLIGHTED.lower() in key_points.lower()  # said by a point (a small model may lower its first letter)
     assert pdfs.READER_NOTE in mine and pdfs.STICKY_NOTE in mine
     for word in ("exaggerated", "professor", "permafrost"):
         assert word not in key_points and word not in rest.partition("## Glossary")[2]
