@@ -30,7 +30,7 @@ MAX_TITLES = 3  # a notebook of more sources is titled by its folder
 def combined_document(conn: sqlite3.Connection, folder: str | Path, source_ids: list[int] | None = None) -> Document:
     """The notebook's indexed sources (or `source_ids` of them), in the order they were added, as one Document."""
     folder = portable_name(str(folder))  # a folder name that is not UTF-8 must still print and serialise
-    rows = conn.execute("SELECT id, path, name, title, state, error FROM sources ORDER BY id").fetchall()
+    rows = conn.execute("SELECT id, path, name, title, state, error, sha256 FROM sources ORDER BY id").fetchall()
     if source_ids is not None:
         rows = [r for r in rows if r["id"] in set(source_ids)]
         for row in rows:
@@ -67,7 +67,7 @@ def combined_document(conn: sqlite3.Connection, folder: str | Path, source_ids: 
         offset += document.page_count
     name = Path(folder).resolve().name
     title = _joined(titles) if len(titles) <= MAX_TITLES else f"{name}: {len(titles)} sources"
-    key = hashlib.sha256("\n".join(load_sha(conn, r["id"]) for r in rows).encode()).hexdigest()
+    key = hashlib.sha256("\n".join(r["sha256"] for r in rows).encode()).hexdigest()
     return Document(source=str(folder), sha256=key, title=title, language=languages.most_common(1)[0][0],
                     page_count=offset, pages=pages, blocks=blocks, warnings=warnings, page_sources=page_sources,
                     annotations=annotations)
@@ -85,10 +85,6 @@ def _is_masthead(block: Block, document: Document) -> bool:
     for name in names:
         rest = rest.replace(name, "")
     return bool(names) and len(rest.strip(" ,;&*0123456789").replace(" and ", "").strip()) <= 3
-
-
-def load_sha(conn: sqlite3.Connection, source_id: int) -> str:
-    return conn.execute("SELECT sha256 FROM sources WHERE id = ?", (source_id,)).fetchone()[0]
 
 
 def _unique(title: str, used: set[str]) -> str:

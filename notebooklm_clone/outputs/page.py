@@ -19,10 +19,11 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from ..errors import BadInput
-from ..models import Chapter, Cited, Evidence, NotesResult, Placed, Script
+from ..models import Chapter, Evidence, NotesResult, Placed, Script
 from ..stages.citations import format_pages
 from ..store import atomic_write_text
 from ..text.lang import language_code
+from .study import sections
 
 PAGE_NAME = "index.html"
 QUOTE_MAX_CHARS = 600  # of a quote shown on the page; notes.json keeps the whole span
@@ -86,26 +87,6 @@ def page_data(out_dir: Path, current: Iterable[str] | None = None) -> dict | Non
         "podcast": podcast,
         "script": script if podcast is None else None,  # a script without audio is shown as text
     }
-
-
-def sections(notes: NotesResult) -> list[tuple[list[str], list[Cited]]]:
-    """The key points and facts by section, each point once, under the section it first appears in (as notes.md)."""
-    out: list[tuple[list[str], list[Cited]]] = []
-    seen: set[str] = set()
-    for chunk in notes.chunk_notes:
-        points = []
-        for point in chunk.key_points + chunk.facts:
-            key = " ".join(point.text.lower().split())
-            if key not in seen:
-                seen.add(key)
-                points.append(point)
-        if not points:
-            continue
-        if out and out[-1][0] == chunk.section:
-            out[-1][1].extend(points)
-        else:
-            out.append((chunk.section, points))
-    return out
 
 
 class Node(BaseModel):

@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..models import Document, Evidence, NotesResult
+from ..models import Cited, Document, Evidence, NotesResult
 from ..stages.citations import format_pages
 from ..store import atomic_write_json, atomic_write_text
 
@@ -89,23 +89,33 @@ def summary_markdown(result: NotesResult, document: Document) -> str:
     return "\n".join(lines + notes.section()).rstrip() + "\n"
 
 
-def notes_markdown(result: NotesResult, document: Document) -> str:
-    lines = [_heading(result, document), "## Key points", ""]
-    notes = Footnotes(result.page_sources)
-    current, seen = None, set()
-    for note in result.chunk_notes:
-        section = " > ".join(note.section) or "Overview"
-        items = []
-        for point in note.key_points + note.facts:  # each point once, under the section it first appears in
+def sections(result: NotesResult) -> list[tuple[list[str], list[Cited]]]:
+    """The key points and facts by section, each point once, under the section it first appears in: what notes.md
+    and the study page both show."""
+    out: list[tuple[list[str], list[Cited]]] = []
+    seen: set[str] = set()
+    for chunk in result.chunk_notes:
+        points = []
+        for point in chunk.key_points + chunk.facts:
             key = " ".join(point.text.lower().split())
             if key not in seen:
                 seen.add(key)
-                items.append(point)
-        if not items:
+                points.append(point)
+        if not points:
             continue
-        if section != current:
-            lines += ["", f"### {section}", ""] if current is not None else [f"### {section}", ""]
-            current = section
+        if out and out[-1][0] == chunk.section:
+            out[-1][1].extend(points)
+        else:
+            out.append((chunk.section, points))
+    return out
+
+
+def notes_markdown(result: NotesResult, document: Document) -> str:
+    lines = [_heading(result, document), "## Key points", ""]
+    notes = Footnotes(result.page_sources)
+    for n, (section, items) in enumerate(sections(result)):
+        heading = f"### {' > '.join(section) or 'Overview'}"
+        lines += ["", heading, ""] if n else [heading, ""]
         lines += [_bullet(p.text, p.pages, p.evidence, notes) for p in items]
     lines += reader_marks(document)
     lines += ["", "## Glossary", ""]
