@@ -236,6 +236,15 @@ class Card(BaseModel):
     kind: str  # "term" or "qa"
 
 
+class Theme(BaseModel):
+    """A subject two or more of a notebook's sources speak of (stages/themes.py): each source's points on it, as they
+    were written and grounded."""
+
+    label: str  # the phrase the points use
+    points: list[Cited]
+    sources: list[str]  # the sources' names, in the order their points come
+
+
 class NotesResult(BaseModel):
     """Everything the notes stage made; the script stage reads `overview` and `chunk_notes`, outputs/ writes it."""
 
@@ -256,6 +265,7 @@ class NotesResult(BaseModel):
     condense_rounds: int = 0
     warnings: list[str] = Field(default_factory=list)
     page_sources: dict[int, tuple[str, int]] = Field(default_factory=dict)  # the Document's, for the outputs
+    themes: list[Theme] = Field(default_factory=list)  # a notebook's subjects shared by two or more sources
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -112,7 +112,6 @@ def process_extracted(
             notes = timed("notes", run_notes, document, chunks, llm, settings, cache_dir, products=study)
             if not notes.key_points:  # run_notes refuses too; an empty document must never be reported done
                 raise BackendUnavailable(f"{source}: the notes are empty; the document is not done")
-            notes.page_sources = document.page_sources
             notes.files = write_study(notes, document, out_dir, study)
             result.files.update(notes.files)
             result.grounding = {name: counts.model_dump() for name, counts in notes.grounding.items()}

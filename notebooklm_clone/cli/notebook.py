@@ -39,12 +39,14 @@ def notebook() -> None:
 @click.argument("paths", metavar="FILE|DIR...", nargs=-1, required=True)
 @click.option("--no-ocr", is_flag=True, help="Do not OCR pages without a text layer.")
 @ocr_lang_option
+@click.option("--retry", is_flag=True, help="Read again the sources that failed, even when their files did not change.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per source on stdout.")
 @click.pass_context
 def add(ctx: click.Context, notebook: str, paths: tuple[str, ...], no_ocr: bool, ocr_lang: str | None,
-        as_json: bool) -> None:
+        retry: bool, as_json: bool) -> None:
     """Add files (or every document in folders) to NB, creating it; a changed file is indexed again, an unchanged
-    one is skipped. A source that cannot be read is recorded with its error; the others go on (exit 5)."""
+    one is skipped. A source that cannot be read is recorded with its error; the others go on (exit 5). A failed
+    source is read again when its file changes, or with --retry."""
     from ..notebook import add_file, files_to_add, open_notebook
 
     quiet, as_json = _flags(ctx, as_json)
@@ -55,22 +57,23 @@ def add(ctx: click.Context, notebook: str, paths: tuple[str, ...], no_ocr: bool,
     with open_notebook(notebook, create=True) as conn:
         outcomes = []
         for path, name in paths_found.items():
-            outcomes.append(add_file(conn, path, name, ocr=not no_ocr, ocr_lang=language))
+            outcomes.append(add_file(conn, path, name, ocr=not no_ocr, ocr_lang=language, retry=retry))
             _report(outcomes[-1], quiet, as_json)
     _fail_if_any(outcomes)
 
 
 @notebook.command("refresh")
 @NB
+@click.option("--retry", is_flag=True, help="Read again the sources that failed, even when their files did not change.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per source on stdout.")
 @click.pass_context
-def refresh_command(ctx: click.Context, notebook: str, as_json: bool) -> None:
+def refresh_command(ctx: click.Context, notebook: str, retry: bool, as_json: bool) -> None:
     """Check every source of NB again: changed files are indexed again, deleted ones removed."""
     from ..notebook import open_notebook, refresh
 
     quiet, as_json = _flags(ctx, as_json)
     with open_notebook(notebook) as conn:
-        outcomes = refresh(conn)
+        outcomes = refresh(conn, retry=retry)
     for outcome in outcomes:
         _report(outcome, quiet, as_json)
     _fail_if_any(outcomes)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..models import Annotation, Block, Document, PageInfo
+from ..stages.material import short_title
 from ..store import portable_name
 from .index import load_document, source_file
 
@@ -97,4 +98,6 @@ def _unique(title: str, used: set[str]) -> str:
 
 
 def _joined(titles: list[str]) -> str:
+    """The notebook's title from its sources' (long ones by their heads, as the episode names them)."""
+    titles = [short_title(t) for t in titles] if len(titles) > 1 else titles
     return titles[0] if len(titles) == 1 else f"{', '.join(titles[:-1])} and {titles[-1]}"

@@ -72,9 +72,10 @@ def files_to_add(paths: list[str | Path], notebook: Path) -> dict[Path, str]:
 
 
 def add_file(conn: sqlite3.Connection, path: Path, name: str | None = None, ocr: bool = True,
-             ocr_lang: str = "auto") -> Outcome:
+             ocr_lang: str = "auto", retry: bool = False) -> Outcome:
     """Index one file under `name` (default: its file name; see the module doc); an unreadable file is recorded as
-    failed, not raised."""
+    failed, not raised. A file that failed and has not changed since is not read again (a corrupt file fails the
+    same way, and a long scan that timed out would cost its time again on every add) unless `retry`."""
     from ..sources import extract_document  # PyMuPDF loads only when a source is read
 
     path = path.resolve()
@@ -85,8 +86,12 @@ def add_file(conn: sqlite3.Connection, path: Path, name: str | None = None, ocr:
         return _record_failure(conn, key, name, "", 0, 0, f"cannot read {key}: {exc.strerror or exc}")
     row = conn.execute("SELECT id, name, sha256, size, mtime_ns, state FROM sources WHERE path = ?",
                        (key,)).fetchone()
-    if row and row["state"] == "indexed" and (row["size"], row["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
+    same_file = row is not None and (row["size"], row["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns)
+    if same_file and row["state"] == "indexed":
         return Outcome(key, row["name"], UNCHANGED, _count(conn, row["id"]))
+    if same_file and row["state"] == "failed" and not retry:
+        error = conn.execute("SELECT error FROM sources WHERE id = ?", (row["id"],)).fetchone()["error"]
+        return Outcome(key, row["name"], FAILED, error=f"{error} (unchanged since; --retry reads it again)")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -120,8 +125,9 @@ def add_file(conn: sqlite3.Connection, path: Path, name: str | None = None, ocr:
     return Outcome(key, name, UPDATED if row else ADDED, _count(conn, source_id))
 
 
-def refresh(conn: sqlite3.Connection, ocr: bool = True) -> list[Outcome]:
-    """Every known source checked again: a changed file re-indexed, a vanished one removed."""
+def refresh(conn: sqlite3.Connection, ocr: bool = True, retry: bool = False) -> list[Outcome]:
+    """Every known source checked again: a changed file re-indexed, a vanished one removed (a failed one read again
+    only when it changed, or with `retry`)."""
     out = []
     for row in conn.execute("SELECT path, name FROM sources ORDER BY id").fetchall():
         path = source_file(row["path"])
@@ -129,7 +135,7 @@ def refresh(conn: sqlite3.Connection, ocr: bool = True) -> list[Outcome]:
             remove_source(conn, row["path"])
             out.append(Outcome(row["path"], row["name"], REMOVED))
         else:
-            out.append(add_file(conn, path, row["name"], ocr=ocr))
+            out.append(add_file(conn, path, row["name"], ocr=ocr, retry=retry))
     return out
 
 

@@ -89,18 +89,29 @@ def summary_markdown(result: NotesResult, document: Document) -> str:
     return "\n".join(lines + notes.section()).rstrip() + "\n"
 
 
+ACROSS_SOURCES = "Across the sources"
+
+
 def sections(result: NotesResult) -> list[tuple[list[str], list[Cited]]]:
     """The key points and facts by section, each point once, under the section it first appears in: what notes.md
-    and the study page both show."""
+    and the study page both show. In a notebook, the themes its sources share come first ("Across the sources >
+    Trehalose"), each with every source's points on it; those points are not shown again under their source."""
     out: list[tuple[list[str], list[Cited]]] = []
     seen: set[str] = set()
+
+    def first_time(point: Cited) -> bool:
+        key = " ".join(point.text.lower().split())
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
+    for theme in result.themes:
+        points = [p for p in theme.points if first_time(p)]
+        if points:
+            out.append(([ACROSS_SOURCES, theme.label[:1].upper() + theme.label[1:]], points))
     for chunk in result.chunk_notes:
-        points = []
-        for point in chunk.key_points + chunk.facts:
-            key = " ".join(point.text.lower().split())
-            if key not in seen:
-                seen.add(key)
-                points.append(point)
+        points = [p for p in chunk.key_points + chunk.facts if first_time(p)]
         if not points:
             continue
         if out and out[-1][0] == chunk.section:

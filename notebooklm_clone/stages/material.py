@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..config import Settings
-from ..models import Document, Evidence, NotesResult
+from ..models import Document, Evidence, NotesResult, Theme
 from ..text.split import count_words
 from .evidence import evidence_for, plain_text
 from .grounding import AFFILIATION, ANAPHOR, Source, quotable, quote_text
@@ -30,6 +30,7 @@ MAX_TOPICS = 8  # segments between the intro and the wrap-up; adjacent small sec
 # which items the time goes to first; "source": a sentence no note used, for when the notes are thin
 RANK = {"key_point": 0, "summary": 1, "qa": 2, "fact": 3, "source": 4}
 MIN_ANSWER_WORDS = 6
+MAX_LINKS = 3  # themes the episode's "what the sources share" segment takes up
 _NUMBERING = re.compile(r"^\s*(?:(?:\d+|[IVXLC]+|[A-Z])(?:\.\d+)*[.)]?\s+|§\s*\d+\s*)")
 
 
@@ -43,6 +44,7 @@ class Item:
     section: str = ""
     position: int = 0  # reading order of its first evidence sentence
     question: str = ""  # a Q&A item's own question
+    part: str = ""  # in a notebook, the section of its source it comes from (its segment is the source)
 
     def quotes(self) -> list[str]:
         return [e.quote for e in self.evidence] or [self.text]
@@ -58,6 +60,7 @@ class Topic:
     title: str
     items: list[Item]
     sections: list[str] = field(default_factory=list)
+    links: bool = False  # a notebook's "what the sources share": each item from another source
 
 
 def gather_items(notes: NotesResult, source: Source) -> list[Item]:
@@ -72,12 +75,14 @@ def gather_items(notes: NotesResult, source: Source) -> list[Item]:
     found += [Item(f.text, f.evidence, "fact") for chunk in notes.chunk_notes for f in chunk.facts]
     noted = {e.sentence_id for item in found for e in item.evidence}
     headed = any(s.section for s in source.index)  # then the text before the first heading is front matter
+    notebook = bool(source.document.page_sources)
     found += [Item(plain_text(s.text), evidence_for(source.index, [s.id]), "source") for s in source.offered(source.index)
               if s.id not in noted and (s.section or not headed) and quotable(s) and not ANAPHOR.match(s.text)
               and not is_meta_talk(s.text) and not AFFILIATION.search(s.text)]
     for item in found:
         first = source.by_id.get(item.evidence[0].sentence_id) if item.evidence else None
         item.section = (first.section[0] if first and first.section else "") or notes.title or source.document.title
+        item.part = first.section[1] if notebook and first and len(first.section) > 1 else ""
         item.position = source.position.get(first.id, 0) if first else 0
     # a heading-like fragment ("Morbi ultrices rutrum lorem") is nothing to say aloud
     found = [i for i in found if not is_fragment(i.text) and not NOT_BODY.match(i.section)]
@@ -93,9 +98,53 @@ def gather_items(notes: NotesResult, source: Source) -> list[Item]:
     return sorted(kept, key=lambda i: (i.position, RANK[i.kind]))
 
 
+@dataclass
+class Link:
+    """A theme two sources share (stages/themes.py), and one point of each, said one after the other."""
+
+    theme: str
+    sides: list[tuple[str, Item]]  # (the source's title as said, its point)
+
+    def estimate(self) -> int:
+        return sum(item.estimate() for _, item in self.sides)
+
+
+def theme_links(items: list[Item], themes: list[Theme]) -> tuple[list[Link], list[Item]]:
+    """Up to MAX_LINKS themes, each with the first point of its first two sources that is among `items`, and the
+    items left for the sources' own segments (a linked point is said once, where it is linked)."""
+    by_text = {" ".join(i.text.split()): i for i in items}
+    links, used = [], set()
+    for theme in themes:
+        sides: dict[str, Item] = {}
+        for point in theme.points:
+            item = by_text.get(" ".join(point.text.split()))
+            if item is not None and id(item) not in used and item.section not in sides:
+                sides[item.section] = item
+        if len(sides) < 2:
+            continue
+        chosen = list(sides.items())[:2]
+        used |= {id(item) for _, item in chosen}
+        links.append(Link(theme.label, [(topic_title(section), item) for section, item in chosen]))
+        if len(links) == MAX_LINKS:
+            break
+    return links, [i for i in items if id(i) not in used]
+
+
+LONG_TITLE_WORDS = 8
+
+
+def short_title(title: str) -> str:
+    """A long title by its head ("Surviving the Impossible: How Tardigrades Endure Drying, Freezing, Radiation and
+    Space" -> "Surviving the Impossible"), as a speaker names it a second time; a short one whole."""
+    head, colon, _ = title.partition(":")
+    if colon and len(title.split()) > LONG_TITLE_WORDS and len(head.split()) >= 2:
+        return head.strip()
+    return title
+
+
 def topic_title(section: str) -> str:
-    """A section heading as it is said aloud: no numbering, no shouting."""
-    title = speakable(_NUMBERING.sub("", section)).strip(" .:")
+    """A section heading as it is said aloud: no numbering, no shouting, a long one by its head."""
+    title = speakable(short_title(_NUMBERING.sub("", section))).strip(" .:")
     if title.isupper():
         title = title.capitalize()
     return title or speakable(section)
@@ -145,14 +194,16 @@ class Plan:
     skipped: list[str]  # body sections with no grounded note
 
 
-def plan_episode(items: list[Item], document: Document, settings: Settings, sections: list[str]) -> Plan:
-    """Which items the episode discusses and how long it is (see the module docstring)."""
-    material = FRAME_WORDS + sum(i.estimate() for i in items)
+def plan_episode(items: list[Item], document: Document, settings: Settings, sections: list[str],
+                 reserved: int = 0) -> Plan:
+    """Which items the episode discusses and how long it is (see the module docstring). `reserved`: words already
+    given to a notebook's links between its sources."""
+    material = FRAME_WORDS + reserved + sum(i.estimate() for i in items)
     wpm = settings.script.words_per_minute
     warnings = []
     if settings.script.minutes:
         asked = round(settings.script.minutes * wpm)
-        chosen = choose(items, asked - FRAME_WORDS)
+        chosen = choose(items, asked - FRAME_WORDS - reserved)
         target = asked
         how = f"--minutes {settings.script.minutes:g}: {asked} words asked"
         if material < asked * (1 - settings.script.length_tolerance):
@@ -160,8 +211,8 @@ def plan_episode(items: list[Item], document: Document, settings: Settings, sect
                             f"the {asked} asked: the episode is shorter rather than padded")
     else:
         cap = min(MAX_MINUTES * wpm, FRAME_WORDS + WORDS_PER_PAGE * max(1, document.page_count))
-        chosen = choose(items, cap - FRAME_WORDS)
-        target = FRAME_WORDS + sum(i.estimate() for i in chosen)
+        chosen = choose(items, cap - FRAME_WORDS - reserved)
+        target = FRAME_WORDS + reserved + sum(i.estimate() for i in chosen)
         how = (f"from the material: {len(chosen)} of {len(items)} grounded notes, about {target} words "
                f"({target / wpm:.1f} minutes) for {document.page_count} page{'s' * (document.page_count != 1)}")
     covered = {i.section for i in chosen}

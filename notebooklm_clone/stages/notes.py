@@ -21,7 +21,18 @@ from pydantic import BaseModel, Field
 from ..config import Settings
 from ..errors import BackendUnavailable, UsageError
 from ..llm.prompts import render_messages
-from ..models import Chunk, ChunkNotes, Cited, Document, GroundingCounts, NotesResult, Question, SourceSentence, Term
+from ..models import (
+    Chunk,
+    ChunkNotes,
+    Cited,
+    Document,
+    GroundingCounts,
+    NotesResult,
+    Question,
+    SourceSentence,
+    Term,
+    Theme,
+)
 from .calls import Budget, Caller, output_schema, resolve_languages
 from .condense import Render
 from .evidence import numbered_sentences, sentences_in
@@ -41,6 +52,7 @@ from .grounding import (
     says_open,
 )
 from .reduce import Reducer, flashcards, glossary, key_points, notes_style
+from .themes import shared_themes, source_by_page
 from .verify import content_stems
 
 STUDY_PRODUCTS = ("summary", "notes", "cards", "quiz")
@@ -339,6 +351,19 @@ def overview_render(settings: Settings, title: str) -> Render:
                                          title=title, **style)
 
 
+def notebook_themes(points: list[Cited], terms: list[Term], source: Source) -> list[Theme]:
+    """A notebook's themes shared by two or more of its sources (stages/themes.py); none for a single document."""
+    page_sources = source.document.page_sources
+    if len({name for name, _ in page_sources.values()}) < 2:
+        return []
+    sentences: dict[str, list[str]] = {}
+    for sentence in source.offered(source.index):
+        sentences.setdefault(page_sources.get(sentence.page, ("", 0))[0], []).append(sentence.text)
+    titles = list(dict.fromkeys(s.section[0] for s in source.index if s.section))
+    return shared_themes(points, source_by_page(page_sources), sentences, titles, source.language,
+                         [t.term for t in terms])
+
+
 def run_notes(
     document: Document,
     chunks: list[Chunk],
@@ -383,6 +408,8 @@ def run_notes(
     result.overview = reducer.condensed(all_points, "quiz", overview_render(settings, title))
     result.key_points = all_points
     result.glossary = glossary(notes, source.language, counts["glossary"])
+    result.page_sources = document.page_sources
+    result.themes = notebook_themes(all_points, result.glossary, source)
     if "summary" in products:
         result.summary = reducer.summary(notes, result.overview)
     if "notes" in products or "cards" in products:

@@ -26,6 +26,9 @@ PHRASES: dict[str, dict] = {
         "recap": "That was {title}, from {first} to {last}.",
         "goodbye": "Thanks for listening.",
         "and": "and",
+        "links": "what the sources share",
+        "link_first": "Both {first} and {second} speak of {theme}. What does {first} say?",
+        "link_second": "And what does {second} say about {theme}?",
     },
     "fr": {
         "welcome": "Bienvenue. Aujourd'hui, nous lisons {title}.",
@@ -38,6 +41,9 @@ PHRASES: dict[str, dict] = {
         "recap": "C'était {title}, de {first} à {last}.",
         "goodbye": "Merci de nous avoir écoutés.",
         "and": "et",
+        "links": "ce que les sources ont en commun",
+        "link_first": "{first} et {second} parlent tous deux de {theme}. Que dit {first} ?",
+        "link_second": "Et que dit {second} sur {theme} ?",
     },
     "de": {
         "welcome": "Willkommen. Heute lesen wir {title}.",
@@ -50,6 +56,9 @@ PHRASES: dict[str, dict] = {
         "recap": "Das war {title}, von {first} bis {last}.",
         "goodbye": "Danke fürs Zuhören.",
         "and": "und",
+        "links": "was die Quellen verbindet",
+        "link_first": "Sowohl {first} als auch {second} sprechen über {theme}. Was sagt {first}?",
+        "link_second": "Und was sagt {second} über {theme}?",
     },
     "es": {
         "welcome": "Bienvenidos. Hoy leemos {title}.",
@@ -62,6 +71,9 @@ PHRASES: dict[str, dict] = {
         "recap": "Eso fue {title}, de {first} a {last}.",
         "goodbye": "Gracias por escuchar.",
         "and": "y",
+        "links": "lo que comparten las fuentes",
+        "link_first": "Tanto {first} como {second} hablan de {theme}. ¿Qué dice {first}?",
+        "link_second": "¿Y qué dice {second} sobre {theme}?",
     },
     "it": {
         "welcome": "Benvenuti. Oggi leggiamo {title}.",
@@ -74,6 +86,9 @@ PHRASES: dict[str, dict] = {
         "recap": "Era {title}, da {first} a {last}.",
         "goodbye": "Grazie per l'ascolto.",
         "and": "e",
+        "links": "ciò che le fonti hanno in comune",
+        "link_first": "Sia {first} sia {second} parlano di {theme}. Cosa dice {first}?",
+        "link_second": "E cosa dice {second} su {theme}?",
     },
     "pt": {
         "welcome": "Bem-vindos. Hoje lemos {title}.",
@@ -86,6 +101,9 @@ PHRASES: dict[str, dict] = {
         "recap": "Foi {title}, de {first} a {last}.",
         "goodbye": "Obrigado por ouvir.",
         "and": "e",
+        "links": "o que as fontes têm em comum",
+        "link_first": "Tanto {first} como {second} falam de {theme}. O que diz {first}?",
+        "link_second": "E o que diz {second} sobre {theme}?",
     },
 }
 
@@ -129,6 +147,16 @@ class Phrases:
         if len(topics) == 1:
             return _stops(self.table["recap_one"].format(title=title, topic=topics[0]))
         return _stops(self.table["recap"].format(title=title, first=topics[0], last=topics[-1]))
+
+    def links(self) -> str:
+        """The title of a notebook's segment on the themes its sources share."""
+        return self.table["links"]
+
+    def link_first(self, theme: str, first: str, second: str) -> str:
+        return _stops(self.table["link_first"].format(theme=theme, first=first, second=second))
+
+    def link_second(self, theme: str, second: str) -> str:
+        return _stops(self.table["link_second"].format(theme=theme, second=second))
 
     def goodbye(self) -> str:
         return self.table["goodbye"]

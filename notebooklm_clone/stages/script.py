@@ -40,9 +40,20 @@ from ..text.sentences import split_sentences
 from ..text.split import count_words
 from .calls import Caller, output_schema, prompt_language, resolve_languages
 from .grounding import ANAPHOR, Source
-from .material import FRAME_WORDS, RANK, Item, Plan, Topic, gather_items, plan_episode
+from .material import (
+    FRAME_WORDS,
+    RANK,
+    Item,
+    Link,
+    Plan,
+    Topic,
+    gather_items,
+    plan_episode,
+    theme_links,
+    topic_title,
+)
 from .phrases import Phrases
-from .script_figures import body_sections, is_impersonation, is_meta_talk
+from .script_figures import body_sections, is_fragment, is_impersonation, is_meta_talk
 from .turns import Said, clean_turns, shingles, speakable, validate_script, words_in
 from .verify import QUANTITY, content_stems, names_in
 
@@ -63,6 +74,8 @@ SOLO_ROLE = "the narrator who explains the document to the listener"
 OVERVIEW = re.compile(r"^\W*(?:abstract|summary|overview|r[ée]sum[ée]|zusammenfassung|resumen|sommario|resumo)\W*$",
                       re.IGNORECASE)
 
+MIN_OPENING_WORDS = 6
+OPENING_SAYS = 0.6  # share of a note's content words the opening holds for the note to be said by it
 QUESTION_IN_ANSWER = 0.5  # share of a question's content words the answer must hold (it answers that question)
 QUESTION_IN_EVIDENCE = 0.6  # ... and the note's evidence (it smuggles in nothing)
 MAX_QUESTION_WORDS = 30
@@ -242,6 +255,21 @@ def build_exchanges(topic: Topic, title: str, speakers: list[Speaker], caller: C
     return exchanges
 
 
+def link_exchanges(links: list[Link], phrases: Phrases, language: str, said: Said) -> list[Exchange]:
+    """For each theme two sources share, two exchanges: the host names both sources and the theme and asks what the
+    first says, then what the second says; each answer is that source's own grounded point, so the show connects
+    the sources without a word that could mix up which one said what."""
+    exchanges = []
+    for link in links:
+        (first, a), (second, b) = link.sides
+        answers = [spoken_answer(a, language, said), spoken_answer(b, language, said)]
+        if not all(answers):
+            continue
+        exchanges += [Exchange(a, phrases.link_first(link.theme, first, second), answers[0]),
+                      Exchange(b, phrases.link_second(link.theme, second), answers[1])]
+    return exchanges
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Assembly
 
@@ -274,8 +302,12 @@ def assemble(title: str, opening: str, topics: list[Topic], exchanges: list[list
         else:
             index = len(segments)
             segments.append(Segment(title=topic.title, words=budget, summary=""))
+        part = ""
         for k, exchange in enumerate(topic_exchanges):
             lead = phrases.transition(index - 1, topic.title) if k == 0 and topic.title in named else ""
+            if k and not topic.links and exchange.item.part and exchange.item.part != part:  # the source's next part
+                lead = phrases.transition(n + 1, topic_title(exchange.item.part))
+            part = exchange.item.part
             host_line = " ".join(x for x in (lead, "" if solo else exchange.question) if x)
             if host_line:
                 turns.append(Turn(speaker=host, text=host_line, segment=index))
@@ -300,11 +332,13 @@ def _merged(turns: list[Turn]) -> list[Turn]:
 
 
 def opening_line(notes: NotesResult, language: str) -> tuple[str, set[str]]:
-    """What the document is about, in one grounded sentence of the abstract (third person), and the evidence it used
-    (the items resting on it are not discussed again). A sentence that leans on another ("... solve these difficult
+    """What the document is about, in one grounded sentence of the abstract (third person; not a dateline like "Field
+    note, 14 March."), and the evidence it used (the items resting on it and saying what it says are not discussed
+    again). A sentence that leans on another ("... solve these difficult
     problems") opens nothing, so it comes last."""
     abstract = notes.summary.abstract if notes.summary else []
-    usable = [s for s in abstract if speakable(s.text) and not is_meta_talk(s.text) and count_words(s.text) <= 60]
+    usable = [s for s in abstract if speakable(s.text) and not is_meta_talk(s.text) and not is_fragment(s.text)
+              and MIN_OPENING_WORDS <= count_words(s.text) <= 60]
     usable.sort(key=lambda s: bool(ANAPHOR.match(s.text) or _LEANS.search(s.text)))
     if not usable:
         return "", set()
@@ -330,8 +364,11 @@ def run_script(document: Document, notes_result: NotesResult, llm, settings: Set
     if not items:
         raise BackendUnavailable(f"{document.source}: no notes to write a script from")
     opening, opened = opening_line(notes_result, language)
-    rest = [i for i in items if not ({e.sentence_id for e in i.evidence} <= opened and i.evidence)] or items
-    plan = plan_episode(rest, document, settings, list(body_sections(source.index)))
+    rest = [i for i in items if not (i.evidence and {e.sentence_id for e in i.evidence} <= opened
+                                     and _share_in(i.text, opening, language) >= OPENING_SAYS)] or items
+    links, rest = theme_links(rest, notes_result.themes)
+    plan = plan_episode(rest, document, settings, list(body_sections(source.index)),
+                        reserved=sum(link.estimate() for link in links))
     counts = Counts()
     said = Said([Turn(speaker=speakers[0].id, text=opening)] if opening else [])
     exchanges: list[list[Exchange]] = []
@@ -341,7 +378,12 @@ def run_script(document: Document, notes_result: NotesResult, llm, settings: Set
         last = f"; last problem: {caller.warnings[-1]}" if caller.warnings else ""
         raise BackendUnavailable(f"{document.source}: the model wrote no usable script turns for any segment{last}")
     exchanges = fit_length(exchanges, plan, settings)
-    segments, turns = assemble(title, opening, plan.topics, exchanges, speakers, phrases)
+    topics = list(plan.topics)
+    linked = link_exchanges(links, phrases, language, said)
+    if linked:  # a notebook: what its sources share, each source's point under its own name
+        topics.append(Topic(phrases.links(), [e.item for e in linked], links=True))
+        exchanges.append(linked)
+    segments, turns = assemble(title, opening, topics, exchanges, speakers, phrases)
     turns = clean_turns(turns, speakers, settings.script.max_turn_chars)
     script = validate_script(Script(title=title, language=language, speakers=speakers, segments=segments, turns=turns),
                              settings.script.max_turn_chars)

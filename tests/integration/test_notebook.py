@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -122,6 +123,17 @@ def test_a_corrupt_source_is_recorded_with_its_error_and_the_others_go_on(tmp_pa
     assert missing.exit_code == 2 and missing.stderr.startswith("error: ") and "is not a notebook" in missing.stderr
     unknown = cli("notebook", "remove", tmp_path / "nb", "nothing.pdf")
     assert unknown.exit_code == 2 and "nothing.pdf is not in this notebook" in unknown.stderr
+
+    # unchanged, the failed file is not read again; --retry reads it; mended, it is indexed by a plain add
+    again = cli("notebook", "add", tmp_path / "nb", folder / "broken.pdf")
+    assert again.exit_code == 5 and "(unchanged since; --retry reads it again)" in again.stderr
+    retried = cli("notebook", "add", "--retry", tmp_path / "nb", folder / "broken.pdf")
+    assert retried.exit_code == 5 and "unchanged since" not in retried.stderr
+    assert retried.stderr.split(":", 1)[1] == again.stderr.split(":", 1)[1].replace(
+        " (unchanged since; --retry reads it again)", "")
+    shutil.copy(pdfs.ROOT / "samples" / "scanned-memo.pdf", folder / "broken.pdf")
+    mended = cli("notebook", "add", tmp_path / "nb", folder / "broken.pdf")
+    assert mended.exit_code == 0, mended.stderr
 
 
 def _add_process(nb: Path, folder: Path) -> subprocess.Popen:

@@ -4,6 +4,7 @@ named, every point cited to the source and page it comes from, and each segment'
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import corpus
 import pdfs
@@ -19,11 +20,34 @@ from notebooklm_clone.text.sentences import split_sentences
 SAMPLES = pdfs.ROOT / "samples"
 
 
+SURVEY_TITLE = "Notes from the north wall survey"
+SURVEY = [  # shares a subject with the memo (cushions soaked in water), in other words and other numbers
+    ["The survey team collected moss cushions from the north wall every Monday in April.",
+     "Every cushion was rinsed in spring water before the animals were counted.",
+     "The team recorded 31 rotifers and 12 nematodes in the first cushion."],
+    ["The water came from a well two kilometres from the library.",
+     "Tap water was avoided because its chlorine harms the animals in a cushion.",
+     "A second survey is planned for October, when the wall is wetter."],
+]
+
+
+def survey_pdf(folder) -> Path:
+    """A two-page field survey that speaks of the memo's subject (moss cushions, the water they are soaked in)."""
+    writer = pdfs.Writer()
+    for number, (heading, sentences) in enumerate(zip(("Collection", "Water and plans"), SURVEY), start=1):
+        writer.new_page()
+        if number == 1:
+            writer.text(SURVEY_TITLE, "sans-bold", 18, space_after=12)
+        writer.heading(heading, 1)
+        writer.text(" ".join(sentences))
+    return writer.save(folder / "north-wall-survey.pdf", toc=False, metadata={"title": SURVEY_TITLE})
+
+
 def test_notes_and_script_across_three_sources(tmp_path, llm_settings):
-    reports = corpus.fact_documents(2, seed=5)
+    reports = corpus.fact_documents(1, seed=5)
     nb = tmp_path / "nb"
     with open_notebook(nb, create=True) as conn:
-        for path in (SAMPLES / "scanned-memo.pdf", *(corpus.write_pdf(d, tmp_path) for d in reports)):
+        for path in (SAMPLES / "scanned-memo.pdf", corpus.write_pdf(reports[0], tmp_path), survey_pdf(tmp_path)):
             assert add_file(conn, path).action == "added"
         documents = {row["name"]: load_document(conn, row["id"])
                      for row in conn.execute("SELECT id, name FROM sources ORDER BY id")}
@@ -61,6 +85,24 @@ def test_notes_and_script_across_three_sources(tmp_path, llm_settings):
                 assert find_evidence(own, sentence) is not None, (segment, sentence)
                 checked += 1
     assert checked >= 3
+
+    # the memo and the survey share a subject: the notes show each theme first with both sources' points, and the
+    # episode says each linked point under the name of the source it comes from
+    assert notes.themes, "no theme shared by the memo and the survey"
+    for theme in notes.themes:
+        assert len({notes.page_sources[p.evidence[0].page][0] for p in theme.points}) >= 2
+        assert f"### Across the sources > {theme.label[:1].upper()}{theme.label[1:]}" in markdown
+    links = [k for k, s in enumerate(script.segments) if s.title == "what the sources share"]
+    assert links, [s.title for s in script.segments]
+    turns = [t for t in script.turns if t.segment == links[0]]
+    attributed = 0
+    for host, answer in zip(turns, turns[1:]):
+        named = [title for title in by_title if f"does {title} say" in host.text]
+        if host.speaker == script.speakers[0].id and named:
+            assert all(find_evidence(documents[by_title[named[0]]], s) is not None
+                       for s in split_sentences(answer.text)), (host.text, answer.text)
+            attributed += 1
+    assert attributed >= 2
 
     page = (out / "index.html").read_text()
     assert "scanned-memo.pdf, p. 1" in page
