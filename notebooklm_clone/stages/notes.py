@@ -21,7 +21,18 @@ from pydantic import BaseModel, Field
 from ..config import Settings
 from ..errors import BackendUnavailable, UsageError
 from ..llm.prompts import render_messages
-from ..models import Chunk, ChunkNotes, Cited, Document, GroundingCounts, NotesResult, Question, SourceSentence, Term
+from ..models import (
+    Chunk,
+    ChunkNotes,
+    Cited,
+    Document,
+    GroundingCounts,
+    NotesResult,
+    Question,
+    SourceSentence,
+    Summary,
+    Term,
+)
 from .calls import Budget, Caller, output_schema, resolve_languages
 from .condense import Render
 from .evidence import numbered_sentences, sentences_in
@@ -383,14 +394,16 @@ def run_notes(
     result.overview = reducer.condensed(all_points, "quiz", overview_render(settings, title))
     result.key_points = all_points
     result.glossary = glossary(notes, source.language, counts["glossary"])
-    if "summary" in products:
-        result.summary = reducer.summary(notes, result.overview)
+    # abstract, Q&A and quiz one after the other: they share the prompt prefix holding the overview (reduce.py)
+    abstract = reducer.abstract(result.overview) if "summary" in products else []
     if "notes" in products or "cards" in products:
         result.qa = reducer.qa(result.overview)
-    if "cards" in products:
-        result.cards = flashcards(result.glossary, result.qa)
     if "quiz" in products:
         result.quiz = reducer.quiz(result.overview, result.qa, result.glossary)
+    if "summary" in products:
+        result.summary = Summary(abstract=abstract, sections=reducer.sections(notes, abstract))
+    if "cards" in products:
+        result.cards = flashcards(result.glossary, result.qa)
 
     result.condense_rounds = reducer.digester.rounds
     result.grounding = {name: c for name, c in counts.items() if c.kept or c.dropped or c.duplicates}
