@@ -96,6 +96,9 @@ neutralised)."""
     return messages
 
 
+INCLUDED = ("_rules", "_study_system", "_study_notes")  # the pieces templates include
+
+
 def template_fingerprint(names: list[str] | tuple[str, ...], user_dir: str | None = None) -> str:
     """A hash of the template sources in use, so editing a prompt invalidates the artifacts it shaped."""
     env = prompt_env(user_dir)
@@ -103,6 +106,6 @@ def template_fingerprint(names: list[str] | tuple[str, ...], user_dir: str | Non
     for name in names:
         source, filename, _ = env.loader.get_source(env, f"{name}.j2")
         sources.append(source)
-        for dep in ("_rules",):
+        for dep in INCLUDED:
             sources.append(env.loader.get_source(env, f"{dep}.j2")[0])
     return hash_obj(sources)[:16]

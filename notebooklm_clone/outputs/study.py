@@ -129,9 +129,12 @@ def notes_markdown(result: NotesResult, document: Document) -> str:
         lines += ["", heading, ""] if n else [heading, ""]
         lines += [_bullet(p.text, p.pages, p.evidence, notes) for p in items]
     lines += reader_marks(document)
-    lines += ["", "## Glossary", ""]
-    lines += [_bullet(f"**{_one_line(t.term)}**: {t.definition}", t.pages, t.evidence, notes) for t in result.glossary]
-    lines += ["", "## Questions and answers", ""]
+    if result.glossary:  # no heading over nothing: a term is listed only where the document defines it
+        lines += ["", "## Glossary", ""]
+        lines += [_bullet(f"**{_one_line(t.term)}**: {t.definition}", t.pages, t.evidence, notes)
+                  for t in result.glossary]
+    if result.qa:
+        lines += ["", "## Questions and answers", ""]
     for pair in result.qa:
         lines += [f"- **Q:** {_one_line(pair.question)}",
                   f"  **A:** {_one_line(pair.answer)} {notes.pages(pair.pages)}{notes.mark(pair.evidence)}"]

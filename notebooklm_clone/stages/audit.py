@@ -21,6 +21,7 @@ from ..models import AuditItem, AuditReport, Document, Evidence, NotesResult, Ou
 from ..text.sentences import split_sentences
 from .evidence import find_evidence, plain_text, sentence_index
 from .grounding import quote_text
+from .phrases import is_frame
 from .verify import (
     DUPLICATE_SIMILARITY,
     Verdict,
@@ -139,7 +140,7 @@ def statements_of(notes: NotesResult, script: Script | None = None) -> tuple[dic
         for turn in script.turns:
             for sentence in split_sentences(plain_text(turn.text)):
                 text = without_names(sentence, names)
-                if _chatter(text, script.language):
+                if _chatter(text, script.language, host=bool(script.speakers) and turn.speaker == script.speakers[0].id):
                     skipped["script"] = skipped.get("script", 0) + 1
                 else:
                     add("script", text, [], [])
@@ -162,10 +163,12 @@ def without_names(sentence: str, names: set[str]) -> str:
     return re.sub(r"\s+([,.!?])", r"\1", re.sub(pattern, "", sentence)).strip(" ,")
 
 
-def _chatter(sentence: str, language: str) -> bool:
+def _chatter(sentence: str, language: str, host: bool = False) -> bool:
     """A question, a greeting or a reaction ("That's wild!", "Today: water bears.") claims nothing the source could
-    support: under four content words with no number and no name."""
-    if not sentence or sentence.rstrip().endswith("?") or _GREETING.search(sentence):
+    support: under four content words with no number and no name; or, said by the host, a line of the show's frame
+    with the title and topics put in ("Now, Résolution DM-2023-001."; the expert's "First, the animals were dried."
+    is a claim)."""
+    if not sentence or sentence.rstrip().endswith("?") or _GREETING.search(sentence) or (host and is_frame(sentence)):
         return True
     return len(content_stems(sentence, language)) < 4 and not re.search(r"\d", sentence) \
         and not names_in(sentence, language)

@@ -42,9 +42,24 @@ def clean_text(text: str) -> str:
     return " ".join(strip_citation_marks(text).replace("\ufffd", " ").split()).strip(" -*•")
 
 
+# the formula opening each recital of a resolution or a rule ("WHEREAS the rear portion ... is in poor condition;"):
+# a note or an answer says the recital, not the formula, and ends it with a stop
+_RECITAL = re.compile(r"^(?:WHEREAS|Whereas|ATTENDU QUE|ATTENDU QU[E’']|ATTENDU|Attendu que|CONSIDÉRANT QUE|"
+                      r"Considérant que|CONSIDERANDO QUE|Considerando que)[,\s]+(?=\w)")
+_RECITAL_END = re.compile(r"\s*(?:;|,)\s*(?:and|et|y)?\s*$")
+
+
+def readable(text: str) -> str:
+    """A quoted sentence as a note reads it: a recital's opening formula and its closing ";" (or "; and") left out."""
+    bare = _RECITAL.sub("", text)
+    if bare != text:
+        bare = bare[:1].upper() + bare[1:]
+    return _RECITAL_END.sub(".", bare) if bare != text or text.rstrip().endswith(";") else bare
+
+
 def quote_text(evidence: list[Evidence]) -> str:
-    """The evidence as a readable statement: its sentences without reference markers."""
-    return " ".join(plain_text(e.quote) for e in evidence)
+    """The evidence as a readable statement: its sentences without reference markers (and recital formulas)."""
+    return " ".join(readable(plain_text(e.quote)) for e in evidence)
 
 
 def pages_of_evidence(evidence: list[Evidence]) -> list[int]:

@@ -30,6 +30,7 @@ from ..models import (
     NotesResult,
     Question,
     SourceSentence,
+    Summary,
     Term,
     Theme,
 )
@@ -410,14 +411,16 @@ def run_notes(
     result.glossary = glossary(notes, source.language, counts["glossary"])
     result.page_sources = document.page_sources
     result.themes = notebook_themes(all_points, result.glossary, source)
-    if "summary" in products:
-        result.summary = reducer.summary(notes, result.overview)
+    # abstract, Q&A and quiz one after the other: they share the prompt prefix holding the overview (reduce.py)
+    abstract = reducer.abstract(result.overview) if "summary" in products else []
     if "notes" in products or "cards" in products:
         result.qa = reducer.qa(result.overview)
-    if "cards" in products:
-        result.cards = flashcards(result.glossary, result.qa)
     if "quiz" in products:
         result.quiz = reducer.quiz(result.overview, result.qa, result.glossary)
+    if "summary" in products:
+        result.summary = Summary(abstract=abstract, sections=reducer.sections(notes, abstract))
+    if "cards" in products:
+        result.cards = flashcards(result.glossary, result.qa)
 
     result.condense_rounds = reducer.digester.rounds
     result.grounding = {name: c for name, c in counts.items() if c.kept or c.dropped or c.duplicates}

@@ -108,6 +108,21 @@ PHRASES: dict[str, dict] = {
 }
 
 
+# the frame names only the title and the topics: a sentence that is one of its forms (any language) with any title or
+# topic put in is no claim about the document; one or more forms in a row ("That was X, from A to B. Thanks for
+# listening." is one sentence when B ends in "A.")
+_FRAME_FORMS = "|".join(sorted({re.sub(r"\\\{\w+\\\}", r".{1,160}?", re.escape(piece.strip()))
+                                for table in PHRASES.values() for form in table.values()
+                                for f in ([form] if isinstance(form, str) else form)
+                                for piece in re.split(r"(?<=[.!?])\s+", f)}, key=len, reverse=True))
+_FRAME = re.compile(rf"(?:{_FRAME_FORMS})(?:\s+(?:{_FRAME_FORMS}))*", re.IGNORECASE)
+
+
+def is_frame(sentence: str) -> bool:
+    """A sentence of the show's own frame (welcome, plan, transition, recap) with any title or topic put in."""
+    return bool(_FRAME.fullmatch(sentence.strip()))
+
+
 class Phrases:
     """The phrase set of one language, with the few formatting rules the frame needs."""
 

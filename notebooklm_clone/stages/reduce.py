@@ -1,7 +1,9 @@
 """Reduce: the grounded map notes turned into the document-level products (summary, Q&A, quiz, glossary, cards).
 
 Every reduce prompt shows grounded points as "[k3] ..." and the model answers with the ids of the points each
-sentence is written from; `grounding.combine` keeps a sentence only when the union of those points' evidence
+sentence is written from. The abstract, Q&A and quiz prompts begin with the same system prompt and the same notes
+(_study_system.j2, _study_notes.j2) and only their last lines differ, so asked one after the other the server
+evaluates the notes once and reuses them for the next two (llama.cpp keeps the previous request's prefix); `grounding.combine` keeps a sentence only when the union of those points' evidence
 supports it, else the first point stands in for it. Everything is built on `condense`, so any document length fits.
 """
 
@@ -11,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from ..config import Settings
 from ..llm.prompts import render_messages
-from ..models import Card, ChunkNotes, Cited, GroundingCounts, QAPair, QuizQuestion, SectionSummary, Summary, Term
+from ..models import Card, ChunkNotes, Cited, GroundingCounts, QAPair, QuizQuestion, SectionSummary, Term
 from .calls import Caller, output_schema, prompt_language
 from .condense import Digester, PointsOut, Render, chosen, condense, pages_of, point_ids, point_lines
 from .grounding import Source, clean_text, combine, count, drop_duplicates, pages_of_evidence, union_evidence
@@ -72,9 +74,12 @@ class Reducer:
                 out.append(grounded)
         return out
 
-    def summary(self, notes: list[ChunkNotes], overview: list[Cited]) -> Summary:
+    def abstract(self, overview: list[Cited]) -> list[Cited]:
         abstract = self.sentences("abstract", "abstract", overview, self.settings.notes.abstract_sentences, "abstract")
-        abstract = drop_duplicates(abstract, lambda c: c.text, self.language, self.counts["summary"])
+        return drop_duplicates(abstract, lambda c: c.text, self.language, self.counts["summary"])
+
+    def sections(self, notes: list[ChunkNotes], abstract: list[Cited]) -> list[SectionSummary]:
+        """A few sentences per top-level section, none saying again what the abstract or an earlier section said."""
         said = [c.text for c in abstract]
         sections = []
         for title, group in _sections(notes):
@@ -87,7 +92,7 @@ class Reducer:
             sentences = drop_duplicates(sentences, lambda c: c.text, self.language, self.counts["summary"], said)
             said += [c.text for c in sentences]
             sections.append(SectionSummary(title=title, pages=pages, sentences=sentences))
-        return Summary(abstract=abstract, sections=sections)
+        return sections
 
     def qa(self, overview: list[Cited]) -> list[QAPair]:
         """Review questions, each kept when the evidence of the point it names supports its answer to it."""

@@ -25,7 +25,7 @@ from ..text.sentences import split_sentences
 from ..text.split import count_words
 from .audit import speaker_names, without_names
 from .evidence import plain_text, sentence_index
-from .phrases import PHRASES
+from .phrases import is_frame
 from .turns import shingles
 from .verify import content_stems, stem, verify
 
@@ -69,14 +69,6 @@ _SIGNPOST = re.compile(
     r"(?:welcome|hello|hi|hey|thanks|thank you|let's|let us|let me|i'm (?:so )?(?:glad|excited|thrilled|happy)"
     r"|(?:today,? )?we(?:'re| are|'ve been| have been) (?:so )?(?:excited|going to|glad|thrilled|happy|diving|exploring"
     r"|talking|discussing)|in (?:today's|this) (?:episode|segment|show))\b", re.IGNORECASE)
-# the show's own frame (stages/phrases.py: welcome, plan, transitions, recap) names only the title and the topics:
-# a sentence that is one of its forms with any title or topic put in is no claim
-_FRAME_FORMS = "|".join(sorted({re.sub(r"\\\{\w+\\\}", r".{1,160}?", re.escape(piece.strip()))
-                                for table in PHRASES.values() for form in table.values()
-                                for f in ([form] if isinstance(form, str) else form)
-                                for piece in re.split(r"(?<=[.!?])\s+", f)}, key=len, reverse=True))
-# one or more forms in a row: "That was X, from A to B. Thanks for listening." is one sentence when B ends in "A."
-_FRAME = re.compile(rf"(?:{_FRAME_FORMS})(?:\s+(?:{_FRAME_FORMS}))*", re.IGNORECASE)
 _THANKS_FOR_JOINING = re.compile(r"\b(?:thanks|thank you)\b[\w\s,]{0,30}?\bfor joining (?:us|me)\b", re.IGNORECASE)
 # Words of a reaction: a turn of these alone tells the listener nothing ("That's fascinating!", "Great question.").
 _ACKNOWLEDGEMENT_WORDS = """yes yeah yep right exactly absolutely totally definitely certainly indeed
@@ -103,9 +95,9 @@ def script_figures(script: Script, document: Document, target_words: int | None 
 
     source = _Source(document, language)
     facts, unsupported, touched, claims = 0, [], set(), []
-    for _, sentence in sentences:
+    for turn, sentence in sentences:
         said = without_names(sentence, names)
-        if not states_fact(said, language, names):
+        if not states_fact(said, language, names, host=turn.speaker == host):
             continue
         facts += 1
         claims.append(sentence)
@@ -158,10 +150,12 @@ def body_sections(index: list[SourceSentence]) -> dict[str, int]:
 # Sentences and turns
 
 
-def states_fact(sentence: str, language: str = "en", names: set[str] | frozenset[str] = frozenset()) -> bool:
-    """A claim the source should bear out: no question, no talk about the show ("Welcome to...", "Let's turn to..."),
-    and a number or MIN_FACT_STEMS content words that are not about the show, its speakers or a reaction."""
-    if _is_question(sentence) or _SIGNPOST.search(_plain_quotes(sentence)) or _FRAME.fullmatch(sentence.strip()):
+def states_fact(sentence: str, language: str = "en", names: set[str] | frozenset[str] = frozenset(),
+                host: bool = True) -> bool:
+    """A claim the source should bear out: no question, no talk about the show ("Welcome to...", "Let's turn to...",
+    or, said by the host, a line of the show's frame), and a number or MIN_FACT_STEMS content words that are not
+    about the show, its speakers or a reaction."""
+    if _is_question(sentence) or _SIGNPOST.search(_plain_quotes(sentence)) or (host and is_frame(sentence)):
         return False
     own = _SHOW | _ACKNOWLEDGEMENTS | {stem(n) for n in names}
     stems = [s for s in content_stems(sentence, language) if s not in own]

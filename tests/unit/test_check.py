@@ -269,3 +269,18 @@ def test_a_different_source_is_refused(outdir):
 def test_outdir_that_is_not_a_folder(tmp_path):
     result = run("check", tmp_path / "nowhere")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
+
+
+def test_the_hosts_frame_lines_are_no_claims_but_an_experts_sentence_of_that_form_is():
+    from notebooklm_clone.stages.audit import statements_of
+
+    claim = "Now, tardigrades survive 9,000 grays in orbit for ten days."
+    script = Script(title="Water bears", speakers=SCRIPT.speakers, turns=[
+        Turn(speaker="host", text="Welcome to the show. Today we are reading Procès-verbal du 20 juin 2023."),
+        Turn(speaker="host", text="Now, Résolution DM-2023-001 and protective molecules."),
+        Turn(speaker="expert", text=claim),
+        Turn(speaker="host", text="That was Water bears, from Résolution DM-2023-001 to 2.2 Protective molecules."),
+    ])  # fmt: skip
+    statements, skipped = statements_of(NotesResult(document="x", title="Water bears"), script)
+    assert [s.text for s in statements["script"]] == [claim]
+    assert skipped["script"] == 4  # the welcome is two sentences

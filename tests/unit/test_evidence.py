@@ -11,7 +11,7 @@ import pytest
 
 from notebooklm_clone.config import ChunkSettings
 from notebooklm_clone.llm.tokens import EstimateTokenizer
-from notebooklm_clone.models import Block, Document
+from notebooklm_clone.models import Block, Document, Evidence
 from notebooklm_clone.sources import extract_document
 from notebooklm_clone.stages import evidence
 from notebooklm_clone.stages.chunk import chunk_document
@@ -291,3 +291,16 @@ def test_real_documents_spans_are_exact(path):
     assert index
     assert_exact(document, index)
     assert sum(s.clean for s in index) > 0
+
+
+def test_a_quoted_recital_reads_without_its_formula_and_ends_with_a_stop():
+    from notebooklm_clone.stages.grounding import quote_text
+
+    def quoted(text: str) -> str:
+        return quote_text([Evidence(sentence_id="s1", page=1, start=0, end=len(text), quote=text)])
+
+    assert quoted("ATTENDU QUE le projet prévoit l’ajout de 43 logements;") == "Le projet prévoit l’ajout de 43 logements."
+    assert quoted("WHEREAS the Commission received 14 comments; and") == "The Commission received 14 comments."
+    assert quoted("Membres: M. Gaëtan Gagné;") == "Membres: M. Gaëtan Gagné."
+    assert quoted("The tun forms; it survives.") == "The tun forms; it survives."
+    assert quoted("Whereabouts of the tuns are unknown.") == "Whereabouts of the tuns are unknown."
