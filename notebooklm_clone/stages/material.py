@@ -63,6 +63,16 @@ class Topic:
     links: bool = False  # a notebook's "what the sources share": each item from another source
 
 
+def place(item: Item, source: Source, title: str, notebook: bool) -> Item:
+    """Where the item sits: its top-level section (in a notebook, its source), part and reading position, from its
+    first evidence sentence."""
+    first = source.by_id.get(item.evidence[0].sentence_id) if item.evidence else None
+    item.section = (first.section[0] if first and first.section else "") or title or source.document.title
+    item.part = first.section[1] if notebook and first and len(first.section) > 1 else ""
+    item.position = source.position.get(first.id, 0) if first else 0
+    return item
+
+
 def gather_items(notes: NotesResult, source: Source) -> list[Item]:
     """The notes' grounded items in reading order, near-duplicates and items resting on an already used sentence
     removed (the better-ranked one stays), reference lists left out."""
@@ -80,10 +90,7 @@ def gather_items(notes: NotesResult, source: Source) -> list[Item]:
               if s.id not in noted and (s.section or not headed) and quotable(s) and not ANAPHOR.match(s.text)
               and not is_meta_talk(s.text) and not AFFILIATION.search(s.text)]
     for item in found:
-        first = source.by_id.get(item.evidence[0].sentence_id) if item.evidence else None
-        item.section = (first.section[0] if first and first.section else "") or notes.title or source.document.title
-        item.part = first.section[1] if notebook and first and len(first.section) > 1 else ""
-        item.position = source.position.get(first.id, 0) if first else 0
+        place(item, source, notes.title, notebook)
     # a heading-like fragment ("Morbi ultrices rutrum lorem") is nothing to say aloud
     found = [i for i in found if not is_fragment(i.text) and not NOT_BODY.match(i.section)]
     found.sort(key=lambda i: RANK[i.kind])
@@ -109,16 +116,18 @@ class Link:
         return sum(item.estimate() for _, item in self.sides)
 
 
-def theme_links(items: list[Item], themes: list[Theme]) -> tuple[list[Link], list[Item]]:
-    """Up to MAX_LINKS themes, each with the first point of its first two sources that is among `items`, and the
-    items left for the sources' own segments (a linked point is said once, where it is linked)."""
+def theme_links(items: list[Item], themes: list[Theme], source: Source, title: str) -> tuple[list[Link], list[Item]]:
+    """Up to MAX_LINKS themes, each with the first point of its first two sources, and the items left for the
+    sources' own segments (a linked point is said once, where it is linked). A theme point the material left out
+    (its sentence was another item's second one) is taken as it is: it is grounded, and not said elsewhere."""
     by_text = {" ".join(i.text.split()): i for i in items}
     links, used = [], set()
     for theme in themes:
         sides: dict[str, Item] = {}
         for point in theme.points:
-            item = by_text.get(" ".join(point.text.split()))
-            if item is not None and id(item) not in used and item.section not in sides:
+            item = by_text.get(" ".join(point.text.split())) or place(
+                Item(point.text, point.evidence, "key_point"), source, title, notebook=True)
+            if id(item) not in used and item.section not in sides and not is_fragment(item.text):
                 sides[item.section] = item
         if len(sides) < 2:
             continue

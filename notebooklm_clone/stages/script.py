@@ -175,9 +175,8 @@ def spoken_answer(item: Item, language: str, said: Said) -> str:
                 and said.novel(sentence):
             said.add(sentence)
             kept.append(sentence)
-    answer = " ".join(kept)
-    bare = _DANGLING.sub("", answer)
-    answer = bare[:1].upper() + bare[1:] if bare != answer else answer
+    answer = _DANGLING.sub("", " ".join(kept))
+    answer = answer[:1].upper() + answer[1:]  # also a note the model began in lower case
     return answer + "." if answer and answer[-1].isalnum() else answer  # a list line read as a sentence
 
 
@@ -331,14 +330,14 @@ def _merged(turns: list[Turn]) -> list[Turn]:
     return out
 
 
-def opening_line(notes: NotesResult, language: str) -> tuple[str, set[str]]:
+def opening_line(notes: NotesResult, language: str, avoid: set[str] = frozenset()) -> tuple[str, set[str]]:
     """What the document is about, in one grounded sentence of the abstract (third person; not a dateline like "Field
     note, 14 March."), and the evidence it used (the items resting on it and saying what it says are not discussed
-    again). A sentence that leans on another ("... solve these difficult
-    problems") opens nothing, so it comes last."""
+    again). A sentence that leans on another ("... solve these difficult problems") opens nothing, so it comes last;
+    one resting on a sentence in `avoid` (a notebook's links between sources say it) opens nothing either."""
     abstract = notes.summary.abstract if notes.summary else []
     usable = [s for s in abstract if speakable(s.text) and not is_meta_talk(s.text) and not is_fragment(s.text)
-              and MIN_OPENING_WORDS <= count_words(s.text) <= 60]
+              and MIN_OPENING_WORDS <= count_words(s.text) <= 60 and not {e.sentence_id for e in s.evidence} & avoid]
     usable.sort(key=lambda s: bool(ANAPHOR.match(s.text) or _LEANS.search(s.text)))
     if not usable:
         return "", set()
@@ -363,10 +362,11 @@ def run_script(document: Document, notes_result: NotesResult, llm, settings: Set
     items = gather_items(notes_result, source)
     if not items:
         raise BackendUnavailable(f"{document.source}: no notes to write a script from")
-    opening, opened = opening_line(notes_result, language)
+    links, items = theme_links(items, notes_result.themes, source, notes_result.title)
+    linked = {e.sentence_id for link in links for _, item in link.sides for e in item.evidence}
+    opening, opened = opening_line(notes_result, language, avoid=linked)
     rest = [i for i in items if not (i.evidence and {e.sentence_id for e in i.evidence} <= opened
                                      and _share_in(i.text, opening, language) >= OPENING_SAYS)] or items
-    links, rest = theme_links(rest, notes_result.themes)
     plan = plan_episode(rest, document, settings, list(body_sections(source.index)),
                         reserved=sum(link.estimate() for link in links))
     counts = Counts()

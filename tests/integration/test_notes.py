@@ -96,7 +96,9 @@ def test_outputs_exist_and_every_bullet_cites_its_pages_and_quotes_its_source(no
     assert set(result.files) == {"summary", "notes", "cards_csv", "cards_apkg", "quiz", "notes_data"}
     assert NotesResult.model_validate_json((out / "notes.json").read_text()).chunk_notes == result.chunk_notes
     notes_md = (out / "notes.md").read_text()
-    assert "## Key points" in notes_md and "## Glossary" in notes_md and "## Questions and answers" in notes_md
+    data = NotesResult.model_validate_json((out / "notes.json").read_text())
+    assert "## Key points" in notes_md  # a heading over an empty list is left out
+    assert ("## Glossary" in notes_md) == bool(data.glossary) and ("## Questions and answers" in notes_md) == bool(data.qa)
     assert "## Sources" in notes_md and "## Open questions" not in notes_md  # the paper calls nothing open
     bullets = [line for line in notes_md.split("## Sources")[0].splitlines()
                if line.startswith("- ") or line.startswith("  **A:**")]

@@ -74,7 +74,7 @@ def test_the_episode_links_two_sources_each_answer_from_the_source_it_is_attribu
     review = Item(REVIEW[1], _point(REVIEW[1], 2).evidence, "key_point", section="Tardigrades and their survival")
     other = Item(REVIEW[0], _point(REVIEW[0], 3).evidence, "key_point", section="Tardigrades and their survival")
     themes = _themes([_point(MEMO[0], 1), _point(REVIEW[1], 2), _point(REVIEW[0], 3)])
-    links, rest = theme_links([memo, review, other], themes)
+    links, rest = theme_links([memo, review, other], themes, None, "Moss and tardigrades")
     assert rest == [other]  # a linked point is said once, where it is linked
     phrases = Phrases("en")
     exchanges = link_exchanges(links, phrases, "en", Said([]))
