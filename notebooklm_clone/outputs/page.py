@@ -23,7 +23,7 @@ from ..models import Chapter, Evidence, NotesResult, Placed, Script
 from ..stages.citations import format_pages
 from ..store import atomic_write_text
 from ..text.lang import language_code
-from .study import sections
+from .study import sections, unanswered_questions
 
 PAGE_NAME = "index.html"
 QUOTE_MAX_CHARS = 600  # of a quote shown on the page; notes.json keeps the whole span
@@ -79,7 +79,7 @@ def page_data(out_dir: Path, current: Iterable[str] | None = None) -> dict | Non
         "sections": sections(notes) if notes and have("notes.md") else [],
         "glossary": notes.glossary if notes and have("notes.md") else [],
         "qa": notes.qa if notes and have("notes.md") else [],
-        "questions": [q for n in notes.chunk_notes for q in n.questions] if notes and have("notes.md") else [],
+        "questions": unanswered_questions(notes) if notes and have("notes.md") else [],
         "cards": notes.cards if notes and have("cards.csv") else [],
         "apkg": "cards.apkg" if have("cards.apkg") else None,
         "quiz": notes.quiz if notes and have("quiz.md") else [],

@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..models import Cited, Document, Evidence, NotesResult
+from ..models import Cited, Document, Evidence, NotesResult, Question
 from ..stages.citations import format_pages
 from ..store import atomic_write_json, atomic_write_text
 
@@ -121,6 +121,12 @@ def sections(result: NotesResult) -> list[tuple[list[str], list[Cited]]]:
     return out
 
 
+def unanswered_questions(result: NotesResult) -> list[Question]:
+    """The map's questions that the Q&A does not already answer (a question is listed once)."""
+    answered = {" ".join(p.question.split()) for p in result.qa}
+    return [q for n in result.chunk_notes for q in n.questions if " ".join(q.text.split()) not in answered]
+
+
 def notes_markdown(result: NotesResult, document: Document) -> str:
     lines = [_heading(result, document), "## Key points", ""]
     notes = Footnotes(result.page_sources)
@@ -138,7 +144,7 @@ def notes_markdown(result: NotesResult, document: Document) -> str:
     for pair in result.qa:
         lines += [f"- **Q:** {_one_line(pair.question)}",
                   f"  **A:** {_one_line(pair.answer)} {notes.pages(pair.pages)}{notes.mark(pair.evidence)}"]
-    questions = [q for n in result.chunk_notes for q in n.questions]
+    questions = unanswered_questions(result)
     for title, wanted in (("Open questions", True), ("Check yourself", False)):
         chosen = [q for q in questions if q.open == wanted]
         if chosen:

@@ -414,7 +414,7 @@ def run_notes(
     # abstract, Q&A and quiz one after the other: they share the prompt prefix holding the overview (reduce.py)
     abstract = reducer.abstract(result.overview) if "summary" in products else []
     if "notes" in products or "cards" in products:
-        result.qa = reducer.qa(result.overview)
+        result.qa = reducer.qa(result.overview, [q for n in notes for q in n.questions])
     if "quiz" in products:
         result.quiz = reducer.quiz(result.overview, result.qa, result.glossary)
     if "summary" in products:

@@ -13,12 +13,21 @@ from pydantic import BaseModel, Field
 
 from ..config import Settings
 from ..llm.prompts import render_messages
-from ..models import Card, ChunkNotes, Cited, GroundingCounts, QAPair, QuizQuestion, SectionSummary, Term
+from ..models import Card, ChunkNotes, Cited, GroundingCounts, QAPair, Question, QuizQuestion, SectionSummary, Term
 from .calls import Caller, output_schema, prompt_language
 from .condense import Digester, PointsOut, Render, chosen, condense, pages_of, point_ids, point_lines
-from .grounding import Source, clean_text, combine, count, drop_duplicates, pages_of_evidence, union_evidence
+from .grounding import (
+    Source,
+    clean_text,
+    combine,
+    count,
+    drop_duplicates,
+    pages_of_evidence,
+    quote_text,
+    union_evidence,
+)
 from .quiz import QuizOut, build_quiz
-from .verify import answer_statement, verify, verify_answer
+from .verify import answer_statement, gives_reason_if_asked, verify, verify_answer
 
 class _QAOut(BaseModel):
     ids: list[str] = Field(min_length=1, max_length=2)
@@ -94,8 +103,11 @@ class Reducer:
             sections.append(SectionSummary(title=title, pages=pages, sentences=sentences))
         return sections
 
-    def qa(self, overview: list[Cited]) -> list[QAPair]:
-        """Review questions, each kept when the evidence of the point it names supports its answer to it."""
+    def qa(self, overview: list[Cited], questions: list[Question] = ()) -> list[QAPair]:
+        """Review questions, each kept when the evidence of the point it names supports its answer to it. Short of
+        the limit, the map's own questions (each grounded on its sentences when it was asked) follow, answered with
+        those sentences when they answer it: small models write Q&A that wanders across notes, and most of it fails
+        the check."""
         limit = self.settings.notes.qa_pairs
         if not overview:
             return []
@@ -108,8 +120,19 @@ class Reducer:
             count(self.counts["qa"], "verified" if pair_out else "")
             if pair_out:
                 pairs.append(pair_out)
-        return drop_duplicates(pairs, lambda p: answer_statement(p.question, p.answer, self.language, always=True),
-                               self.language, self.counts["qa"])
+
+        def key(p: QAPair) -> str:
+            return answer_statement(p.question, p.answer, self.language, always=True)
+
+        pairs = drop_duplicates(pairs, key, self.language, self.counts["qa"])
+        for question in questions:
+            if len(pairs) >= limit:
+                break
+            pair_out = None if question.open else answered_by_its_sentences(question, self.language)
+            if pair_out and drop_duplicates([pair_out], key, self.language, earlier=[key(p) for p in pairs]):
+                count(self.counts["qa"], "quoted")
+                pairs.append(pair_out)
+        return pairs
 
     def _pair(self, pair: _QAOut, points: list[Cited]) -> QAPair | None:
         question = clean_text(pair.question)
@@ -133,6 +156,18 @@ class Reducer:
         asked = [answer_statement(p.question, p.answer, self.language) for p in qa]  # as the audit reads them
         return build_quiz(answer.questions if answer else [], overview, self.source, terms, asked,
                           self.counts["quiz"], limit)
+
+
+def answered_by_its_sentences(question: Question, language: str) -> QAPair | None:
+    """A Q&A pair of a grounded question and the sentences it rests on, when they answer it: what it asks about is in
+    them (as for the model's pairs) and so is its answer (a reason for "why")."""
+    quotes = [e.quote for e in question.evidence]
+    answer = quote_text(question.evidence)
+    if quotes and gives_reason_if_asked(question.text, answer) and verify(question.text, quotes, language).supported \
+            and verify_answer(question.text, answer, quotes, language).supported:
+        return QAPair(question=question.text, answer=answer, pages=pages_of_evidence(question.evidence),
+                      evidence=question.evidence)
+    return None
 
 
 def _sections(notes: list[ChunkNotes]) -> list[tuple[str, list[ChunkNotes]]]:

@@ -55,7 +55,7 @@ from .material import (
 from .phrases import Phrases
 from .script_figures import body_sections, is_fragment, is_impersonation, is_meta_talk
 from .turns import Said, clean_turns, shingles, speakable, validate_script, words_in
-from .verify import QUANTITY, content_stems, names_in
+from .verify import QUANTITY, content_stems, gives_reason_if_asked, names_in
 
 # (id, name, role) for 1-4 speakers; the first is always the host who opens and closes the show
 CAST = [
@@ -146,10 +146,7 @@ def _brings_nothing_new(text: str, evidence: str, language: str) -> bool:
     return all(name.lower() in lowered for name in names_in(text, language))
 
 
-_REASON = re.compile(r"\b(?:because|since|so that|so as to|in order to|due to|thanks to|as a result|owing to|"
-                     r"the reason|parce que|afin de|weil|porque|perché)\b", re.IGNORECASE)
 _LEANS = re.compile(r"\b(?:these|those|such|the above|ces|diese|estos|estas)\s+\w+", re.IGNORECASE)
-_ASKS_REASON = re.compile(r"^\W*(?:why|pourquoi|warum|por qué|perché)\b|\breasons?\b", re.IGNORECASE)
 _ASKS_DEFINITION = re.compile(r"^\W*what (?:is|are) (?:an? |the )?([^?]{2,40}?)\s*\?$", re.IGNORECASE)
 # discourse markers that tie a sentence to the one before it in the source; said after a question they dangle
 _DANGLING = re.compile(r"^(?:however|after all|moreover|furthermore|in addition|additionally|thus|therefore|hence|"
@@ -188,7 +185,7 @@ def asks_for(question: str, answer: str, evidence: str, language: str) -> bool:
             and _share_in(question, evidence, language) >= QUESTION_IN_EVIDENCE
             and _brings_nothing_new(question, evidence, language)
             and (not QUANTITY.match(question) or bool(re.search(r"\d", answer)))
-            and (not _ASKS_REASON.search(question) or bool(_REASON.search(answer)))
+            and gives_reason_if_asked(question, answer)
             and _defines_what_it_asks(question, answer)
             and not _echoes(question, answer) and not is_meta_talk(question) and not is_impersonation(question))
 

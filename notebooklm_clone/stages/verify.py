@@ -349,6 +349,16 @@ def answer_statement(question: str, answer: str, language: str = "en", always: b
     return f"{question.strip().rstrip('?').rstrip()} — {answer.strip()}"
 
 
+REASON = re.compile(r"\b(?:because|since|so that|so as to|in order to|due to|thanks to|as a result|owing to|"
+                   r"the reason|parce que|afin de|weil|porque|perché)\b", re.IGNORECASE)
+ASKS_REASON = re.compile(r"^\W*(?:why|pourquoi|warum|por qué|perché)\b|\breasons?\b", re.IGNORECASE)
+
+
+def gives_reason_if_asked(question: str, answer: str) -> bool:
+    """A "why" question is answered only by an answer that gives a reason ("because", "so that", "due to" ...)."""
+    return not ASKS_REASON.search(question) or bool(REASON.search(answer))
+
+
 def verify_answer(question: str, answer: str, evidence: list[str] | str, language: str = "en",
                   always: bool = False) -> Verdict:
     """`verify` of the answer with its question, and for a short answer also that the evidence gives it where it

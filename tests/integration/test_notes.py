@@ -26,6 +26,7 @@ from notebooklm_clone.models import ChunkNotes, NotesResult
 from notebooklm_clone.outputs.study import write_study
 from notebooklm_clone.sources import extract_document
 from notebooklm_clone.stages.calls import Budget, Caller, output_schema
+from notebooklm_clone.stages.verify import verify_answer
 from notebooklm_clone.stages.chunk import chunk_document
 from notebooklm_clone.stages.audit import audit_outputs
 from notebooklm_clone.stages.condense import pack
@@ -167,9 +168,12 @@ def test_cards_and_quiz(notes_run):
     with zipfile.ZipFile(out / "cards.apkg") as apkg:
         assert "collection.anki2" in apkg.namelist()
     quiz_md = (out / "quiz.md").read_text()
-    # the schema asks for exactly 2 pairs and 2 questions: each is kept, or dropped as unsupported, or as a repeat
+    # the schema asks for exactly 2 pairs and 2 questions: each is kept, or dropped as unsupported, or as a repeat;
+    # short of 2 pairs, the map's questions answered by their own sentences follow ("quoted")
     qa, quiz = result.grounding["qa"], result.grounding["quiz"]
-    assert qa.verified + qa.dropped == 2 and len(result.qa) == qa.verified - qa.duplicates
+    assert qa.verified + qa.dropped == 2 and len(result.qa) == qa.verified + qa.quoted - qa.duplicates <= 2
+    for pair in result.qa:
+        assert verify_answer(pair.question, pair.answer, [e.quote for e in pair.evidence]).supported
     assert quiz.verified + quiz.dropped == 2 and len(result.quiz) == quiz.verified + quiz.quoted - quiz.duplicates
     for i, q in enumerate(result.quiz, 1):
         assert len(q.options) == 4 and len({o.lower() for o in q.options}) == 4 and q.answer in "ABCD"

@@ -108,3 +108,4 @@ def test_a_notebook_source_s_segment_names_its_parts_and_a_long_title_is_said_by
     assert host[0] == "First, Surviving the Impossible. What else?"
     assert host[1] == "What else?"
     assert host[2].endswith(", Cold. What else?") and "Surviving" not in host[2]
+

@@ -163,3 +163,12 @@ def test_a_sentence_opening_word_is_not_taken_for_a_swapped_name():
         verdict = verify(f"{opener} Goeze described the water bear in 1773.", evidence)
         assert verdict.supported, (opener, verdict.reasons)
     assert not verify("Spallanzani described the water bear in 1773.", "Goeze described the water bear in 1773.").supported
+
+
+def test_a_why_question_is_answered_only_by_a_reason():
+    from notebooklm_clone.stages.verify import gives_reason_if_asked
+
+    assert not gives_reason_if_asked("Why do schools already have game-like elements?",
+                                     "After all, schools already have several game-like elements.")
+    assert gives_reason_if_asked("Why was tap water avoided?", "Tap water was avoided because its chlorine harms them.")
+    assert gives_reason_if_asked("How many tardigrades were counted?", "42 tardigrades.")

@@ -1,0 +1,30 @@
+"""Q&A: a map question grounded on its sentences joins the Q&A when those sentences answer it, and is then not
+listed again under "Check yourself"."""
+
+from __future__ import annotations
+
+from notebooklm_clone.models import ChunkNotes, Evidence, NotesResult, Question
+from notebooklm_clone.outputs.study import unanswered_questions
+from notebooklm_clone.stages.reduce import answered_by_its_sentences
+
+MEMO = ["Each cushion was soaked in spring water for three hours before counting.",
+        "We counted 42 tardigrades in sample A and 17 in sample B."]
+SURVEY = "The survey team collected moss cushions from the north wall every Monday in April."
+
+
+def question(text: str, quote: str) -> Question:
+    return Question(text=text, pages=[1], evidence=[Evidence(sentence_id="s1", page=1, start=0, end=len(quote),
+                                                             quote=quote)], grounding="verified")
+
+
+def test_a_map_question_answered_by_its_own_sentences_joins_the_qa_and_leaves_check_yourself():
+    answered = answered_by_its_sentences(question("How many tardigrades were counted in sample A?", MEMO[1]), "en")
+    assert answered is not None and answered.answer == MEMO[1] and answered.evidence[0].quote == MEMO[1]
+    assert answered_by_its_sentences(question("Why was the cushion soaked in spring water?", MEMO[0]), "en") is None
+    assert answered_by_its_sentences(question("What was the temperature of the water?", MEMO[1]), "en") is None
+
+    asked = question("How many tardigrades were counted in sample A?", MEMO[1])
+    other = question("What did the survey team collect?", SURVEY)
+    result = NotesResult(document="x", title="Moss", qa=[answered],
+                         chunk_notes=[ChunkNotes(chunk=0, pages=[1], questions=[asked, other])])
+    assert unanswered_questions(result) == [other]
