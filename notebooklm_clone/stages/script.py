@@ -16,7 +16,7 @@ The stage returns a ScriptResult; outputs/script.py writes script.json and scrip
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -99,6 +99,7 @@ class Exchange:
 class Counts:
     plain_questions: int = 0  # the model's question did not fit its answer: a plain one was asked
     answered_calls: int = 0  # question calls whose answer matched the schema
+    reused: set[str] = field(default_factory=set)  # the notes' own questions asked already
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -235,8 +236,10 @@ def _evidence(item: Item) -> str:
 
 
 def build_exchanges(topic: Topic, title: str, speakers: list[Speaker], caller: Caller, settings: Settings,
-                    language: str, phrases: Phrases, said: Said, counts: Counts) -> list[Exchange]:
+                    language: str, phrases: Phrases, said: Said, counts: Counts,
+                    asked: dict[str, list[str]] | None = None) -> list[Exchange]:
     """A topic's exchanges: each note as the answer, after the model's question when the answer answers it, else
+    after a question the notes asked of the same sentences (`asked`: sentence id -> questions) that it answers, else
     after a plain question."""
     answers = [spoken_answer(item, language, said) for item in topic.items]
     questions = write_questions(topic, answers, title, speakers, caller, settings, language, counts)
@@ -245,10 +248,31 @@ def build_exchanges(topic: Topic, title: str, speakers: list[Speaker], caller: C
         if not answer:  # everything it says was said already
             continue
         if not asks_for(question, answer, _evidence(item), language):
-            question = phrases.question(counts.plain_questions)  # each form once before any comes again
-            counts.plain_questions += 1
+            question = next((q for q in _asked_of(item, asked or {}, language)
+                             if q not in counts.reused and asks_for(q, answer, _evidence(item), language)), "")
+            if question:
+                counts.reused.add(question)
+            else:
+                question = phrases.question(counts.plain_questions)  # each form once before any comes again
+                counts.plain_questions += 1
         exchanges.append(Exchange(item, question, answer))
     return exchanges
+
+
+def _asked_of(item: Item, asked: dict[str, list[str]], language: str) -> list[str]:
+    """The questions the notes asked of the item's sentences, as the host would say them."""
+    found = [q for e in item.evidence for q in asked.get(e.sentence_id, [])]
+    return [third_person(speakable(q), language) for q in dict.fromkeys(found)]
+
+
+def questions_asked(notes: NotesResult) -> dict[str, list[str]]:
+    """Sentence id -> the grounded questions of the notes (the map's and the Q&A's) that rest on it."""
+    asked: dict[str, list[str]] = {}
+    for question, evidence in [(q.text, q.evidence) for n in notes.chunk_notes for q in n.questions] + \
+            [(p.question, p.evidence) for p in notes.qa]:
+        for e in evidence:
+            asked.setdefault(e.sentence_id, []).append(question)
+    return asked
 
 
 def link_exchanges(links: list[Link], phrases: Phrases, language: str, said: Said) -> list[Exchange]:
@@ -367,10 +391,12 @@ def run_script(document: Document, notes_result: NotesResult, llm, settings: Set
     plan = plan_episode(rest, document, settings, list(body_sections(source.index)),
                         reserved=sum(link.estimate() for link in links))
     counts = Counts()
+    asked = questions_asked(notes_result)
     said = Said([Turn(speaker=speakers[0].id, text=opening)] if opening else [])
     exchanges: list[list[Exchange]] = []
     for topic in plan.topics:
-        exchanges.append(build_exchanges(topic, title, speakers, caller, settings, language, phrases, said, counts))
+        exchanges.append(build_exchanges(topic, title, speakers, caller, settings, language, phrases, said, counts,
+                                         asked))
     if caller.calls and not counts.answered_calls:  # the endpoint answered nothing usable: bare notes would hide it
         last = f"; last problem: {caller.warnings[-1]}" if caller.warnings else ""
         raise BackendUnavailable(f"{document.source}: the model wrote no usable script turns for any segment{last}")
@@ -418,7 +444,8 @@ def script_stats(script: Script, plan: Plan, counts: Counts, caller: Caller, exc
         segments=[SegmentLength(title=s.title, budget=s.words,
                                 words=words_in([t for t in script.turns if t.segment == i]))
                   for i, s in enumerate(script.segments)],
-        answers={"exchanges": exchanges, "plain_questions": counts.plain_questions},
+        answers={"exchanges": exchanges, "plain_questions": counts.plain_questions,
+                 "questions_from_notes": len(counts.reused)},
         sections_skipped=plan.skipped,
         calls=caller.calls, cached_calls=caller.cached, warnings=plan.warnings + caller.warnings,
     )  # fmt: skip

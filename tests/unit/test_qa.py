@@ -13,7 +13,8 @@ SURVEY = "The survey team collected moss cushions from the north wall every Mond
 
 
 def question(text: str, quote: str) -> Question:
-    return Question(text=text, pages=[1], evidence=[Evidence(sentence_id="s1", page=1, start=0, end=len(quote),
+    sid = f"s{[*MEMO, SURVEY].index(quote) + 1}"
+    return Question(text=text, pages=[1], evidence=[Evidence(sentence_id=sid, page=1, start=0, end=len(quote),
                                                              quote=quote)], grounding="verified")
 
 
@@ -28,3 +29,15 @@ def test_a_map_question_answered_by_its_own_sentences_joins_the_qa_and_leaves_ch
     result = NotesResult(document="x", title="Moss", qa=[answered],
                          chunk_notes=[ChunkNotes(chunk=0, pages=[1], questions=[asked, other])])
     assert unanswered_questions(result) == [other]
+
+
+def test_the_host_asks_a_question_the_notes_asked_of_the_same_sentence_when_it_fits_the_answer():
+    from notebooklm_clone.stages.material import Item
+    from notebooklm_clone.stages.script import _asked_of, questions_asked
+
+    fits, other = question("How many tardigrades were counted in sample A?", MEMO[1]), \
+        question("What was soaked for three hours?", MEMO[0])
+    notes = NotesResult(document="x", title="Moss", chunk_notes=[ChunkNotes(chunk=0, pages=[1], questions=[fits, other])])
+    asked = questions_asked(notes)
+    item = Item(MEMO[1], fits.evidence, "key_point")
+    assert _asked_of(item, asked, "en") == [fits.text]
