@@ -172,6 +172,10 @@ def reader_marks(document: Document) -> list[str]:
 
 def quiz_markdown(result: NotesResult, document: Document) -> str:
     lines = [_heading(result, document), "## Quiz", ""]
+    if not result.quiz:  # a short document's few facts with a number or a name may all be asked in the Q&A already
+        why = "every fact it could ask about is a question of the Q&A in notes.md" if result.qa else \
+            "no question with a right answer and three wrong ones from the document could be made"
+        return "\n".join(lines + [f"No quiz for this document: {why}."]) + "\n"
     for i, q in enumerate(result.quiz, 1):
         lines += [f"{i}. {_one_line(q.question)}", ""]
         lines += [f"   {letter}) {_one_line(option)}" for letter, option in zip("ABCD", q.options)]

@@ -414,13 +414,15 @@ def run_notes(
     # abstract, Q&A and quiz one after the other: they share the prompt prefix holding the overview (reduce.py)
     abstract = reducer.abstract(result.overview) if "summary" in products else []
     if "notes" in products or "cards" in products:
-        result.qa = reducer.qa(result.overview, [q for n in notes for q in n.questions])
+        result.qa = reducer.qa(result.overview)
     if "quiz" in products:
         result.quiz = reducer.quiz(result.overview, result.qa, result.glossary)
+    if "notes" in products or "cards" in products:
+        result.qa = reducer.more_qa(result.qa, [q for n in notes for q in n.questions], result.quiz)
     if "summary" in products:
         result.summary = Summary(abstract=abstract, sections=reducer.sections(notes, abstract))
     if "cards" in products:
-        result.cards = flashcards(result.glossary, result.qa)
+        result.cards = flashcards(result.glossary, result.qa, source.language)
 
     result.condense_rounds = reducer.digester.rounds
     result.grounding = {name: c for name, c in counts.items() if c.kept or c.dropped or c.duplicates}

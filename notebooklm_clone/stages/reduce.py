@@ -103,11 +103,8 @@ class Reducer:
             sections.append(SectionSummary(title=title, pages=pages, sentences=sentences))
         return sections
 
-    def qa(self, overview: list[Cited], questions: list[Question] = ()) -> list[QAPair]:
-        """Review questions, each kept when the evidence of the point it names supports its answer to it. Short of
-        the limit, the map's own questions (each grounded on its sentences when it was asked) follow, answered with
-        those sentences when they answer it: small models write Q&A that wanders across notes, and most of it fails
-        the check."""
+    def qa(self, overview: list[Cited]) -> list[QAPair]:
+        """Review questions, each kept when the evidence of the point it names supports its answer to it."""
         limit = self.settings.notes.qa_pairs
         if not overview:
             return []
@@ -120,19 +117,29 @@ class Reducer:
             count(self.counts["qa"], "verified" if pair_out else "")
             if pair_out:
                 pairs.append(pair_out)
+        return drop_duplicates(pairs, self._asked, self.language, self.counts["qa"])
 
-        def key(p: QAPair) -> str:
-            return answer_statement(p.question, p.answer, self.language, always=True)
-
-        pairs = drop_duplicates(pairs, key, self.language, self.counts["qa"])
+    def more_qa(self, pairs: list[QAPair], questions: list[Question], quiz: list[QuizQuestion]) -> list[QAPair]:
+        """Short of the limit, the map's own questions (each grounded on its sentences when it was asked), answered
+        with those sentences when they answer it: small models write Q&A that wanders across notes, and most of it
+        fails the check. None repeats a pair or a quiz question (the quiz, asked first, keeps the sentences whose
+        number or name it blanks out)."""
+        earlier = [self._asked(p) for p in pairs] + [
+            answer_statement(q.question, q.correct, self.language, always=True) for q in quiz]
+        out = list(pairs)
         for question in questions:
-            if len(pairs) >= limit:
+            if len(out) >= self.settings.notes.qa_pairs:
                 break
-            pair_out = None if question.open else answered_by_its_sentences(question, self.language)
-            if pair_out and drop_duplicates([pair_out], key, self.language, earlier=[key(p) for p in pairs]):
+            pair = None if question.open else answered_by_its_sentences(question, self.language)
+            if pair and drop_duplicates([pair], self._asked, self.language, earlier=earlier):
                 count(self.counts["qa"], "quoted")
-                pairs.append(pair_out)
-        return pairs
+                out.append(pair)
+                earlier.append(self._asked(pair))
+        return out
+
+    def _asked(self, pair: QAPair) -> str:
+        """What a pair claims, as the audit reads it."""
+        return answer_statement(pair.question, pair.answer, self.language, always=True)
 
     def _pair(self, pair: _QAOut, points: list[Cited]) -> QAPair | None:
         question = clean_text(pair.question)
@@ -141,7 +148,8 @@ class Reducer:
             return None
         quotes = [e.quote for e in evidence]
         reply = clean_text(pair.answer)
-        if reply and verify_answer(question, reply, quotes, self.language).supported \
+        if reply and gives_reason_if_asked(question, reply) and verify_answer(question, reply, quotes,
+                                                                               self.language).supported \
                 and verify(question, quotes, self.language).supported:
             return QAPair(question=question, answer=reply, pages=pages_of_evidence(evidence), evidence=evidence)
         return None
@@ -202,7 +210,15 @@ def glossary(notes: list[ChunkNotes], language: str, counts: GroundingCounts) ->
     return drop_duplicates(terms, lambda t: f"{t.term}: {t.definition}", language, counts)
 
 
-def flashcards(terms: list[Term], qa: list[QAPair]) -> list[Card]:
+def flashcards(terms: list[Term], qa: list[QAPair], language: str = "en") -> list[Card]:
+    """A card per glossary term and per Q&A pair, without a Q&A card that says what a term's card says already
+    (the definition of a term is often the answer to "what is" it)."""
     cards = [Card(front=t.term, back=t.definition, pages=t.pages, kind="term", evidence=t.evidence) for t in terms]
     cards += [Card(front=p.question, back=p.answer, pages=p.pages, kind="qa", evidence=p.evidence) for p in qa]
-    return cards
+
+    def said(card: Card) -> str:  # as the audit reads a card
+        if card.kind == "term":
+            return f"{card.front}: {card.back}"
+        return answer_statement(card.front, card.back, language, always=True)
+
+    return drop_duplicates(cards, said, language)

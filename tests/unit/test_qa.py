@@ -41,3 +41,15 @@ def test_the_host_asks_a_question_the_notes_asked_of_the_same_sentence_when_it_f
     asked = questions_asked(notes)
     item = Item(MEMO[1], fits.evidence, "key_point")
     assert _asked_of(item, asked, "en") == [fits.text]
+
+
+def test_an_empty_quiz_says_why():
+    from notebooklm_clone.models import Document, QAPair
+    from notebooklm_clone.outputs.study import quiz_markdown
+
+    document = Document(source="memo.pdf", sha256="x", title="Moss", page_count=1)
+    pair = QAPair(question="How many tardigrades were counted in sample A?", answer=MEMO[1], pages=[1])
+    asked = quiz_markdown(NotesResult(document="x", title="Moss", qa=[pair]), document)
+    assert asked.rstrip().endswith("No quiz for this document: every fact it could ask about is a question of the "
+                                   "Q&A in notes.md.")
+    assert "three wrong ones" in quiz_markdown(NotesResult(document="x", title="Moss"), document)
