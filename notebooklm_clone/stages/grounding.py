@@ -110,7 +110,9 @@ class Source:
         if not evidence:
             return Verdict(False, 0.0, ["no evidence"]), []
         verdict = verify(statement, [e.quote for e in evidence], self.language, min_overlap=KEEP_OVERLAP)
-        if verdict.supported or len(evidence) >= MAX_EVIDENCE or not ANAPHOR.match(evidence[0].quote):
+        if verdict.supported:
+            return verdict, self._tightest(statement, evidence)
+        if len(evidence) >= MAX_EVIDENCE or not ANAPHOR.match(evidence[0].quote):
             return verdict, evidence
         widened = _prepend(self._previous(evidence[0]), evidence)
         if widened:
@@ -118,6 +120,16 @@ class Source:
             if wider.supported:
                 return wider, widened
         return verdict, evidence
+
+    def _tightest(self, statement: str, evidence: list[Evidence]) -> list[Evidence]:
+        """One of several sentences when it supports the statement alone: a footnote quotes what the note says, not
+        a neighbour the model also named (the cost estimate, not the recital before it)."""
+        if len(evidence) < 2:
+            return evidence
+        for one in evidence:
+            if verify(statement, [one.quote], self.language, min_overlap=KEEP_OVERLAP).supported:
+                return [one]
+        return evidence
 
     def locate(self, statement: str, within: list[SourceSentence]) -> list[Evidence]:
         """Evidence for a statement among the clean sentences of its passage (the model picked the wrong ids)."""

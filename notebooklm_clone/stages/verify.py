@@ -351,7 +351,7 @@ def answer_statement(question: str, answer: str, language: str = "en", always: b
 
 REASON = re.compile(r"\b(?:because|since|so that|so as to|in order to|due to|thanks to|as a result|owing to|"
                    r"the reason|parce que|afin de|weil|porque|perché)\b", re.IGNORECASE)
-ASKS_REASON = re.compile(r"^\W*(?:why|pourquoi|warum|por qué|perché)\b|\breasons?\b", re.IGNORECASE)
+ASKS_REASON = re.compile(r"(?:^|[.?!]\s+)\W*(?:why|pourquoi|warum|por qué|perché)\b|\breasons?\b", re.IGNORECASE)
 
 
 def gives_reason_if_asked(question: str, answer: str) -> bool:

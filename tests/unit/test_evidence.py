@@ -304,3 +304,19 @@ def test_a_quoted_recital_reads_without_its_formula_and_ends_with_a_stop():
     assert quoted("Membres: M. Gaëtan Gagné;") == "Membres: M. Gaëtan Gagné."
     assert quoted("The tun forms; it survives.") == "The tun forms; it survives."
     assert quoted("Whereabouts of the tuns are unknown.") == "Whereabouts of the tuns are unknown."
+
+
+def test_a_note_cites_the_one_sentence_that_says_it_not_a_neighbour_the_model_also_named():
+    from notebooklm_clone.stages.grounding import Source
+
+    text = ("The rear portion of the building is in poor condition. The renovation of the whole building would cost "
+            "more than 1,200,000 dollars.")
+    source = Source(Document(source="x.pdf", sha256="x", title="Minutes", page_count=1,
+                             blocks=[Block(page=1, text=text)]))
+    both = source.evidence([s.id for s in source.index])
+    assert len(both) == 2
+    _, cited = source.supports("The renovation of the whole building would cost more than 1,200,000 dollars.", both)
+    assert [e.quote for e in cited] == [both[1].quote]
+    verdict, cited = source.supports("The rear portion is in poor condition and its renovation would cost more than "
+                                     "1,200,000 dollars.", both)
+    assert verdict.supported and len(cited) == 2  # a note that needs both keeps both
