@@ -150,11 +150,15 @@ def build_quiz(items: list[_QuizItemOut], points: list[Cited], source: Source, t
         return answer_statement(draft[0], draft[1], source.language, always=True)
 
     drafts = drop_duplicates(drafts, said, source.language, counts, asked)
+    answers = {d[1].lower() for d in drafts}
     for point in points:
         if len(drafts) >= limit:
             break
         draft = _blank(point, pool, rng, used)
+        if draft and draft[1].lower() in answers:  # the same answer blanked out twice is the same question
+            continue
         if draft and drop_duplicates([draft], said, source.language, None, asked + [said(d) for d in drafts]):
+            answers.add(draft[1].lower())
             count(counts, "quoted")
             drafts.append(draft)
             used |= {e.sentence_id for e in draft[3]}

@@ -105,6 +105,8 @@ def test_quiz_options_come_from_the_document_and_letters_are_balanced(source):
     assert counts.duplicates == 1  # the repeated question is gone
     letters = [q.answer for q in quiz]
     assert len(quiz) >= 2 and max(letters.count(x) for x in "ABCD") <= -(-len(quiz) // 4)
+    corrects = [q.correct.lower() for q in quiz]
+    assert len(corrects) == len(set(corrects))  # no answer is blanked out twice
     pool = DistractorPool(source, [])
     assert {"120", "85 percent", "30 days", "1773"} <= set(pool.numbers)
 
