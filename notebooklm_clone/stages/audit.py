@@ -140,7 +140,8 @@ def statements_of(notes: NotesResult, script: Script | None = None) -> tuple[dic
         for turn in script.turns:
             for sentence in split_sentences(plain_text(turn.text)):
                 text = without_names(sentence, names)
-                if _chatter(text, script.language, host=bool(script.speakers) and turn.speaker == script.speakers[0].id):
+                host = bool(script.speakers) and turn.speaker == script.speakers[0].id
+                if _chatter(text, script.language, host=host):
                     skipped["script"] = skipped.get("script", 0) + 1
                 else:
                     add("script", text, [], [])

@@ -3,7 +3,8 @@
 Every reduce prompt shows grounded points as "[k3] ..." and the model answers with the ids of the points each
 sentence is written from. The abstract, Q&A and quiz prompts begin with the same system prompt and the same notes
 (_study_system.j2, _study_notes.j2) and only their last lines differ, so asked one after the other the server
-evaluates the notes once and reuses them for the next two (llama.cpp keeps the previous request's prefix); `grounding.combine` keeps a sentence only when the union of those points' evidence
+evaluates the notes once and reuses them for the next two (llama.cpp keeps the previous request's prefix).
+`grounding.combine` keeps a sentence only when the union of those points' evidence
 supports it, else the first point stands in for it. Everything is built on `condense`, so any document length fits.
 """
 

@@ -99,7 +99,8 @@ def test_outputs_exist_and_every_bullet_cites_its_pages_and_quotes_its_source(no
     notes_md = (out / "notes.md").read_text()
     data = NotesResult.model_validate_json((out / "notes.json").read_text())
     assert "## Key points" in notes_md  # a heading over an empty list is left out
-    assert ("## Glossary" in notes_md) == bool(data.glossary) and ("## Questions and answers" in notes_md) == bool(data.qa)
+    assert ("## Glossary" in notes_md) == bool(data.glossary)
+    assert ("## Questions and answers" in notes_md) == bool(data.qa)
     assert "## Sources" in notes_md and "## Open questions" not in notes_md  # the paper calls nothing open
     bullets = [line for line in notes_md.split("## Sources")[0].splitlines()
                if line.startswith("- ") or line.startswith("  **A:**")]

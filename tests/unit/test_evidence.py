@@ -299,7 +299,8 @@ def test_a_quoted_recital_reads_without_its_formula_and_ends_with_a_stop():
     def quoted(text: str) -> str:
         return quote_text([Evidence(sentence_id="s1", page=1, start=0, end=len(text), quote=text)])
 
-    assert quoted("ATTENDU QUE le projet prévoit l’ajout de 43 logements;") == "Le projet prévoit l’ajout de 43 logements."
+    recital = "ATTENDU QUE le projet prévoit l’ajout de 43 logements;"
+    assert quoted(recital) == "Le projet prévoit l’ajout de 43 logements."
     assert quoted("WHEREAS the Commission received 14 comments; and") == "The Commission received 14 comments."
     assert quoted("Membres: M. Gaëtan Gagné;") == "Membres: M. Gaëtan Gagné."
     assert quoted("The tun forms; it survives.") == "The tun forms; it survives."

@@ -37,7 +37,8 @@ def test_the_host_asks_a_question_the_notes_asked_of_the_same_sentence_when_it_f
 
     fits, other = question("How many tardigrades were counted in sample A?", MEMO[1]), \
         question("What was soaked for three hours?", MEMO[0])
-    notes = NotesResult(document="x", title="Moss", chunk_notes=[ChunkNotes(chunk=0, pages=[1], questions=[fits, other])])
+    notes = NotesResult(document="x", title="Moss",
+                        chunk_notes=[ChunkNotes(chunk=0, pages=[1], questions=[fits, other])])
     asked = questions_asked(notes)
     item = Item(MEMO[1], fits.evidence, "key_point")
     assert _asked_of(item, asked, "en") == [fits.text]

@@ -51,7 +51,8 @@ def test_no_theme_without_two_sources_or_when_the_phrase_is_everywhere():
 def _notes(themes: list[Theme], points: list[Cited]) -> NotesResult:
     return NotesResult(document="x", title="Moss and tardigrades", page_sources=PAGES, themes=themes,
                        key_points=points,
-                       chunk_notes=[ChunkNotes(chunk=0, section=["Moss sample counts"], pages=[1], key_points=points[:2]),
+                       chunk_notes=[ChunkNotes(chunk=0, section=["Moss sample counts"], pages=[1],
+                                               key_points=points[:2]),
                                     ChunkNotes(chunk=1, section=["Tardigrades and their survival"], pages=[2, 3],
                                                key_points=points[2:])])
 
@@ -84,7 +85,8 @@ def test_the_episode_links_two_sources_each_answer_from_the_source_it_is_attribu
         ("And what does Tardigrades and their survival say about spring water?", REVIEW[1]),
     ]
     speakers = [Speaker(id="host", name="Alex"), Speaker(id="expert", name="Sam")]
-    topics = [Topic("Tardigrades and their survival", [other]), Topic(phrases.links(), [e.item for e in exchanges], links=True)]
+    topics = [Topic("Tardigrades and their survival", [other]),
+              Topic(phrases.links(), [e.item for e in exchanges], links=True)]
     segments, turns = assemble("Moss and tardigrades", "", topics, [[], exchanges], speakers, phrases)
     assert segments[-2].title == "what the sources share"
     host_lines = [t.text for t in turns if t.speaker == "host" and t.segment == len(segments) - 2]
