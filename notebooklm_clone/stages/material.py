@@ -105,6 +105,16 @@ def gather_items(notes: NotesResult, source: Source) -> list[Item]:
     return sorted(kept, key=lambda i: (i.position, RANK[i.kind]))
 
 
+def questions_asked(notes: NotesResult) -> dict[str, list[str]]:
+    """Sentence id -> the grounded questions of the notes (the map's and the Q&A's) that rest on it."""
+    asked: dict[str, list[str]] = {}
+    for question, evidence in [(q.text, q.evidence) for n in notes.chunk_notes for q in n.questions] + \
+            [(p.question, p.evidence) for p in notes.qa]:
+        for e in evidence:
+            asked.setdefault(e.sentence_id, []).append(question)
+    return asked
+
+
 @dataclass
 class Link:
     """A theme two sources share (stages/themes.py), and one point of each, said one after the other."""

@@ -49,6 +49,7 @@ from .material import (
     Topic,
     gather_items,
     plan_episode,
+    questions_asked,
     theme_links,
     topic_title,
 )
@@ -263,16 +264,6 @@ def _asked_of(item: Item, asked: dict[str, list[str]], language: str) -> list[st
     """The questions the notes asked of the item's sentences, as the host would say them."""
     found = [q for e in item.evidence for q in asked.get(e.sentence_id, [])]
     return [third_person(speakable(q), language) for q in dict.fromkeys(found)]
-
-
-def questions_asked(notes: NotesResult) -> dict[str, list[str]]:
-    """Sentence id -> the grounded questions of the notes (the map's and the Q&A's) that rest on it."""
-    asked: dict[str, list[str]] = {}
-    for question, evidence in [(q.text, q.evidence) for n in notes.chunk_notes for q in n.questions] + \
-            [(p.question, p.evidence) for p in notes.qa]:
-        for e in evidence:
-            asked.setdefault(e.sentence_id, []).append(question)
-    return asked
 
 
 def link_exchanges(links: list[Link], phrases: Phrases, language: str, said: Said) -> list[Exchange]:

@@ -33,7 +33,8 @@ def test_a_map_question_answered_by_its_own_sentences_joins_the_qa_and_leaves_ch
 
 def test_the_host_asks_a_question_the_notes_asked_of_the_same_sentence_when_it_fits_the_answer():
     from notebooklm_clone.stages.material import Item
-    from notebooklm_clone.stages.script import _asked_of, questions_asked
+    from notebooklm_clone.stages.material import questions_asked
+    from notebooklm_clone.stages.script import _asked_of
 
     fits, other = question("How many tardigrades were counted in sample A?", MEMO[1]), \
         question("What was soaked for three hours?", MEMO[0])
