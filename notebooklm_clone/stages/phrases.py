@@ -111,7 +111,7 @@ PHRASES: dict[str, dict] = {
 # the frame names only the title and the topics: a sentence that is one of its forms (any language) with any title or
 # topic put in is no claim about the document; one or more forms in a row ("That was X, from A to B. Thanks for
 # listening." is one sentence when B ends in "A.")
-_FRAME_FORMS = "|".join(sorted({re.sub(r"\\\{\w+\\\}", r".{1,160}?", re.escape(piece.strip()))
+_FRAME_FORMS = "|".join(sorted({re.sub(r"\\\{\w+\\\}", r".{1,400}?", re.escape(piece.strip()))
                                 for table in PHRASES.values() for form in table.values()
                                 for f in ([form] if isinstance(form, str) else form)
                                 for piece in re.split(r"(?<=[.!?])\s+", f)}, key=len, reverse=True))

@@ -295,7 +295,8 @@ def assemble(title: str, opening: str, topics: list[Topic], exchanges: list[list
     # topics as they are named aloud: a section named like the document (a one-section memo) or its abstract is
     # not announced; the abstract's exchanges join the introduction
     named = [t.title for t, ex in zip(topics, exchanges)
-             if ex and t.title.casefold() != title.casefold() and not OVERVIEW.match(t.title)]
+             if ex and t.title.casefold() not in {title.casefold(), topic_title(title).casefold()}
+             and not OVERVIEW.match(t.title)]
     segments = [Segment(title="Opening", words=0, summary=f"What {title} is about")]  # not the paper's Introduction
     turns = [Turn(speaker=host, text=phrases.welcome(title, named), segment=0)]
     if opening:

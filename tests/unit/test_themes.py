@@ -111,3 +111,15 @@ def test_a_notebook_source_s_segment_names_its_parts_and_a_long_title_is_said_by
     assert host[1] == "What else?"
     assert host[2].endswith(", Cold. What else?") and "Surviving" not in host[2]
 
+
+
+def test_a_section_named_like_the_long_title_is_not_announced_as_a_topic():
+    from notebooklm_clone.stages.material import topic_title
+    from notebooklm_clone.stages.script import Exchange
+
+    long = "Surviving the Impossible: How Tardigrades Endure Drying, Freezing, Radiation and Space"
+    item = Item(REVIEW[0], [], "key_point", section=long)
+    speakers = [Speaker(id="host", name="Alex"), Speaker(id="expert", name="Sam")]
+    _, turns = assemble(long, "", [Topic(topic_title(long), [item])], [[Exchange(item, "What else?", item.text)]],
+                        speakers, Phrases("en"))
+    assert turns[0].text == f"Welcome to the show. Today we are reading {long}."  # no plan naming it again
