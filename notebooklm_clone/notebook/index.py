@@ -84,14 +84,13 @@ def add_file(conn: sqlite3.Connection, path: Path, name: str | None = None, ocr:
         stat = path.stat()
     except OSError as exc:
         return _record_failure(conn, key, name, "", 0, 0, f"cannot read {key}: {exc.strerror or exc}")
-    row = conn.execute("SELECT id, name, sha256, size, mtime_ns, state FROM sources WHERE path = ?",
+    row = conn.execute("SELECT id, name, sha256, size, mtime_ns, state, error FROM sources WHERE path = ?",
                        (key,)).fetchone()
     same_file = row is not None and (row["size"], row["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns)
     if same_file and row["state"] == "indexed":
         return Outcome(key, row["name"], UNCHANGED, _count(conn, row["id"]))
     if same_file and row["state"] == "failed" and not retry:
-        error = conn.execute("SELECT error FROM sources WHERE id = ?", (row["id"],)).fetchone()["error"]
-        return Outcome(key, row["name"], FAILED, error=f"{error} (unchanged since; --retry reads it again)")
+        return Outcome(key, row["name"], FAILED, error=f"{row['error']} (unchanged since; --retry reads it again)")
     try:
         data = path.read_bytes()
     except OSError as exc:

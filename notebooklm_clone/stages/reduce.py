@@ -139,7 +139,7 @@ class Reducer:
         return out
 
     def _asked(self, pair: QAPair) -> str:
-        """What a pair claims, as the audit reads it."""
+        """What a pair claims, its question included: the key repeated pairs are found by."""
         return answer_statement(pair.question, pair.answer, self.language, always=True)
 
     def _pair(self, pair: _QAOut, points: list[Cited]) -> QAPair | None:
@@ -217,7 +217,7 @@ def flashcards(terms: list[Term], qa: list[QAPair], language: str = "en") -> lis
     cards = [Card(front=t.term, back=t.definition, pages=t.pages, kind="term", evidence=t.evidence) for t in terms]
     cards += [Card(front=p.question, back=p.answer, pages=p.pages, kind="qa", evidence=p.evidence) for p in qa]
 
-    def said(card: Card) -> str:  # as the audit reads a card
+    def said(card: Card) -> str:  # what a card claims, a Q&A card with its question
         if card.kind == "term":
             return f"{card.front}: {card.back}"
         return answer_statement(card.front, card.back, language, always=True)

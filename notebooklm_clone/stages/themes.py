@@ -92,12 +92,11 @@ def shared_themes(points: list[Cited], source_of: Callable[[Cited], str], senten
         mine = linked(c)
         return (len({owners[i] for i in mine}), c.glossary, len(c.key), len(mine))
 
-    while len(themes) < MAX_THEMES:
-        usable = [c for c in candidates.values() if linked(c)]
-        if not usable:
-            break
-        best = max(usable, key=score)
+    while len(themes) < MAX_THEMES and candidates:
+        best = max(candidates.values(), key=score)  # a candidate linking fewer than two sources scores 0 sources
         chosen = sorted(linked(best))
+        if not chosen:
+            break
         free -= set(chosen)
         label = max(best.label_forms, key=lambda form: (best.label_forms[form], -len(form)))  # "recover", not "-ed"
         themes.append(Theme(label=label, points=[points[i] for i in chosen],
