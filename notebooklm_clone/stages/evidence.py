@@ -29,6 +29,7 @@ from .verify import content_stems
 HEADER_MAX_WORDS = 12  # a running header or footer is a short line
 HEADER_MIN_PAGES = 3
 HEADER_MIN_SHARE = 0.2  # of the pages that have body text
+LEAD_MAX_WORDS = 12  # an unclosed paragraph this short that the next completes is one sentence with it
 MIN_LETTER_SHARE = 0.5  # below both this share of letters among characters and this share of words among tokens:
 MIN_WORD_SHARE = 0.5  # debris (an equation or a row of numbers)
 MAX_WINDOW = 3  # a near-verbatim statement is matched against runs of up to this many sentences of one page
@@ -46,21 +47,42 @@ def sentence_index(document: Document) -> list[SourceSentence]:
     """Every sentence of the body blocks with its page, exact span in the page text, section and debris flag."""
     headers = _running_headers(document)
     out: list[SourceSentence] = []
+    previous = None
     for block, base in _body_blocks_with_offsets(document):
         header = _header_key(block.text) in headers and block.kind != "heading"
         cursor = 0
-        for sentence in split_sentences(block.text):
+        for k, sentence in enumerate(split_sentences(block.text)):
             span = _locate(block.text, sentence, cursor)
             if span is None:  # the splitter changed more than whitespace: nothing verbatim to point at
                 continue
             start, end = span
             cursor = end
             text = block.text[start:end]
+            if k == 0 and previous is not None and _leads_into(previous, block, out[-1], text):
+                lead = out.pop()
+                text = document.page_text(block.page)[lead.start: base + end]
+                start = lead.start - base
             out.append(SourceSentence(
                 id=f"s{len(out) + 1}", page=block.page, start=base + start, end=base + end, text=text,
                 section=list(block.section), block_kind=block.kind, clean=not header and not is_debris(text),
             ))  # fmt: skip
+        previous = block
     return out
+
+
+def _leads_into(previous, block, lead: SourceSentence, text: str) -> bool:
+    """A short paragraph without a closing mark that the next paragraph of the page completes: a resolution's
+    "IL EST RÉSOLU À L'UNANIMITÉ" before "D'APPROUVER la demande ...", or a sentence broken mid-way ("... of the"
+    before "cell"). One sentence then, so the decision is quoted whole."""
+    return (previous.kind == block.kind == "paragraph" and previous.page == block.page
+            and previous.section == block.section and lead.end - lead.start == len(previous.text.rstrip())
+            and previous.text.rstrip()[-1:].isalnum() and len(lead.text.split()) <= LEAD_MAX_WORDS
+            and (_mostly_capitals(lead.text) or text[:1].islower()))
+
+
+def _mostly_capitals(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
 
 
 def plain_text(text: str) -> str:

@@ -14,6 +14,7 @@ what it shaped. The stage returns a NotesResult; outputs/study.py writes the fil
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -35,6 +36,7 @@ from ..models import (
     Theme,
 )
 from .calls import Budget, Caller, output_schema, resolve_languages
+from .citations import comparable_text
 from .condense import Render
 from .evidence import numbered_sentences, sentences_in
 from .grounding import (
@@ -311,6 +313,8 @@ def _finish(draft: _Draft, source: Source, rewrites: list[str],
             done.how = ""  # "why?" where the document gives no reason: nothing to check oneself on
         if kind == "terms" and done.how == "quoted" and not source.defines(term, done.text):
             done.how = ""  # a sentence that only uses the term is no definition of it
+        if kind == "terms" and done.how and circular(term, done.text.split(":", 1)[-1]):
+            done.how = ""  # "meta-game: a toolkit ... into a playful meta-game": the term explained by itself
         count(counts[output], done.how)
         if not done.how:
             continue
@@ -325,6 +329,12 @@ def _finish(draft: _Draft, source: Source, rewrites: list[str],
         else:
             getattr(notes, kind).append(Cited(text=done.text, pages=pages, evidence=done.evidence, grounding=done.how))
     return notes
+
+
+def circular(term: str, definition: str) -> bool:
+    """A definition that uses its own term without saying what it is."""
+    return bool(re.search(rf"(?<!\w){re.escape(comparable_text(term))}(?!\w)", comparable_text(definition))) \
+        and not Source.defines(term, definition)
 
 
 def _without_repeats(notes: list[ChunkNotes], language: str, counts: dict[str, GroundingCounts]) -> list[ChunkNotes]:

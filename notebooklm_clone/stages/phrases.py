@@ -19,6 +19,7 @@ PHRASES: dict[str, dict] = {
         "opening": "So, what is it about?",
         "transitions": ["First, {topic}.", "Now, {topic}.", "Let's turn to {topic}.", "Next, {topic}.",
                         "On to {topic}."],
+        "about": ["What about {term}?", "And what about {term}?", "What do we learn about {term}?"],
         "questions": ["What else stands out?", "What comes next?", "What else is there?", "What's the next point?",
                       "Anything else worth knowing?", "And after that?", "What else did they report?",
                       "Where does it go next?"],
@@ -36,6 +37,7 @@ PHRASES: dict[str, dict] = {
         "plan": "Nous allons parcourir {topics}.",
         "opening": "Alors, de quoi s'agit-il ?",
         "transitions": ["D'abord, {topic}.", "Passons à {topic}.", "Ensuite, {topic}.", "Maintenant, {topic}."],
+        "about": ["Et {term} ?", "Que retenir sur {term} ?"],
         "questions": ["Qu'y a-t-il d'autre ?", "Que se passe-t-il ensuite ?", "Que dit encore le document ?", "Quel est le point suivant ?"],
         "recap_none": "C'était {title}.", "recap_one": "C'était {title}, sur {topic}.",
         "recap": "C'était {title}, de {first} à {last}.",
@@ -51,6 +53,7 @@ PHRASES: dict[str, dict] = {
         "plan": "Wir gehen durch {topics}.",
         "opening": "Worum geht es also?",
         "transitions": ["Zuerst: {topic}.", "Weiter mit {topic}.", "Jetzt zu {topic}.", "Als Nächstes: {topic}."],
+        "about": ["Und {term}?"],
         "questions": ["Was fällt noch auf?", "Wie geht es weiter?", "Was sagt das Dokument noch?", "Was ist der nächste Punkt?"],
         "recap_none": "Das war {title}.", "recap_one": "Das war {title}, über {topic}.",
         "recap": "Das war {title}, von {first} bis {last}.",
@@ -66,6 +69,7 @@ PHRASES: dict[str, dict] = {
         "plan": "Recorreremos {topics}.",
         "opening": "Entonces, ¿de qué trata?",
         "transitions": ["Primero, {topic}.", "Ahora, {topic}.", "Pasemos a {topic}.", "Siguiente: {topic}."],
+        "about": ["¿Y {term}?"],
         "questions": ["¿Qué más destaca?", "¿Qué viene después?", "¿Qué más dice el documento?", "¿Cuál es el siguiente punto?"],
         "recap_none": "Eso fue {title}.", "recap_one": "Eso fue {title}, sobre {topic}.",
         "recap": "Eso fue {title}, de {first} a {last}.",
@@ -81,6 +85,7 @@ PHRASES: dict[str, dict] = {
         "plan": "Vedremo {topics}.",
         "opening": "Allora, di cosa si tratta?",
         "transitions": ["Prima di tutto, {topic}.", "Ora, {topic}.", "Passiamo a {topic}.", "Poi, {topic}."],
+        "about": ["E {term}?"],
         "questions": ["Che altro emerge?", "E poi cosa succede?", "Che altro dice il documento?", "Qual è il punto successivo?"],
         "recap_none": "Era {title}.", "recap_one": "Era {title}, su {topic}.",
         "recap": "Era {title}, da {first} a {last}.",
@@ -96,6 +101,7 @@ PHRASES: dict[str, dict] = {
         "plan": "Vamos percorrer {topics}.",
         "opening": "Então, do que se trata?",
         "transitions": ["Primeiro, {topic}.", "Agora, {topic}.", "Passemos a {topic}.", "A seguir, {topic}."],
+        "about": ["E {term}?"],
         "questions": ["O que mais se destaca?", "O que vem depois?", "O que mais diz o documento?", "Qual é o próximo ponto?"],
         "recap_none": "Foi {title}.", "recap_one": "Foi {title}, sobre {topic}.",
         "recap": "Foi {title}, de {first} a {last}.",
@@ -154,6 +160,11 @@ class Phrases:
         """A plain question for when the model's question cannot be used; rotated so none repeats back to back."""
         forms = self.table["questions"]
         return forms[n % len(forms)]
+
+    def about(self, n: int, term: str) -> str:
+        """A question naming what the answer is about (stages/focus.py); rotated like the plain ones."""
+        forms = self.table.get("about") or PHRASES["en"]["about"]
+        return forms[n % len(forms)].format(term=term)
 
     def recap(self, title: str, topics: list[str]) -> str:
         """The close names the span of the episode, not the whole list again (the welcome said it)."""

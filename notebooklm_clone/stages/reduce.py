@@ -27,6 +27,7 @@ from .grounding import (
     quote_text,
     union_evidence,
 )
+from .questions import asks_one_thing, defines_what_it_asks
 from .quiz import QuizOut, build_quiz
 from .verify import answer_statement, gives_reason_if_asked, verify, verify_answer
 
@@ -145,12 +146,12 @@ class Reducer:
     def _pair(self, pair: _QAOut, points: list[Cited]) -> QAPair | None:
         question = clean_text(pair.question)
         evidence = union_evidence(points)
-        if not question.endswith("?") or not evidence:
+        if not asks_one_thing(question) or not evidence:
             return None
         quotes = [e.quote for e in evidence]
         reply = clean_text(pair.answer)
-        if reply and gives_reason_if_asked(question, reply) and verify_answer(question, reply, quotes,
-                                                                               self.language).supported \
+        if reply and gives_reason_if_asked(question, reply) and defines_what_it_asks(question, reply) \
+                and verify_answer(question, reply, quotes, self.language).supported \
                 and verify(question, quotes, self.language).supported:
             return QAPair(question=question, answer=reply, pages=pages_of_evidence(evidence), evidence=evidence)
         return None
@@ -172,7 +173,8 @@ def answered_by_its_sentences(question: Question, language: str) -> QAPair | Non
     them (as for the model's pairs) and so is its answer (a reason for "why")."""
     quotes = [e.quote for e in question.evidence]
     answer = quote_text(question.evidence)
-    if quotes and gives_reason_if_asked(question.text, answer) and verify(question.text, quotes, language).supported \
+    if quotes and asks_one_thing(question.text) and gives_reason_if_asked(question.text, answer) \
+            and defines_what_it_asks(question.text, answer) and verify(question.text, quotes, language).supported \
             and verify_answer(question.text, answer, quotes, language).supported:
         return QAPair(question=question.text, answer=answer, pages=pages_of_evidence(question.evidence),
                       evidence=question.evidence)

@@ -39,6 +39,7 @@ from ..text.lang import language_code
 from ..text.sentences import split_sentences
 from ..text.split import count_words
 from .calls import Caller, output_schema, prompt_language, resolve_languages
+from .focus import Focus
 from .grounding import ANAPHOR, Source
 from .material import (
     FRAME_WORDS,
@@ -54,9 +55,9 @@ from .material import (
     topic_title,
 )
 from .phrases import Phrases
+from .questions import asks_for, share_in
 from .script_figures import body_sections, is_fragment, is_impersonation, is_meta_talk
-from .turns import Said, clean_turns, shingles, speakable, validate_script, words_in
-from .verify import QUANTITY, content_stems, gives_reason_if_asked, names_in
+from .turns import Said, clean_turns, speakable, validate_script, words_in
 
 # (id, name, role) for 1-4 speakers; the first is always the host who opens and closes the show
 CAST = [
@@ -77,12 +78,6 @@ OVERVIEW = re.compile(r"^\W*(?:abstract|summary|overview|r[ée]sum[ée]|zusammen
 
 MIN_OPENING_WORDS = 6
 OPENING_SAYS = 0.6  # share of a note's content words the opening holds for the note to be said by it
-QUESTION_IN_ANSWER = 0.5  # share of a question's content words the answer must hold (it answers that question)
-QUESTION_IN_EVIDENCE = 0.6  # ... and the note's evidence (it smuggles in nothing)
-MAX_QUESTION_WORDS = 30
-# words a speaker adds about the show or the source rather than its content; not asked of the evidence
-_SHOW_WORDS = {"author", "authors", "researcher", "researchers", "paper", "document", "study", "report", "article",
-               "memo", "text", "findings", "finding", "work"}
 
 
 class QuestionOut(BaseModel):
@@ -99,6 +94,7 @@ class Exchange:
 @dataclass
 class Counts:
     plain_questions: int = 0  # the model's question did not fit its answer: a plain one was asked
+    about_questions: int = 0  # ... one naming the answer's subject was asked
     answered_calls: int = 0  # question calls whose answer matched the schema
     reused: set[str] = field(default_factory=set)  # the notes' own questions asked already
 
@@ -133,36 +129,13 @@ def third_person(text: str, language: str) -> str:
     return text.replace("Let them ", "Let us ").replace("let them ", "let us ")
 
 
-def _without_show_words(sentence: str, evidence: str) -> str:
-    have = evidence.lower()
-    return " ".join(w for w in sentence.split()
-                    if re.sub(r"\W", "", w.lower()) not in _SHOW_WORDS or re.sub(r"\W", "", w.lower()) in have)
-
-
-def _brings_nothing_new(text: str, evidence: str, language: str) -> bool:
-    """No number and no name the evidence lacks (a question may not smuggle in a fact)."""
-    lowered = evidence.lower()
-    numbers = re.findall(r"\d+(?:[.,]\d+)?", text)
-    if any(n not in evidence for n in numbers):
-        return False
-    return all(name.lower() in lowered for name in names_in(text, language))
-
-
 _LEANS = re.compile(r"\b(?:these|those|such|the above|ces|diese|estos|estas)\s+\w+", re.IGNORECASE)
-_ASKS_DEFINITION = re.compile(r"^\W*what (?:is|are) (?:an? |the )?([^?]{2,40}?)\s*\?$", re.IGNORECASE)
 # discourse markers that tie a sentence to the one before it in the source; said after a question they dangle
 _DANGLING = re.compile(r"^(?:however|after all|moreover|furthermore|in addition|additionally|thus|therefore|hence|"
                        r"indeed|in turn|also|then|still|yet|nevertheless|consequently|accordingly|similarly|"
                        r"likewise|by contrast|in contrast|on the other hand|instead|in fact|cependant|toutefois|"
                        r"ainsi|donc|en outre|de plus|jedoch|außerdem|daher|sin embargo|además|pero),\s+",
                        re.IGNORECASE)
-
-
-def _share_in(text: str, other: str, language: str) -> float:
-    """Share of `text`'s content words (show words aside) that `other` holds."""
-    stems = content_stems(_without_show_words(text, ""), language)
-    have = set(content_stems(other, language))
-    return sum(x in have for x in stems) / len(stems) if stems else 0.0
 
 
 def spoken_answer(item: Item, language: str, said: Said) -> str:
@@ -177,32 +150,6 @@ def spoken_answer(item: Item, language: str, said: Said) -> str:
     answer = _DANGLING.sub("", " ".join(kept))
     answer = answer[:1].upper() + answer[1:]  # also a note the model began in lower case
     return answer + "." if answer and answer[-1].isalnum() else answer  # a list line read as a sentence
-
-
-def asks_for(question: str, answer: str, evidence: str, language: str) -> bool:
-    """Whether `answer` answers `question`: a question, short, most of its words in the answer and in the evidence,
-    no number or name the evidence lacks, a number in the answer when it asks how many, a reason when it asks why."""
-    return (question.endswith("?") and count_words(question) <= MAX_QUESTION_WORDS
-            and _share_in(question, answer, language) >= QUESTION_IN_ANSWER
-            and _share_in(question, evidence, language) >= QUESTION_IN_EVIDENCE
-            and _brings_nothing_new(question, evidence, language)
-            and (not QUANTITY.match(question) or bool(re.search(r"\d", answer)))
-            and gives_reason_if_asked(question, answer)
-            and _defines_what_it_asks(question, answer)
-            and not _echoes(question, answer) and not is_meta_talk(question) and not is_impersonation(question))
-
-
-def _echoes(question: str, answer: str) -> bool:
-    """A question that reads its answer out first ("Does the tun lose most of its water?" before "The tun loses
-    most of its water"): a third of its 5-word shingles in the answer."""
-    own = shingles(question)
-    return bool(own) and len(own & shingles(answer)) >= max(1, len(own) // 3)
-
-
-def _defines_what_it_asks(question: str, answer: str) -> bool:
-    """ "What is X?" needs an answer that says what X is, not one that merely names it."""
-    match = _ASKS_DEFINITION.match(question)
-    return not match or Source.defines(match.group(1), answer)
 
 
 def write_questions(topic: Topic, answers: list[str], title: str, speakers: list[Speaker], caller: Caller,
@@ -238,10 +185,10 @@ def _evidence(item: Item) -> str:
 
 def build_exchanges(topic: Topic, title: str, speakers: list[Speaker], caller: Caller, settings: Settings,
                     language: str, phrases: Phrases, said: Said, counts: Counts,
-                    asked: dict[str, list[str]] | None = None) -> list[Exchange]:
+                    asked: dict[str, list[str]] | None = None, focus: Focus | None = None) -> list[Exchange]:
     """A topic's exchanges: each note as the answer, after the model's question when the answer answers it, else
     after a question the notes asked of the same sentences (`asked`: sentence id -> questions) that it answers, else
-    after a plain question."""
+    after one naming what the answer is about (`focus`), else after a plain question."""
     answers = [spoken_answer(item, language, said) for item in topic.items]
     questions = write_questions(topic, answers, title, speakers, caller, settings, language, counts)
     exchanges = []
@@ -251,11 +198,17 @@ def build_exchanges(topic: Topic, title: str, speakers: list[Speaker], caller: C
         if not asks_for(question, answer, _evidence(item), language):
             question = next((q for q in _asked_of(item, asked or {}, language)
                              if q not in counts.reused and asks_for(q, answer, _evidence(item), language)), "")
+            term = "" if question or focus is None else focus.term(answer)
             if question:
                 counts.reused.add(question)
+            elif term:
+                question = phrases.about(counts.about_questions, term)
+                counts.about_questions += 1
             else:
                 question = phrases.question(counts.plain_questions)  # each form once before any comes again
                 counts.plain_questions += 1
+        if focus is not None:
+            focus.hear(answer)
         exchanges.append(Exchange(item, question, answer))
     return exchanges
 
@@ -379,16 +332,18 @@ def run_script(document: Document, notes_result: NotesResult, llm, settings: Set
     linked = {e.sentence_id for link in links for _, item in link.sides for e in item.evidence}
     opening, opened = opening_line(notes_result, language, avoid=linked)
     rest = [i for i in items if not (i.evidence and {e.sentence_id for e in i.evidence} <= opened
-                                     and _share_in(i.text, opening, language) >= OPENING_SAYS)] or items
+                                     and share_in(i.text, opening, language) >= OPENING_SAYS)] or items
     plan = plan_episode(rest, document, settings, list(body_sections(source.index)),
                         reserved=sum(link.estimate() for link in links))
     counts = Counts()
     asked = questions_asked(notes_result)
     said = Said([Turn(speaker=speakers[0].id, text=opening)] if opening else [])
+    focus = Focus(" ".join(b.text for b in document.body_blocks()), title, language)
+    focus.hear(opening)
     exchanges: list[list[Exchange]] = []
     for topic in plan.topics:
         exchanges.append(build_exchanges(topic, title, speakers, caller, settings, language, phrases, said, counts,
-                                         asked))
+                                         asked, focus))
     if caller.calls and not counts.answered_calls:  # the endpoint answered nothing usable: bare notes would hide it
         last = f"; last problem: {caller.warnings[-1]}" if caller.warnings else ""
         raise BackendUnavailable(f"{document.source}: the model wrote no usable script turns for any segment{last}")
@@ -437,6 +392,7 @@ def script_stats(script: Script, plan: Plan, counts: Counts, caller: Caller, exc
                                 words=words_in([t for t in script.turns if t.segment == i]))
                   for i, s in enumerate(script.segments)],
         answers={"exchanges": exchanges, "plain_questions": counts.plain_questions,
+                 "questions_naming_the_subject": counts.about_questions,
                  "questions_from_notes": len(counts.reused)},
         sections_skipped=plan.skipped,
         calls=caller.calls, cached_calls=caller.cached, warnings=plan.warnings + caller.warnings,

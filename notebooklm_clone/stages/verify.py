@@ -121,6 +121,11 @@ def content_stems(text: str, language: str = "en") -> list[str]:
     return list(dict.fromkeys(units))
 
 
+def stopwords(language: str) -> set[str]:
+    """The function words of the language (English for one without a list)."""
+    return _STOP.get(_lang(language, ""), _STOP["en"])
+
+
 def content_words(text: str, language: str = "en") -> list[str]:
     """The words a search should look for: non-stopwords as written (lower case), in order, unique."""
     text = comparable_text(text)

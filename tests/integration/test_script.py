@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from test_notes import shared_notes_run
@@ -85,7 +86,15 @@ def test_the_script_is_grounded_and_free_of_meta_talk_and_impersonation(script_r
               if not any(verify(x, [text]).supported for x in said for text in texts)]
     assert len(sections) >= 3 and missed == [], missed
     answers = result.stats.answers
-    assert answers["exchanges"] >= 3 and 0 <= answers["plain_questions"] <= answers["exchanges"]
+    # where the model's question does not fit, the host names the answer's subject; a plain "What comes next?" is rare
+    assert answers["exchanges"] >= 3 and answers["plain_questions"] <= answers["exchanges"] // 3, answers
+    exchanges = [(q.text, a.text) for q, a in zip(result.script.turns, result.script.turns[1:])
+                 if q.speaker == "host" and a.speaker == "expert"]
+    naming = [(q, a) for q, a in exchanges if re.search(r"(?:What|And what) (?:do we learn )?about (.+)\?$", q)]
+    assert len(naming) == answers["questions_naming_the_subject"], (naming, answers)
+    for question, answer in naming:
+        term = re.search(r"about (?:the )?(.+)\?$", question).group(1)
+        assert term.lower() in answer.lower(), (question, answer)
 
 
 @pytest.mark.llm
@@ -320,7 +329,7 @@ ANSWER = "The authors dried 120 animals at 85 percent humidity for one day, beca
     ("Tell me about the drying.", False),  # no question
 ])
 def test_a_question_is_kept_only_when_its_answer_answers_it(question, kept):
-    from notebooklm_clone.stages.script import asks_for
+    from notebooklm_clone.stages.questions import asks_for
 
     assert asks_for(question, ANSWER, ANSWER, "en") is kept
 

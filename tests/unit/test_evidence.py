@@ -97,6 +97,23 @@ def test_two_columns_and_hyphenation_keep_exact_spans(tmp_path):
         "of the crew over many weeks.", "The temperature stayed constant."]
 
 
+def test_an_unclosed_short_paragraph_the_next_completes_is_one_sentence_with_it():
+    document = doc((1, "ATTENDU la demande de démolition du bâtiment;", "paragraph"),
+                   (1, "IL EST RÉSOLU À L’UNANIMITÉ", "paragraph"),
+                   (1, "D’APPROUVER la demande de démolition partielle du bâtiment.", "paragraph"),
+                   (1, "The cells were kept in the", "paragraph"), (1, "cold room for six days.", "paragraph"),
+                   (1, "Field notes", "paragraph"), (1, "The samples were counted twice.", "paragraph"),
+                   (2, "NOW THEREFORE BE IT RESOLVED", "paragraph"), (2, "Results", "heading"))
+    index = sentence_index(document)
+    assert_exact(document, index)
+    texts = [" ".join(s.text.split()) for s in index]
+    assert texts == ["ATTENDU la demande de démolition du bâtiment;",
+                     "IL EST RÉSOLU À L’UNANIMITÉ D’APPROUVER la demande de démolition partielle du bâtiment.",
+                     "The cells were kept in the cold room for six days.",
+                     "Field notes", "The samples were counted twice.",  # a label before a new sentence stays apart
+                     "NOW THEREFORE BE IT RESOLVED", "Results"]  # nothing completes it on its page
+
+
 def test_repeated_sentences_on_a_page_get_their_own_spans():
     document = doc((1, "Intro", "heading"), (1, "It works. It works. It   works.", "paragraph"),
                    (1, "It works.", "paragraph"), (2, "It works.", "paragraph"))

@@ -3,6 +3,8 @@ listed again under "Check yourself"."""
 
 from __future__ import annotations
 
+import pytest
+
 from notebooklm_clone.models import ChunkNotes, Evidence, NotesResult, Question
 from notebooklm_clone.outputs.study import unanswered_questions
 from notebooklm_clone.stages.reduce import answered_by_its_sentences
@@ -55,3 +57,15 @@ def test_an_empty_quiz_says_why():
     assert asked.rstrip().endswith("No quiz for this document: every fact it could ask about is a question of the "
                                    "Q&A in notes.md.")
     assert "three wrong ones" in quiz_markdown(NotesResult(document="x", title="Moss"), document)
+
+
+@pytest.mark.parametrize("term, definition, circular", [
+    ("meta-game", "A free, modular toolkit for instructors, who can fit their needs into a playful meta-game.", True),
+    ("Dsup", "Dsup is a protein that shields DNA from hydroxyl radicals.", False),
+    ("tun", "The contracted, dried state a tardigrade survives in.", False),
+    ("game", "Players of the endgame score points.", False),  # a longer word is not the term
+])
+def test_a_definition_that_only_uses_its_own_term_is_circular(term, definition, circular):
+    from notebooklm_clone.stages.notes import circular as is_circular
+
+    assert is_circular(term, definition) is circular

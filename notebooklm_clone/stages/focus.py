@@ -1,0 +1,134 @@
+"""What an answer is about, so the host can ask for it by name ("What about virtual worlds?") when the model's question
+does not fit the answer: a question naming the answer's subject leads into it, where "What comes next?" says nothing.
+
+The focus is a word or two-word phrase of the answer's first sentence, in the answer's own words (nothing invented),
+that the document uses as a noun (ending a phrase that starts with an article somewhere) and more than once, that the host has not asked about
+yet, and that names neither the document's title nor its show words. New to the listener beats heard before; then
+a phrase the document repeats beats a word; then the more frequent in the document; then the earlier in the answer.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+
+from .citations import comparable_text
+from .themes import GENERIC, MIN_WORD_CHARS
+from .verify import content_words, stem, stopwords
+
+MIN_USES = 2  # in the document, for a term to be one of its subjects
+# articles and determiners a noun follows; the definite ones are kept in the host's question where the document
+# puts them ("What about the tun?"); "l" is the French article before a vowel ("l'eau")
+DETERMINERS = {
+    "en": {"the": "the", "a": "", "an": "", "this": "the", "these": "the", "those": "the", "its": "the",
+           "their": "the", "our": "the", "each": "", "every": "", "such": "", "some": "", "any": "", "no": ""},
+    "fr": {"le": "le", "la": "la", "les": "les", "l": "l'", "un": "", "une": "", "des": "les", "du": "le",
+           "ce": "le", "cet": "le", "cette": "la", "ces": "les", "leur": "", "leurs": ""},
+    "de": {w: "" for w in "der die das den dem des ein eine einen einem einer eines dieser diese dieses".split()},
+    "es": {"el": "el", "la": "la", "los": "los", "las": "las", "un": "", "una": "", "unos": "", "unas": "",
+           "este": "el", "esta": "la", "estos": "los", "estas": "las"},
+    "it": {"il": "il", "lo": "lo", "la": "la", "i": "i", "gli": "gli", "le": "le", "l": "l'", "un": "", "uno": "",
+           "una": "", "questo": "il", "questa": "la"},
+    "pt": {"o": "o", "a": "a", "os": "os", "as": "as", "um": "", "uma": "", "este": "o", "esta": "a"},
+}
+_TOKENS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")  # a hyphenated compound is one token
+_NAMED = re.compile(r"\b[a-z][a-z]+,? ([A-Z][\w-]*[A-Za-z])\b")  # a capital after a lower-case word, never written in lower case: a name
+_PHRASE_ENDS = set(".;:?!),")
+_JOINS = {"and", "or", "nor", "et", "ou", "und", "oder", "y", "o", "e", "ou"}
+_TOKENS_AND_MARKS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|[^\w\s]|\d+")
+
+
+def _article(language: str) -> dict[str, str]:
+    return DETERMINERS.get(language, DETERMINERS["en"])
+
+
+class Focus:
+    """The document's noun terms and how it writes them, and the terms the host has asked about."""
+
+    def __init__(self, document_text: str, title: str, language: str):
+        self.language = language
+        self.text = document_text
+        self.articles = _article(language)
+        self.uses: Counter = Counter()  # term (tuple of stems) -> occurrences in the document
+        self.phrases: Counter = Counter()  # stem pairs seen after an article
+        self.heads: set[str] = set()  # words seen between an article and a function word or a mark
+        self.article: dict[tuple[str, ...], Counter] = defaultdict(Counter)  # words as written -> articles before
+        stop = stopwords(language)
+        tokens = _TOKENS_AND_MARKS.findall(comparable_text(document_text))
+        words = [t for t in tokens if t[0].isalpha()]
+        for k, word in enumerate(words):
+            for term in ((stem(word),), (stem(word), stem(words[k + 1])) if k + 1 < len(words) else None):
+                if term:
+                    self.uses[term] += 1
+        for k in range(1, len(tokens) - 1):
+            word, after = tokens[k], tokens[k + 1]
+            if not word[0].isalpha() or "-" in word or not (after in _PHRASE_ENDS or after in stop) \
+                    or after in _JOINS:  # "the emotional and social ..." joins adjectives
+                continue
+            before = tokens[k - 1]
+            if before in self.articles:
+                self.heads.add(word)
+                self.article[(word,)][self.articles[before]] += 1
+            elif k >= 2 and tokens[k - 2] in self.articles and before[0].isalpha() and before not in stop:
+                self.article[(before, word)][self.articles[tokens[k - 2]]] += 1
+                self.phrases[(stem(before), stem(word))] += 1
+        raw = unicodedata.normalize("NFKC", document_text)
+        lower = set(re.findall(r"\b[a-z][\w-]*", raw))
+        self.names = {stem(m.group(1)) for m in _NAMED.finditer(raw) if m.group(1).lower() not in lower}
+        self.excluded = {stem(w) for w in content_words(title, language)} | GENERIC
+        self.asked: set[tuple[str, ...]] = set()
+        self.heard: set[str] = set()  # stems the episode has said
+
+    def hear(self, text: str) -> None:
+        """Record what a turn said, so a term it named is no longer new."""
+        self.heard |= {stem(w) for w in content_words(text, self.language)}
+
+    def term(self, answer: str) -> str:
+        """The focus of the answer's first sentence as the host would say it ("the tun", "virtual worlds"), or ""
+        when none qualifies; the term counts as asked."""
+        first = re.split(r"(?<=[.!?])\s+", answer.strip(), maxsplit=1)[0]
+        keep = {w for w in content_words(first, self.language) if stem(w) not in self.excluded}
+        words = _TOKENS.findall(comparable_text(first))
+        candidates: list[tuple[tuple, tuple[str, ...], list[str]]] = []
+        for k, word in enumerate(words):
+            spans = [[word]] + ([[word, words[k + 1]]] if k + 1 < len(words) else [])
+            for span in spans:
+                if not all(w in keep for w in span) or len(span) == 1 and len(word) < MIN_WORD_CHARS:
+                    continue
+                key = tuple(stem(w) for w in span)
+                if key in self.asked or self.uses[key] < MIN_USES or not self._noun(key, span) \
+                        or any("-" in w for w in span):
+                    continue
+                new = not any(s in self.heard for s in key)
+                candidates.append(((new, len(key) > 1, self.uses[key], -k), key, span))
+        if not candidates:
+            return ""
+        _, key, span = max(candidates, key=lambda c: c[0])
+        self.asked.add(key)
+        if len(key) == 2:  # the single words of an asked phrase are asked too
+            self.asked |= {(s,) for s in key}
+        return self._said(key, span, first)
+
+    def _noun(self, key: tuple[str, ...], span: list[str]) -> bool:
+        """A word seen as a phrase's head after an article, or a name; a pair whose second word is one, or seen twice after an
+        article ("the video games ...")."""
+        word = span[-1].lower()
+        singular, plural = re.sub(r"(?<=\w\w)[sx]$", "", word), word + "s"  # "the student ." makes "students" one
+        return bool({word, singular, plural} & self.heads) or key[-1] in self.names \
+            or len(key) == 2 and self.phrases[key] >= 2
+
+    def _said(self, key: tuple[str, ...], span: list[str], sentence: str) -> str:
+        """The term as written in the answer (its capitals kept unless only the sentence's start gave them), after
+        the article the document most often puts before it."""
+        match = re.search(r"(?<!\w)" + r"\W+".join(re.escape(w) for w in span) + r"(?!\w)", sentence, re.IGNORECASE)
+        written = match.group(0) if match else " ".join(span)
+        lower = written[:1].lower() + written[1:]
+        if match and match.start() == 0 and written != lower and not written[1:2].isupper() \
+                and re.search(rf"(?<!\w){re.escape(lower)}(?!\w)", self.text):  # capital only as the first word
+            written = lower
+        forms = self.article[tuple(span)]
+        article = forms.most_common(1)[0][0] if forms else ""
+        if not article:
+            return written
+        return article + written if article.endswith("'") else f"{article} {written}"

@@ -1,0 +1,57 @@
+"""The host's question naming what an answer is about (stages/focus.py), read from the real sample's text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from notebooklm_clone.stages.focus import Focus
+from notebooklm_clone.stages.phrases import Phrases, is_frame
+
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "tardigrades.pdf"
+TITLE = "Surviving the Impossible: How Tardigrades Endure Drying, Freezing, Radiation and Space"
+
+
+@pytest.fixture(scope="module")
+def text() -> str:
+    with pymupdf.open(SAMPLE) as pdf:
+        return " ".join(page.get_text() for page in pdf)
+
+
+def test_the_focus_is_a_phrase_or_name_the_document_uses_with_its_article(text):
+    focus = Focus(text, TITLE, "en")
+    assert focus.term("In the tun state, metabolism drops to less than 0.01 percent of normal.") == "the tun state"
+    assert focus.term("Dsup binds to nucleosomes and shields DNA from hydroxyl radicals.") == "Dsup"
+    assert focus.term("CAHS proteins form gels as the cell dries.") == "CAHS proteins"
+
+
+def test_no_term_is_asked_twice_and_the_title_is_not_a_focus(text):
+    focus = Focus(text, TITLE, "en")
+    assert focus.term("In the tun state, metabolism drops to less than 0.01 percent of normal.") == "the tun state"
+    second = focus.term("The tun state lets the animal survive for decades.")
+    assert second and "tun" not in second and "state" not in second
+    assert focus.term("Tardigrades survive drying.") == ""  # its only noun names the title
+
+
+def test_adjectives_verbs_and_words_the_document_does_not_use_are_not_asked_about(text):
+    focus = Focus(text, TITLE, "en")
+    assert focus.term("Remarkably resilient.") == ""
+    assert focus.term("Zebrafish swim quickly.") == ""  # not in the document
+    assert focus.term("It reduces quickly.") == ""
+
+
+def test_a_new_term_is_preferred_to_one_the_episode_said(text):
+    answer = "CAHS proteins form gels as the cell dries, unlike Dsup."
+    assert Focus(text, TITLE, "en").term(answer) == "CAHS proteins"  # the phrase, and earlier in the answer
+    focus = Focus(text, TITLE, "en")
+    focus.hear("CAHS proteins are one family.")
+    assert focus.term(answer) == "Dsup"
+
+
+@pytest.mark.parametrize("language, term", [("en", "the tun state"), ("fr", "le tonneau"), ("de", "Tönnchen"),
+                                            ("es", "el tonel")])
+def test_the_question_names_the_term_and_is_a_frame_line(language, term):
+    questions = {Phrases(language).about(n, term) for n in range(3)}
+    assert all(term in q and q.endswith("?") and is_frame(q) for q in questions), questions
