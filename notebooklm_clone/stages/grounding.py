@@ -210,6 +210,14 @@ def after_rewrite(source: Source, attempt: Attempt, rewrite: str | None, quote_a
     return attempt
 
 
+def quoted_by_id(source: Source, ids: list[str], within: list[SourceSentence]) -> Attempt | None:
+    """A fact the model chose by id: its first sentence that reads as a note on its own, quoted (None if none)."""
+    shown = {s.id for s in within}
+    evidence = source.evidence([i for i in ids if i.strip().strip("[]") in shown])
+    done = after_rewrite(source, Attempt("", evidence, Verdict(False, 0.0, ["chosen by id"])), None)
+    return done if done.how else None
+
+
 def offered(sentence: SourceSentence | None) -> bool:
     """A sentence a model may pick as evidence: clean, and not a heading (a title states nothing)."""
     return sentence is not None and sentence.clean and sentence.block_kind != "heading"
@@ -300,3 +308,9 @@ def count(counts: GroundingCounts, how: str) -> None:
     """Add one outcome ("" is dropped)."""
     field = how or "dropped"
     setattr(counts, field, getattr(counts, field) + 1)
+
+
+def circular(term: str, definition: str) -> bool:
+    """A definition that uses its own term without saying what it is."""
+    return bool(re.search(rf"(?<!\w){re.escape(comparable_text(term))}(?!\w)", comparable_text(definition))) \
+        and not Source.defines(term, definition)

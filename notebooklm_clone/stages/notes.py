@@ -14,7 +14,6 @@ what it shaped. The stage returns a NotesResult; outputs/study.py writes the fil
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -36,7 +35,6 @@ from ..models import (
     Theme,
 )
 from .calls import Budget, Caller, output_schema, resolve_languages
-from .citations import comparable_text
 from .condense import Render
 from .evidence import numbered_sentences, sentences_in
 from .grounding import (
@@ -44,6 +42,7 @@ from .grounding import (
     Source,
     after_rewrite,
     central_sentence,
+    circular,
     clean_text,
     count,
     drop_duplicates,
@@ -51,6 +50,7 @@ from .grounding import (
     highlighted,
     pages_of_evidence,
     quotable,
+    quoted_by_id,
     quote_text,
     says_open,
 )
@@ -75,6 +75,10 @@ class _ItemOut(BaseModel):
     text: str
 
 
+class _IdsOut(BaseModel):
+    ids: list[str] = Field(min_length=1, max_length=2)
+
+
 class _TermOut(BaseModel):
     ids: list[str] = Field(min_length=1, max_length=2)
     term: str
@@ -84,7 +88,7 @@ class _TermOut(BaseModel):
 class MapOut(BaseModel):
     key_points: list[_ItemOut] = Field(max_length=MAP_LIMITS["key_points"])
     terms: list[_TermOut] = Field(max_length=MAP_LIMITS["terms"])
-    facts: list[_ItemOut] = Field(max_length=MAP_LIMITS["facts"])
+    facts: list[_IdsOut] = Field(max_length=MAP_LIMITS["facts"])  # quoted as written: copying costs tokens
     questions: list[_ItemOut] = Field(max_length=MAP_LIMITS["questions"])
 
 
@@ -176,10 +180,16 @@ def map_chunks(chunks: list[Chunk], source: Source, caller: Caller, settings: Se
         if answer is None:
             caller.warnings.append(f"chunk {draft.chunk.index}: no notes (the model's answer was unusable)")
             continue
-        for kind in ("key_points", "facts", "questions"):
+        for kind in ("key_points", "questions"):
             for item in getattr(answer, kind):
                 draft.items.append((kind, first_pass(source, item.text, item.ids, draft.sentences,
                                                      question=kind == "questions"), ""))
+        for fact in answer.facts:
+            quoted = quoted_by_id(source, fact.ids, draft.sentences)
+            if quoted is None:
+                count(counts["key_points"], "")
+            else:
+                draft.items.append(("facts", quoted, ""))
         for t in answer.terms:
             term_attempt = _term_first_pass(source, t, draft.sentences)
             if term_attempt is None:
@@ -329,12 +339,6 @@ def _finish(draft: _Draft, source: Source, rewrites: list[str],
         else:
             getattr(notes, kind).append(Cited(text=done.text, pages=pages, evidence=done.evidence, grounding=done.how))
     return notes
-
-
-def circular(term: str, definition: str) -> bool:
-    """A definition that uses its own term without saying what it is."""
-    return bool(re.search(rf"(?<!\w){re.escape(comparable_text(term))}(?!\w)", comparable_text(definition))) \
-        and not Source.defines(term, definition)
 
 
 def _without_repeats(notes: list[ChunkNotes], language: str, counts: dict[str, GroundingCounts]) -> list[ChunkNotes]:

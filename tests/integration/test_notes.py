@@ -31,6 +31,7 @@ from notebooklm_clone.stages.chunk import chunk_document
 from notebooklm_clone.stages.audit import audit_outputs
 from notebooklm_clone.stages.condense import pack
 from notebooklm_clone.stages.evidence import sentence_index
+from notebooklm_clone.stages.grounding import quote_text
 from notebooklm_clone.stages.notes import (
     MAP_LIMITS,
     STUDY_PRODUCTS,
@@ -145,6 +146,9 @@ def test_every_item_carries_verbatim_evidence_from_the_pages_it_cites(notes_run)
             assert e.sentence_id in clean  # never a heading's debris or a running header
     for term in result.glossary:  # a term the document uses, defined from a sentence that uses it
         assert any(term.term.lower() in e.quote.lower() for e in term.evidence), term
+    facts = [p for n in result.chunk_notes for p in n.facts]  # chosen by id, so quoted as written
+    assert facts and all(p.grounding == "quoted" and len(p.evidence) == 1 for p in facts), facts
+    assert all(p.text == quote_text(p.evidence) for p in facts), facts
 
 
 @pytest.mark.llm

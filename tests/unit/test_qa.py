@@ -66,6 +66,6 @@ def test_an_empty_quiz_says_why():
     ("game", "Players of the endgame score points.", False),  # a longer word is not the term
 ])
 def test_a_definition_that_only_uses_its_own_term_is_circular(term, definition, circular):
-    from notebooklm_clone.stages.notes import circular as is_circular
+    from notebooklm_clone.stages.grounding import circular as is_circular
 
     assert is_circular(term, definition) is circular
