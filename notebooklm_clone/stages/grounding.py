@@ -223,12 +223,17 @@ def offered(sentence: SourceSentence | None) -> bool:
     return sentence is not None and sentence.clean and sentence.block_kind != "heading"
 
 
+_CLOSED = re.compile(r"[.!;\u2026][\"')\]\u201d\u2019\u00bb]*\s*$")
+
+
 def quotable(sentence: SourceSentence | None) -> bool:
-    """A sentence that reads as a study note on its own: offered, of QUOTE_MIN_WORDS to QUOTE_MAX_WORDS words."""
+    """A sentence that reads as a study note on its own: offered, of QUOTE_MIN_WORDS to QUOTE_MAX_WORDS words, closed
+    like a sentence."""
     if not offered(sentence):
         return False
     text = plain_text(sentence.text)
-    return QUOTE_MIN_WORDS <= len(text.split()) <= QUOTE_MAX_WORDS and not is_debris(text) and not text.endswith("?")
+    return QUOTE_MIN_WORDS <= len(text.split()) <= QUOTE_MAX_WORDS and not is_debris(text) and not text.endswith("?") \
+        and bool(_CLOSED.search(text))  # a table row or a line cut off is no statement
 
 
 def highlighted(source: Source) -> list[SourceSentence]:
@@ -238,10 +243,12 @@ def highlighted(source: Source) -> list[SourceSentence]:
                                            for page, start, end in spans)]
 
 
-def central_sentence(sentences: list[SourceSentence], language: str) -> SourceSentence | None:
+def central_sentence(sentences: list[SourceSentence], language: str, said: list[str] = ()) -> SourceSentence | None:
     """The quotable sentence sharing the most content words with the rest of its section: what the section is
-    about, when the model took no note of it."""
+    about, when the model took no note of it; none that repeats a point `said` elsewhere."""
     candidates = [s for s in sentences if quotable(s)]
+    if said:
+        candidates = drop_duplicates(candidates, lambda s: readable(plain_text(s.text)), language, earlier=said)
     if not candidates:
         return None
     stems = [set(content_stems(plain_text(s.text), language)) for s in candidates]

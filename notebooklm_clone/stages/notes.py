@@ -220,7 +220,7 @@ def every_section_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: So
         sentences = list(found.values())
         if section in noted or sum(len(s.text.split()) for s in sentences) < MIN_SECTION_WORDS:
             continue
-        central = central_sentence(sentences, source.language)
+        central = central_sentence(sentences, source.language, [p.text for n in notes for p in n.key_points + n.facts])
         if central is None:
             continue
         evidence = source.evidence([central.id])

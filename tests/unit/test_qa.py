@@ -69,3 +69,31 @@ def test_a_definition_that_only_uses_its_own_term_is_circular(term, definition, 
     from notebooklm_clone.stages.grounding import circular as is_circular
 
     assert is_circular(term, definition) is circular
+
+
+@pytest.mark.parametrize("text, quotable", [
+    ("Our network achieves top-1 and top-5 test set error rates of 37.5% and 17.0%.", True),
+    ("ATTENDU QUE le bâtiment est protégé en vertu du règlement 1274;", True),
+    ("Sparse coding 47.1% 28.2% SIFT + FVs 45.7% 25.7% CNN", False),  # a table row
+    ("The network was trained on two GPUs for five to six days and", False),  # cut off
+])
+def test_a_quote_must_close_like_a_sentence(text, quotable):
+    from notebooklm_clone.models import SourceSentence
+    from notebooklm_clone.stages.grounding import quotable as is_quotable
+
+    sentence = SourceSentence(id="s1", page=1, start=0, end=len(text), text=text, section=[], clean=True)
+    assert is_quotable(sentence) is quotable
+
+
+def test_a_section_left_without_notes_gets_its_central_sentence_unless_another_point_says_it():
+    from notebooklm_clone.models import SourceSentence
+    from notebooklm_clone.stages.grounding import central_sentence
+
+    texts = ["We also entered our model in the ILSVRC-2012 competition and report our results in Table 2.",
+             "The ILSVRC-2012 competition results of our model are reported in Table 2 of this paper.",
+             "Our model was trained on the ILSVRC-2012 images with the same settings as in Table 2."]
+    sentences = [SourceSentence(id=f"s{k}", page=1, start=0, end=len(t), text=t, section=["6"], clean=True)
+                 for k, t in enumerate(texts)]
+    assert central_sentence(sentences, "en").text in texts[:2]
+    said = ["We also entered our model in the ILSVRC-2012 competition and report our results in Table 2."]
+    assert central_sentence(sentences, "en", said).text == texts[2]
