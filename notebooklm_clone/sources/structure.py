@@ -245,7 +245,8 @@ def _headings_from_fonts(segments: list[Segment]) -> Segment | None:
                     if extra is not title and segments.index(extra) - segments.index(title) == 1:
                         title.text += " " + extra.text
                         extra.text = ""
-    sizes = sorted({round(s.size * 2) / 2 for s in candidates if s is not title and s.size >= body * 1.12}, reverse=True)
+    sizes = sorted({round(s.size * 2) / 2 for s in candidates  # a wrapped title's second block is emptied: not a size
+                    if s is not title and s.text and s.size >= body * 1.12}, reverse=True)
     for seg in candidates:
         if seg is title or not seg.text:
             continue

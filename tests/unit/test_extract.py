@@ -68,6 +68,24 @@ def test_headings_from_font_size_without_outline(tmp_path):
     assert next(b for b in doc.blocks if b.text == pdfs.BACKGROUND).section == ["1 Introduction", "1.1 Background"]
 
 
+def test_a_title_wrapped_over_two_blocks_holds_no_section(tmp_path):
+    writer = pdfs.Writer()
+    writer.new_page()
+    writer.text("Surviving the Impossible: How Water Bears", "sans-bold", 18)
+    writer.text("Endure Drying and Freezing", "sans-bold", 18, space_after=12)
+    writer.heading("1 Introduction", 1)
+    writer.text(pdfs.INTRO)
+    writer.heading("1.1 Background", 2)
+    writer.text(pdfs.BACKGROUND)
+    writer.heading("2 Methods", 1)
+    writer.text(pdfs.METHODS)
+    doc = extract_document(writer.save(tmp_path / "wrapped.pdf", toc=False))
+    assert doc.title == "Surviving the Impossible: How Water Bears Endure Drying and Freezing"
+    assert [(b.text, b.level) for b in doc.blocks if b.kind == "heading"][1:] == [
+        ("1 Introduction", 1), ("1.1 Background", 2), ("2 Methods", 1)]
+    assert next(b for b in doc.blocks if b.text == pdfs.METHODS).section == ["2 Methods"]
+
+
 def test_outline_makes_headings_of_body_font_lines(tmp_path):
     doc = extract_document(pdfs.toc_only_headings_pdf(tmp_path / "toc.pdf"))
     assert [(b.text, b.kind, b.level, b.page) for b in doc.blocks] == [
