@@ -2,9 +2,10 @@
 does not fit the answer: a question naming the answer's subject leads into it, where "What comes next?" says nothing.
 
 The focus is a word or two-word phrase of the answer's first sentence, in the answer's own words (nothing invented),
-that the document uses as a noun (ending a phrase that starts with an article somewhere) and more than once, that the host has not asked about
-yet, and that names neither the document's title nor its show words. New to the listener beats heard before; then
-a phrase the document repeats beats a word; then the more frequent in the document; then the earlier in the answer.
+that the document uses as a noun (between an article and a function word or a mark somewhere, or as a name) and more
+than once, that the host has not asked about yet, and that is not in the document's title nor a show word. New to
+the listener beats heard before; then a phrase beats a word; then the more frequent in the document; then the
+earlier in the answer.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ DETERMINERS = {
     "pt": {"o": "o", "a": "a", "os": "os", "as": "as", "um": "", "uma": "", "este": "o", "esta": "a"},
 }
 _TOKENS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")  # a hyphenated compound is one token
-_NAMED = re.compile(r"\b[a-z][a-z]+,? ([A-Z][\w-]*[A-Za-z])\b")  # a capital after a lower-case word, never written in lower case: a name
+# a capital after a lower-case word (and never written in lower case): a name
+_NAMED = re.compile(r"\b[a-z][a-z]+,? ([A-Z][\w-]*[A-Za-z])\b")
 _PHRASE_ENDS = set(".;:?!),")
 _JOINS = {"and", "or", "nor", "et", "ou", "und", "oder", "y", "o", "e", "ou"}
 _TOKENS_AND_MARKS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|[^\w\s]|\d+")
@@ -111,8 +113,8 @@ class Focus:
         return self._said(key, span, first)
 
     def _noun(self, key: tuple[str, ...], span: list[str]) -> bool:
-        """A word seen as a phrase's head after an article, or a name; a pair whose second word is one, or seen twice after an
-        article ("the video games ...")."""
+        """A word seen as a phrase's head after an article, or a name; a pair whose second word is one, or seen
+        twice after an article ("the video games ...")."""
         word = span[-1].lower()
         singular, plural = re.sub(r"(?<=\w\w)[sx]$", "", word), word + "s"  # "the student ." makes "students" one
         return bool({word, singular, plural} & self.heads) or key[-1] in self.names \

@@ -243,6 +243,26 @@ def highlighted(source: Source) -> list[SourceSentence]:
                                            for page, start, end in spans)]
 
 
+_CAPITALS_LEAD = re.compile(r"^\W*(?:[A-ZÀ-Ý][A-ZÀ-Ý'’\-]*[\s,]+){2,}[A-ZÀ-Ý][A-ZÀ-Ý'’\-]+(?=[\s,])")
+MAX_EMPHASIZED = 3
+
+
+def emphasized(source: Source) -> list[SourceSentence]:
+    """Quotable sentences the document opens in capitals ("IL EST RÉSOLU À L'UNANIMITÉ D'APPROUVER la demande",
+    "NOW, THEREFORE, BE IT RESOLVED that ..."): what a resolution decides, or what its authors set apart. Not a
+    recital ("WHEREAS ..."), nor a label or run-in heading ("FOR FURTHER INFORMATION CONTACT: ...", "RULES OF
+    CONSEQUENCE In addition ..."): three or more words in capitals that run on into the sentence in lower case. At most
+    MAX_EMPHASIZED, in reading order."""
+    found = []
+    for sentence in source.index:
+        text = plain_text(sentence.text)
+        lead = _CAPITALS_LEAD.match(text)
+        if lead and re.match(r"\s*[a-zà-ÿ]", text[lead.end():]) and quotable(sentence) \
+                and not _RECITAL.match(text) and source.offered([sentence]):
+            found.append(sentence)
+    return found[:MAX_EMPHASIZED]
+
+
 def central_sentence(sentences: list[SourceSentence], language: str, said: list[str] = ()) -> SourceSentence | None:
     """The quotable sentence sharing the most content words with the rest of its section: what the section is
     about, when the model took no note of it; none that repeats a point `said` elsewhere."""

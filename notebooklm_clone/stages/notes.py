@@ -46,6 +46,7 @@ from .grounding import (
     clean_text,
     count,
     drop_duplicates,
+    emphasized,
     first_pass,
     highlighted,
     pages_of_evidence,
@@ -233,12 +234,12 @@ def every_section_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: So
 
 def every_highlight_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: Source,
                           counts: GroundingCounts) -> list[ChunkNotes]:
-    """A sentence the reader highlighted is among the key points: quoted (the authors' words, cited like any other
-    point) when no point says it yet: a point that only lists it as a second source does not. What the reader wrote
-    never becomes a point: it is not in the text."""
+    """A sentence the reader highlighted, or the document set in capitals, is among the key points: quoted (the
+    authors' words, cited like any other point) when no point says it yet (one listing it as a second source does
+    not). What the reader wrote never becomes a point: it is not in the text."""
     noted = {e.sentence_id for n in notes for p in n.key_points + n.facts for e in p.evidence
              if _says(p.text, e.quote, source.language)}
-    for sentence in highlighted(source):
+    for sentence in highlighted(source) + emphasized(source):
         chunk = next((c for c in chunks if sentence.id in {s.id for s in sentences_in(c, source.index)}), None)
         if chunk is None or sentence.id in noted or not quotable(sentence):
             continue

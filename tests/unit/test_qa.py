@@ -97,3 +97,20 @@ def test_a_section_left_without_notes_gets_its_central_sentence_unless_another_p
     assert central_sentence(sentences, "en").text in texts[:2]
     said = ["We also entered our model in the ILSVRC-2012 competition and report our results in Table 2."]
     assert central_sentence(sentences, "en", said).text == texts[2]
+
+
+def test_a_decision_set_in_capitals_is_emphasized_but_not_recitals_labels_or_run_in_headings():
+    from notebooklm_clone.models import Block, Document
+    from notebooklm_clone.stages.grounding import Source, emphasized
+
+    paragraphs = ["ATTENDU QUE le bâtiment est protégé en vertu du règlement 1274;",
+                  "IL EST RÉSOLU À L’UNANIMITÉ", "D’APPROUVER la demande de démolition partielle du bâtiment.",
+                  "FOR FURTHER INFORMATION CONTACT: Ian Won, Manager, Seattle Branch, 2200 South 216th Street.",
+                  "RULES OF CONSEQUENCE In addition to axioms, a deductive science requires a rule of inference.",
+                  "FCC OPS installation and verification is done by the operator at every station.",
+                  "NOW, THEREFORE, BE IT RESOLVED that the council adopts the budget for the coming year."]
+    document = Document(source="x", sha256="0" * 64, title="t", page_count=1,
+                        blocks=[Block(page=1, text=text, kind="paragraph") for text in paragraphs])
+    found = [" ".join(s.text.split()) for s in emphasized(Source(document))]
+    assert found == ["IL EST RÉSOLU À L’UNANIMITÉ D’APPROUVER la demande de démolition partielle du bâtiment.",
+                     "NOW, THEREFORE, BE IT RESOLVED that the council adopts the budget for the coming year."]
