@@ -66,6 +66,14 @@ def pages_of_evidence(evidence: list[Evidence]) -> list[int]:
     return sorted({e.page for e in evidence})
 
 
+_ARTICLES = (r"(?:an?|the|one|un|une|le|la|les|l'|des|du|ein|eine|einer|der|die|das|el|los|las|una|il|lo|gli|um|uma|"
+             r"o|os|as)\b")
+
+# what follows "are" in a statement about X rather than a definition of it: a participle, an adverb, a preposition
+_PREDICATE = (r"(?:\w+ed|\w+é|\w+ées?|\w+és|not|no|also|often|very|more|less|most|so|too|still|now|then|thought|"
+              r"able|in|on|at|by|to|of|for|from|with|being|been|where|when|found|known|shown|seen|made|kept|under)\b")
+
+
 class Source:
     """The document's sentence index with the lookups grounding needs, built once per document."""
 
@@ -150,12 +158,17 @@ class Source:
 
     @staticmethod
     def defines(term: str, text: str) -> bool:
-        """Whether a sentence defines or explains `term` ("X is ...", "X, a ...", "called X", "X (the ...)")."""
-        needle = comparable_text(term)
-        defining = re.compile(rf"(?<!\w){re.escape(needle)}\W{{0,3}}(?:\([^)]*\)\s*)?(?:is|are|was|refers|means|"
-                              rf"denotes|describes|called|known|,)\b|(?:called|termed|known as|named|define)\W+"
-                              rf"(?:the\s+|an?\s+)?[\"']?{re.escape(needle)}|(?<!\w){re.escape(needle)}\W{{0,3}}"
-                              rf"(?:est|sont|désigne|signifie|ist|sind|bezeichnet|bedeutet)\b")
+        """Whether a sentence defines or explains `term`: "X is a ...", "Xs are small animals", "X, the ...",
+        "X (life without water)", "called X", "long form (X)", "X refers to"; not "X is protected by ..." nor "Xs are
+        used ..." (a predicate says something of X, not what X is)."""
+        needle = re.escape(comparable_text(term))
+        defining = re.compile(
+            rf"(?<!\w){needle}\W{{0,3}}(?:(?:is|was|est|ist|es|è|é)\s+(?:also\s+|aussi\s+)?{_ARTICLES}"
+            rf"|(?:are|were|sont|sind|son|sono|são)\s+(?!{_PREDICATE})"
+            rf"|,\s+(?:or\s+|ou\s+)?{_ARTICLES}|\((?![^)]*\d)(?!see\b|fig|table|cf\b)[^\W\d][^)]*\s[^)]*\)"
+            rf"|(?:refers?|means|denotes|désigne|signifie|bezeichnet|bedeutet)\b)"
+            rf"|(?:called|termed|known as|named|defined as|define|appelée?s?|nommée?s?)\W+(?:the\s+|an?\s+)?"
+            rf"[\"']?{needle}|\w\s+\({needle}s?\)")
         return bool(defining.search(comparable_text(text)))
 
 

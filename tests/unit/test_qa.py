@@ -114,3 +114,24 @@ def test_a_decision_set_in_capitals_is_emphasized_but_not_recitals_labels_or_run
     found = [" ".join(s.text.split()) for s in emphasized(Source(document))]
     assert found == ["IL EST RÉSOLU À L’UNANIMITÉ D’APPROUVER la demande de démolition partielle du bâtiment.",
                      "NOW, THEREFORE, BE IT RESOLVED that the council adopts the budget for the coming year."]
+
+
+@pytest.mark.parametrize("term, sentence, defines", [
+    ("gamification", "Gamification, or the incorporation of game elements into non-game settings, helps.", True),
+    ("tun", "A tun is a dried, barrel-shaped state.", True),
+    ("Quest to Learn", "Quest to Learn, a new charter school in New York City, uses game design.", True),
+    ("dropout", "a recently-developed regularization method called “dropout” that proved effective", True),
+    ("ReLU", "Neurons with this nonlinearity are called Rectified Linear Units (ReLUs).", True),
+    ("CAHS proteins", "CAHS proteins are intrinsically disordered proteins that form gels.", True),
+    ("anhydrobiosis", "Anhydrobiosis (life without water) is common.", True),
+    ("tun state", "The tun state is where tardigrades live.", False),
+    ("bâtiment", "Le bâtiment est protégé en vertu du règlement 1274.", False),
+    ("meta-game", "This meta-game, in turn, attempts to foster goal-setting.", False),
+    ("tardigrades", "Tardigrades are found in moss.", False),
+    ("Dsup", "Dsup (Fig. 2) binds DNA.", False),
+    ("schools", "Schools, teachers and students benefit.", False),
+])
+def test_a_definition_says_what_the_term_is_not_something_about_it(term, sentence, defines):
+    from notebooklm_clone.stages.grounding import Source
+
+    assert Source.defines(term, sentence) is defines
