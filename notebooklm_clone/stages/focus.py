@@ -2,7 +2,7 @@
 does not fit the answer: a question naming the answer's subject leads into it, where "What comes next?" says nothing.
 
 The focus is a word or two-word phrase of the answer's first sentence, in the answer's own words (nothing invented),
-that the document uses as a noun (between an article and a function word or a mark somewhere, or as a name) and more
+that the document uses as a noun (between an article or preposition and a function word or a mark, or as a name) and more
 than once, that the host has not asked about yet, and that is not in the document's title nor a show word. New to
 the listener beats heard before; then a phrase beats a word; then the more frequent in the document; then the
 earlier in the answer.
@@ -15,10 +15,10 @@ import unicodedata
 from collections import Counter, defaultdict
 
 from .citations import comparable_text
-from .themes import GENERIC, MIN_WORD_CHARS
+from .themes import GENERIC
 from .verify import content_words, stem, stopwords
 
-MIN_USES = 2  # in the document, for a term to be one of its subjects
+MIN_USES = 1  # in the document (the answer's own sentence counts): frequency only ranks
 # articles and determiners a noun follows; the definite ones are kept in the host's question where the document
 # puts them ("What about the tun?"); "l" is the French article before a vowel ("l'eau")
 DETERMINERS = {
@@ -33,11 +33,22 @@ DETERMINERS = {
            "una": "", "questo": "il", "questa": "la"},
     "pt": {"o": "o", "a": "a", "os": "os", "as": "as", "um": "", "uma": "", "este": "o", "esta": "a"},
 }
-_TOKENS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")  # a hyphenated compound is one token
 # a capital after a lower-case word (and never written in lower case): a name
 _NAMED = re.compile(r"\b[a-z][a-z]+,? ([A-Z][\w-]*[A-Za-z])\b")
 _PHRASE_ENDS = set(".;:?!),")
 _JOINS = {"and", "or", "nor", "et", "ou", "und", "oder", "y", "o", "e", "ou"}
+# a word between one of these and a function word or a mark is a noun too ("to" is left out: "the chance to fail.")
+PREPOSITIONS = {
+    "en": set("of in after from with for by on at into about during without between through under".split()),
+    "fr": set("de du des à au aux en dans par pour sur avec sans après avant".split()),
+    "de": set("von vom mit für auf aus bei nach über unter zum zur im am".split()),
+    "es": set("de del en con por para sobre sin tras".split()),
+    "it": set("di del della dei in con per su senza dopo".split()),
+    "pt": set("de do da dos das em com por para sobre sem".split()),
+}
+_COUNTS = set("hundred hundreds thousand thousands million millions billion billions dozen dozens".split())
+_IDIOMS = {("in", "turn"), ("in", "fact"), ("in", "part"), ("at", "least"), ("at", "most"), ("on", "average"),
+           ("in", "general"), ("for", "example"), ("for", "instance"), ("in", "particular"), ("en", "effet")}
 _TOKENS_AND_MARKS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|[^\w\s]|\d+")
 
 
@@ -54,9 +65,10 @@ class Focus:
         self.articles = _article(language)
         self.uses: Counter = Counter()  # term (tuple of stems) -> occurrences in the document
         self.phrases: Counter = Counter()  # stem pairs seen after an article
-        self.heads: set[str] = set()  # words seen between an article and a function word or a mark
+        self.heads: set[str] = set()  # words seen between an article or preposition and a function word or mark
         self.article: dict[tuple[str, ...], Counter] = defaultdict(Counter)  # words as written -> articles before
         stop = stopwords(language)
+        prepositions = PREPOSITIONS.get(language, PREPOSITIONS["en"])
         tokens = _TOKENS_AND_MARKS.findall(comparable_text(document_text))
         words = [t for t in tokens if t[0].isalpha()]
         for k, word in enumerate(words):
@@ -72,6 +84,9 @@ class Focus:
             if before in self.articles:
                 self.heads.add(word)
                 self.article[(word,)][self.articles[before]] += 1
+            elif before in prepositions and not word.endswith("ing") and word not in _COUNTS \
+                    and (before, word) not in _IDIOMS:  # "after rehydration.", "in minutes or"
+                self.heads.add(word)
             elif k >= 2 and tokens[k - 2] in self.articles and before[0].isalpha() and before not in stop:
                 self.article[(before, word)][self.articles[tokens[k - 2]]] += 1
                 self.phrases[(stem(before), stem(word))] += 1
@@ -91,12 +106,15 @@ class Focus:
         when none qualifies; the term counts as asked."""
         first = re.split(r"(?<=[.!?])\s+", answer.strip(), maxsplit=1)[0]
         keep = {w for w in content_words(first, self.language) if stem(w) not in self.excluded}
-        words = _TOKENS.findall(comparable_text(first))
+        words = _TOKENS_AND_MARKS.findall(comparable_text(first))
         candidates: list[tuple[tuple, tuple[str, ...], list[str]]] = []
         for k, word in enumerate(words):
-            spans = [[word]] + ([[word, words[k + 1]]] if k + 1 < len(words) else [])
+            if not word[0].isalpha():
+                continue
+            after = words[k + 1] if k + 1 < len(words) else ""
+            spans = [[word]] + ([[word, after]] if after[:1].isalpha() else [])  # no pair across a mark
             for span in spans:
-                if not all(w in keep for w in span) or len(span) == 1 and len(word) < MIN_WORD_CHARS:
+                if not all(w in keep for w in span):
                     continue
                 key = tuple(stem(w) for w in span)
                 if key in self.asked or self.uses[key] < MIN_USES or not self._noun(key, span) \
@@ -113,17 +131,17 @@ class Focus:
         return self._said(key, span, first)
 
     def _noun(self, key: tuple[str, ...], span: list[str]) -> bool:
-        """A word seen as a phrase's head after an article, or a name; a pair whose second word is one, or seen
-        twice after an article ("the video games ...")."""
+        """A word seen as a phrase's head after an article, or a name; a pair whose second word is one and that
+        recurs, or seen twice after an article ("the video games ...")."""
         word = span[-1].lower()
         singular, plural = re.sub(r"(?<=\w\w)[sx]$", "", word), word + "s"  # "the student ." makes "students" one
-        return bool({word, singular, plural} & self.heads) or key[-1] in self.names \
-            or len(key) == 2 and self.phrases[key] >= 2
+        head = bool({word, singular, plural} & self.heads) or key[-1] in self.names
+        return head if len(key) == 1 else head and self.uses[key] >= 2 or self.phrases[key] >= 2
 
     def _said(self, key: tuple[str, ...], span: list[str], sentence: str) -> str:
         """The term as written in the answer (its capitals kept unless only the sentence's start gave them), after
         the article the document most often puts before it."""
-        match = re.search(r"(?<!\w)" + r"\W+".join(re.escape(w) for w in span) + r"(?!\w)", sentence, re.IGNORECASE)
+        match = re.search(r"(?<!\w)" + r"\s+".join(re.escape(w) for w in span) + r"(?!\w)", sentence, re.IGNORECASE)
         written = match.group(0) if match else " ".join(span)
         lower = written[:1].lower() + written[1:]
         if match and match.start() == 0 and written != lower and not written[1:2].isupper() \

@@ -86,8 +86,9 @@ def test_the_script_is_grounded_and_free_of_meta_talk_and_impersonation(script_r
               if not any(verify(x, [text]).supported for x in said for text in texts)]
     assert len(sections) >= 3 and missed == [], missed
     answers = result.stats.answers
-    # where the model's question does not fit, the host names the answer's subject; a plain "What comes next?" is rare
-    assert answers["exchanges"] >= 3 and answers["plain_questions"] <= answers["exchanges"] // 3, answers
+    # where the model's question does not fit, the host names the answer's subject; a plain "What comes next?" is the
+    # exception
+    assert answers["exchanges"] >= 3 and answers["plain_questions"] < answers["exchanges"] / 2, answers
     exchanges = [(q.text, a.text) for q, a in zip(result.script.turns, result.script.turns[1:])
                  if q.speaker == "host" and a.speaker == "expert"]
     naming = [(q, a) for q, a in exchanges if re.search(r"(?:What|And what) (?:do we learn )?about (.+)\?$", q)]
