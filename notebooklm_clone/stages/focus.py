@@ -64,7 +64,7 @@ class Focus:
         self.text = document_text
         self.articles = _article(language)
         self.uses: Counter = Counter()  # term (tuple of stems) -> occurrences in the document
-        self.phrases: Counter = Counter()  # stem pairs seen after an article
+        self.phrases: Counter = Counter()  # stem pairs seen after an article or preposition, ending a phrase
         self.heads: set[str] = set()  # words seen between an article or preposition and a function word or mark
         self.article: dict[tuple[str, ...], Counter] = defaultdict(Counter)  # words as written -> articles before
         stop = stopwords(language)
@@ -87,12 +87,15 @@ class Focus:
             elif before in prepositions and not word.endswith("ing") and word not in _COUNTS \
                     and (before, word) not in _IDIOMS:  # "after rehydration.", "in minutes or"
                 self.heads.add(word)
-            elif k >= 2 and tokens[k - 2] in self.articles and before[0].isalpha() and before not in stop:
-                self.article[(before, word)][self.articles[tokens[k - 2]]] += 1
-                self.phrases[(stem(before), stem(word))] += 1
+            opener = tokens[k - 2] if k >= 2 else ""
+            if (opener in self.articles or opener in prepositions) and before[0].isalpha() and before not in stop:
+                self.phrases[(stem(before), stem(word))] += 1  # "the video games .", "in video games ,"
+                if opener in self.articles:
+                    self.article[(before, word)][self.articles[opener]] += 1
         raw = unicodedata.normalize("NFKC", document_text)
         lower = set(re.findall(r"\b[a-z][\w-]*", raw))
-        self.names = {stem(m.group(1)) for m in _NAMED.finditer(raw) if m.group(1).lower() not in lower}
+        self.names = {stem(m.group(1)) for m in _NAMED.finditer(raw) if m.group(1).lower() not in lower
+                      and not m.group(1).endswith(("an", "ish", "ese"))}  # "American schools": an adjective
         self.excluded = {stem(w) for w in content_words(title, language)} | GENERIC
         self.asked: set[tuple[str, ...]] = set()
         self.heard: set[str] = set()  # stems the episode has said
@@ -131,12 +134,14 @@ class Focus:
         return self._said(key, span, first)
 
     def _noun(self, key: tuple[str, ...], span: list[str]) -> bool:
-        """A word seen as a phrase's head after an article, or a name; a pair whose second word is one and that
-        recurs, or seen twice after an article ("the video games ...")."""
+        """A word seen as a phrase's head after an article, or a name; a pair that recurs, ends in one and is seen
+        as a phrase after an article or a preposition ("in video games ,"; "motivate students" is not) or led by a
+        name ("CAHS proteins")."""
         word = span[-1].lower()
         singular, plural = re.sub(r"(?<=\w\w)[sx]$", "", word), word + "s"  # "the student ." makes "students" one
         head = bool({word, singular, plural} & self.heads) or key[-1] in self.names
-        return head if len(key) == 1 else head and self.uses[key] >= 2 or self.phrases[key] >= 2
+        return head if len(key) == 1 else \
+            head and self.uses[key] >= 2 and (self.phrases[key] >= 1 or key[0] in self.names)
 
     def _said(self, key: tuple[str, ...], span: list[str], sentence: str) -> str:
         """The term as written in the answer (its capitals kept unless only the sentence's start gave them), after
@@ -149,6 +154,8 @@ class Focus:
             written = lower
         forms = self.article[tuple(span)]
         article = forms.most_common(1)[0][0] if forms else ""
+        if not article and self.language == "en" and not written.endswith("s") and key[-1] not in self.names:
+            article = "the"  # "What about environment?" needs one; a plural or a name does not
         if not article:
             return written
         return article + written if article.endswith("'") else f"{article} {written}"

@@ -20,8 +20,9 @@ from pydantic import BaseModel, Field
 from ..models import Cited, GroundingCounts, QuizQuestion, Term
 from .condense import chosen
 from .evidence import plain_text
+from .focus import Focus
 from .grounding import Source, clean_text, count, drop_duplicates, pages_of_evidence, union_evidence
-from .verify import BLANK, answer_statement, comparable_text, content_stems, names_in, verify_answer
+from .verify import BLANK, answer_statement, comparable_text, content_stems, names_in, stem, stopwords, verify_answer
 
 LETTERS = "ABCD"
 MAX_OPTION_WORDS = 12
@@ -91,7 +92,7 @@ def _unit(option: str) -> str:
 
 
 class DistractorPool:
-    """The document's numbers (with their units), names and glossary terms, in reading order: the wrong options a
+    """The document's numbers (with their units), names, glossary terms and recurring nouns: the wrong options a
     question can take when the model's own are not from the document."""
 
     def __init__(self, source: Source, terms: list[Term]):
@@ -109,6 +110,7 @@ class DistractorPool:
         self.numbers = list(dict.fromkeys(numbers))
         self.terms = list(dict.fromkeys(t.term for t in terms))
         self.names = list(dict.fromkeys(names))
+        self.subjects = _subjects(" ".join(plain_text(s.text) for s in clean), source.document.title, self.language)
 
     def in_document(self, option: str) -> bool:
         """Verbatim (up to case and spacing) in the body, or, for a phrase, every content word of it there."""
@@ -125,9 +127,27 @@ class DistractorPool:
             same = [n for n in self.numbers if _unit(n) == unit and _year(n) == year]
             return same + [n for n in self.numbers if n not in same and _year(n) == year]
         key = comparable_text(answer)
-        if any(comparable_text(t) == key for t in self.terms):
-            return self.terms
+        if any(comparable_text(t) == key for t in self.terms + self.subjects):
+            plural = key.endswith("s")  # "video _____" takes "games", not "school"; a word takes a word
+            return [t for t in self.terms + self.subjects if (" " in t) == (" " in key)
+                    and (" " in key or t.endswith("s") == plural)]
         return self.names if kind == "name" else []
+
+
+MIN_SUBJECT_USES = 3
+MAX_SUBJECTS = 12  # the most used: rarer "nouns" are more often verbs or adjectives
+
+
+def _subjects(text: str, title: str, language: str) -> list[str]:
+    """The document's recurring nouns (stages/focus.py), most used first: wrong options of a glossary term's kind
+    when the glossary is too short to give three."""
+    focus = Focus(text, title, language)
+    found: dict[str, str] = {}
+    for word in sorted(focus.heads, key=lambda w: (-focus.uses[(stem(w),)], w)):
+        if len(word) >= 4 and "-" not in word and stem(word) not in focus.excluded and not word.endswith("ing") \
+                and focus.uses[(stem(word),)] >= MIN_SUBJECT_USES and word not in stopwords(language):
+            found.setdefault(stem(word), word)
+    return list(found.values())[:MAX_SUBJECTS]
 
 
 def build_quiz(items: list[_QuizItemOut], points: list[Cited], source: Source, terms: list[Term], asked: list[str],
@@ -209,9 +229,9 @@ def _draft(item: _QuizItemOut, points: list[Cited], pool: DistractorPool, rng: r
 
 
 def _blank(point: Cited, pool: DistractorPool, rng: random.Random, used: set[str]):
-    """A fill-in-the-blank question on the verbatim sentence under a point: a number or a name of it blanked out,
-    the wrong options from the document's other numbers or names. None when the sentence has nothing to blank or
-    the document too few alternatives."""
+    """A fill-in-the-blank question on the verbatim sentence under a point: a number, a name, a term or else a
+    recurring noun of it blanked out, the wrong options from the document's others of the kind. None when the
+    sentence has nothing to blank or the document too few alternatives."""
     for evidence in point.evidence:
         if evidence.sentence_id in used:
             continue
@@ -220,7 +240,8 @@ def _blank(point: Cited, pool: DistractorPool, rng: random.Random, used: set[str
             continue
         content = _CITED_YEAR.sub("", sentence)  # "(Gee, 2008)": a quiz on citation years teaches nothing
         targets = [_with_unit(m.group()) for m in _NUMBER.finditer(content) if not _padded(m.group())]
-        targets += [n for n in pool.terms + pool.names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", content)]
+        targets += [n for n in pool.terms + pool.names + pool.subjects  # a whole word: not "meta-_____"
+                    if re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", content)]
         title = comparable_text(pool.source.document.title or "")
         # a blank first word asks for grammar; a word of the title gives itself away
         targets = [t for t in targets if not sentence.startswith(t) and comparable_text(t) not in title]

@@ -135,3 +135,27 @@ def test_a_definition_says_what_the_term_is_not_something_about_it(term, sentenc
     from notebooklm_clone.stages.grounding import Source
 
     assert Source.defines(term, sentence) is defines
+
+
+def test_a_term_blanked_out_of_a_sentence_takes_the_document_s_recurring_nouns_as_wrong_options():
+    from notebooklm_clone.models import Block, Cited, Document, Evidence
+    from notebooklm_clone.stages.grounding import Source
+    from notebooklm_clone.stages.quiz import DistractorPool, _blank
+
+    text = ("The students play games in the school. The teachers give rewards to the players. The players earn "
+            "points in the games. The school has rules for the students. The teachers set the rules. The rewards "
+            "motivate the players. The students follow the rules. The teachers like the rewards. Gamification "
+            "adds points to the lessons of the school. The games keep the points. The points count in the games.")
+    document = Document(source="x", sha256="0" * 64, title="Play at school", page_count=1,
+                        blocks=[Block(page=1, text=text, kind="paragraph")])
+    source = Source(document)
+    pool = DistractorPool(source, [])
+    assert {"students", "teachers", "players", "rewards", "rules"} <= set(pool.subjects), pool.subjects
+    sentence = next(s for s in source.index if s.text.startswith("The teachers give"))
+    point = Cited(text=sentence.text, pages=[1], evidence=[Evidence(sentence_id=sentence.id, page=1, start=sentence.start,
+                                                                    end=sentence.end, quote=sentence.text)])
+    import random
+
+    question, answer, wrong, _ = _blank(point, pool, random.Random(0), set())
+    assert "_____" in question and answer in {"rewards", "players"}
+    assert len(wrong) == 3 and all(w.endswith("s") and w not in sentence.text for w in wrong), wrong
