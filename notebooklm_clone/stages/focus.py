@@ -36,7 +36,7 @@ DETERMINERS = {
 # a capital after a lower-case word (and never written in lower case): a name
 _NAMED = re.compile(r"\b[a-z][a-z]+,? ([A-Z][\w-]*[A-Za-z])\b")
 _PHRASE_ENDS = set(".;:?!),")
-_JOINS = {"and", "or", "nor", "et", "ou", "und", "oder", "y", "o", "e", "ou"}
+_JOINS = {"and", "or", "nor", "et", "ou", "und", "oder", "y", "o", "e"}
 # a word between one of these and a function word or a mark is a noun too ("to" is left out: "the chance to fail.")
 PREPOSITIONS = {
     "en": set("of in after from with for by on at into about during without between through under".split()),
@@ -52,17 +52,13 @@ _IDIOMS = {("in", "turn"), ("in", "fact"), ("in", "part"), ("at", "least"), ("at
 _TOKENS_AND_MARKS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|[^\w\s]|\d+")
 
 
-def _article(language: str) -> dict[str, str]:
-    return DETERMINERS.get(language, DETERMINERS["en"])
-
-
 class Focus:
     """The document's noun terms and how it writes them, and the terms the host has asked about."""
 
     def __init__(self, document_text: str, title: str, language: str):
         self.language = language
         self.text = document_text
-        self.articles = _article(language)
+        self.articles = DETERMINERS.get(language, DETERMINERS["en"])
         self.uses: Counter = Counter()  # term (tuple of stems) -> occurrences in the document
         self.phrases: Counter = Counter()  # stem pairs seen after an article or preposition, ending a phrase
         self.heads: set[str] = set()  # words seen between an article or preposition and a function word or mark

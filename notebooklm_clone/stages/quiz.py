@@ -127,10 +127,10 @@ class DistractorPool:
             same = [n for n in self.numbers if _unit(n) == unit and _year(n) == year]
             return same + [n for n in self.numbers if n not in same and _year(n) == year]
         key = comparable_text(answer)
-        if any(comparable_text(t) == key for t in self.terms + self.subjects):
+        kinds = self.terms + self.subjects
+        if any(comparable_text(t) == key for t in kinds):
             plural = key.endswith("s")  # "video _____" takes "games", not "school"; a word takes a word
-            return [t for t in self.terms + self.subjects if (" " in t) == (" " in key)
-                    and (" " in key or t.endswith("s") == plural)]
+            return [t for t in kinds if (" " in t) == (" " in key) and (" " in key or t.endswith("s") == plural)]
         return self.names if kind == "name" else []
 
 
@@ -142,10 +142,11 @@ def _subjects(text: str, title: str, language: str) -> list[str]:
     """The document's recurring nouns (stages/focus.py), most used first: wrong options of a glossary term's kind
     when the glossary is too short to give three."""
     focus = Focus(text, title, language)
+    stop = stopwords(language)
     found: dict[str, str] = {}
     for word in sorted(focus.heads, key=lambda w: (-focus.uses[(stem(w),)], w)):
         if len(word) >= 4 and "-" not in word and stem(word) not in focus.excluded and not word.endswith("ing") \
-                and focus.uses[(stem(word),)] >= MIN_SUBJECT_USES and word not in stopwords(language):
+                and focus.uses[(stem(word),)] >= MIN_SUBJECT_USES and word not in stop:
             found.setdefault(stem(word), word)
     return list(found.values())[:MAX_SUBJECTS]
 
