@@ -47,8 +47,11 @@ PREPOSITIONS = {
     "pt": set("de do da dos das em com por para sobre sem".split()),
 }
 _COUNTS = set("hundred hundreds thousand thousands million millions billion billions dozen dozens".split())
-_IDIOMS = {("in", "turn"), ("in", "fact"), ("in", "part"), ("at", "least"), ("at", "most"), ("on", "average"),
+_IDIOMS = {("by", "means"), ("in", "terms"), ("in", "order"), ("in", "turn"), ("in", "fact"), ("in", "part"), ("at", "least"), ("at", "most"), ("on", "average"),
            ("in", "general"), ("for", "example"), ("for", "instance"), ("in", "particular"), ("en", "effet")}
+# a noun mostly followed by "of" relates other nouns ("the number of", "a pair of", "the use of"): no subject itself
+RELATIONAL_BEFORE = {"en": "of"}
+RELATIONAL_SHARE = 0.6
 _TOKENS_AND_MARKS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|[^\w\s]|\d+")
 
 
@@ -71,6 +74,9 @@ class Focus:
             for term in ((stem(word),), (stem(word), stem(words[k + 1])) if k + 1 < len(words) else None):
                 if term:
                     self.uses[term] += 1
+        relational = RELATIONAL_BEFORE.get(language)
+        before_of: Counter = Counter(stem(w) for w, nxt in zip(words, words[1:]) if nxt == relational)
+        self.relational = {s for s, n in before_of.items() if n >= 2 and n >= RELATIONAL_SHARE * self.uses[(s,)]}
         for k in range(1, len(tokens) - 1):
             word, after = tokens[k], tokens[k + 1]
             if not word[0].isalpha() or "-" in word or not (after in _PHRASE_ENDS or after in stop) \
@@ -100,6 +106,10 @@ class Focus:
         """Record what a turn said, so a term it named is no longer new."""
         self.heard |= {stem(w) for w in content_words(text, self.language)}
 
+    def ask(self, question: str) -> None:
+        """Record the words a question of the model's or the notes' named, so the host does not ask for them again."""
+        self.asked |= {(stem(w),) for w in content_words(question, self.language)}
+
     def term(self, answer: str) -> str:
         """The focus of the answer's first sentence as the host would say it ("the tun", "virtual worlds"), or ""
         when none qualifies; the term counts as asked."""
@@ -116,7 +126,7 @@ class Focus:
                 if not all(w in keep for w in span):
                     continue
                 key = tuple(stem(w) for w in span)
-                if key in self.asked or self.uses[key] < MIN_USES or not self._noun(key, span) \
+                if key in self.asked or all((s,) in self.asked for s in key) or self.uses[key] < MIN_USES or not self._noun(key, span) \
                         or any("-" in w for w in span):
                     continue
                 new = not any(s in self.heard for s in key)
@@ -130,13 +140,13 @@ class Focus:
         return self._said(key, span, first)
 
     def _noun(self, key: tuple[str, ...], span: list[str]) -> bool:
-        """A word seen as a phrase's head after an article, or a name; a pair that recurs, ends in one and is seen
+        """A word seen as a phrase's head after an article, or a name, and not mostly followed by "of"; a pair that recurs, ends in one and is seen
         as a phrase after an article or a preposition ("in video games ,"; "motivate students" is not) or led by a
         name ("CAHS proteins")."""
         word = span[-1].lower()
         singular, plural = re.sub(r"(?<=\w\w)[sx]$", "", word), word + "s"  # "the student ." makes "students" one
         head = bool({word, singular, plural} & self.heads) or key[-1] in self.names
-        return head if len(key) == 1 else \
+        return head and (key[0] not in self.relational or key[0] in self.names) if len(key) == 1 else \
             head and self.uses[key] >= 2 and (self.phrases[key] >= 1 or key[0] in self.names)
 
     def _said(self, key: tuple[str, ...], span: list[str], sentence: str) -> str:

@@ -3,8 +3,8 @@ glossary, Q&A, flashcards, quiz), every item resting on verbatim source sentence
 
 The map prompt shows a chunk as numbered source sentences and the model answers with the ids each note rests on, so
 every note comes with its evidence; grounding.py checks each note against it, relocates, rewrites once (one call
-per chunk for all its failed notes), quotes or drops it. Reduce steps (reduce.py, quiz.py) work on those grounded
-points by id in the same way.
+per chunk for all its failed notes, while rewriting rescues any), quotes or drops it; coverage.py adds what no note
+took. Reduce steps (reduce.py, quiz.py) work on those grounded points by id in the same way.
 
 Nothing is ever truncated to fit a context: a chunk whose map prompt does not fit is split, and notes too long for
 one call are condensed (condense.py). Calls go through `LLM.complete`, which caches every answer (also in the
@@ -36,34 +36,32 @@ from ..models import (
 )
 from .calls import Budget, Caller, output_schema, resolve_languages
 from .condense import Render
+from .coverage import every_highlight_noted, every_section_noted
 from .evidence import numbered_sentences, sentences_in
 from .grounding import (
     Attempt,
     Source,
     after_rewrite,
-    central_sentence,
     circular,
     clean_text,
     count,
     drop_duplicates,
-    emphasized,
     first_pass,
-    highlighted,
     pages_of_evidence,
-    quotable,
-    quoted_by_id,
     quote_text,
+    quoted_by_id,
     says_open,
 )
 from .reduce import Reducer, flashcards, glossary, key_points, notes_style
 from .themes import shared_themes, source_by_page
-from .verify import content_stems, gives_reason_if_asked
+from .verify import gives_reason_if_asked
 
 STUDY_PRODUCTS = ("summary", "notes", "cards", "quiz")
 MAP_LIMITS = {"key_points": 4, "terms": 3, "facts": 3, "questions": 2}
 MAP_MINIMUM = {"key_points": 2, "terms": 1}  # a 0.5B model otherwise answers with empty lists
 MAX_TERM_WORDS = 6
-MIN_SECTION_WORDS = 25  # a shorter section (a caption, a one-line aside) need not have a key point of its own
+REWRITE_PROBE = 2  # rewrite calls made before judging whether rewriting rescues notes at all ...
+REWRITE_MIN_RESCUED = 0.2  # ... the share of their notes it must rescue for the other chunks' calls to be made
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -197,76 +195,9 @@ def map_chunks(chunks: list[Chunk], source: Source, caller: Caller, settings: Se
                 count(counts["glossary"], "")
             else:
                 draft.items.append(("terms", *term_attempt))
-    rewrites = _rewrite(drafts, caller, settings)
+    rewrites = _rewrite(drafts, source, caller, settings)
     notes = [_finish(draft, source, rewrites.get(id(draft), []), counts) for draft in drafts]
     return _without_repeats([n for n in notes if n is not None], source.language, counts)
-
-
-def every_section_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: Source,
-                        counts: GroundingCounts) -> list[ChunkNotes]:
-    """A top-level section of the body no key point rests on gets its most central sentence, quoted: a student's
-    notes skip no part of the document, even when one chunk spans several sections and the model noted the first."""
-    def top(sentence: SourceSentence) -> str:
-        return sentence.section[0] if sentence.section else ""
-
-    noted = {top(source.by_id[e.sentence_id]) for n in notes for p in n.key_points + n.facts for e in p.evidence
-             if e.sentence_id in source.by_id}
-    owners: dict[str, Chunk] = {}
-    by_section: dict[str, dict[str, SourceSentence]] = {}
-    for chunk in chunks:
-        for sentence in source.offered(sentences_in(chunk, source.index)):
-            by_section.setdefault(top(sentence), {})[sentence.id] = sentence
-            owners.setdefault(sentence.id, chunk)
-    for section, found in by_section.items():
-        sentences = list(found.values())
-        if section in noted or sum(len(s.text.split()) for s in sentences) < MIN_SECTION_WORDS:
-            continue
-        central = central_sentence(sentences, source.language, [p.text for n in notes for p in n.key_points + n.facts])
-        if central is None:
-            continue
-        evidence = source.evidence([central.id])
-        point = Cited(text=quote_text(evidence), pages=pages_of_evidence(evidence), evidence=evidence,
-                      grounding="quoted")
-        count(counts, "quoted")
-        _owner(notes, owners[central.id]).key_points.append(point)
-    return notes
-
-
-def every_highlight_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: Source,
-                          counts: GroundingCounts) -> list[ChunkNotes]:
-    """A sentence the reader highlighted, or the document set in capitals, is among the key points: quoted (the
-    authors' words, cited like any other point) when no point says it yet (one listing it as a second source does
-    not). What the reader wrote never becomes a point: it is not in the text."""
-    noted = {e.sentence_id for n in notes for p in n.key_points + n.facts for e in p.evidence
-             if _says(p.text, e.quote, source.language)}
-    for sentence in highlighted(source) + emphasized(source):
-        chunk = next((c for c in chunks if sentence.id in {s.id for s in sentences_in(c, source.index)}), None)
-        if chunk is None or sentence.id in noted or not quotable(sentence):
-            continue
-        noted.add(sentence.id)
-        evidence = source.evidence([sentence.id])
-        count(counts, "quoted")
-        _owner(notes, chunk).key_points.append(Cited(text=quote_text(evidence), pages=pages_of_evidence(evidence),
-                                                     evidence=evidence, grounding="quoted"))
-    return notes
-
-
-SAYS_SHARE = 0.6  # of a sentence's content words a point must hold to say what the sentence says
-
-
-def _says(text: str, sentence: str, language: str) -> bool:
-    stems = set(content_stems(sentence, language))
-    return bool(stems) and len(stems & set(content_stems(text, language))) / len(stems) >= SAYS_SHARE
-
-
-def _owner(notes: list[ChunkNotes], chunk: Chunk) -> ChunkNotes:
-    """The notes of `chunk`, made (in chunk order) when the model took none."""
-    owner = next((n for n in notes if n.chunk == chunk.index), None)
-    if owner is None:
-        owner = ChunkNotes(chunk=chunk.index, section=chunk.section, pages=chunk.pages)
-        notes.append(owner)
-        notes.sort(key=lambda n: n.chunk)
-    return owner
 
 
 def _term_first_pass(source: Source, t: _TermOut, sentences: list[SourceSentence]) -> tuple[Attempt, str] | None:
@@ -284,8 +215,10 @@ def _term_first_pass(source: Source, t: _TermOut, sentences: list[SourceSentence
     return attempt, term
 
 
-def _rewrite(drafts: list[_Draft], caller: Caller, settings: Settings) -> dict[int, list[str]]:
-    """One rewrite call per chunk with failed notes: each note with its source sentences, rewritten from them."""
+def _rewrite(drafts: list[_Draft], source: Source, caller: Caller, settings: Settings) -> dict[int, list[str]]:
+    """One rewrite call per chunk with failed notes: each note with its source sentences, rewritten from them. When
+    the first calls rescue almost none (a small model rewrites what it wrote), the other chunks' failed notes are
+    quoted without a call: the calls would cost minutes and change nothing."""
     requests, owners = [], []
     for draft in drafts:
         failed = draft.failed()
@@ -299,8 +232,27 @@ def _rewrite(drafts: list[_Draft], caller: Caller, settings: Settings) -> dict[i
         schema["properties"]["rewrites"]["minItems"] = len(items)
         requests.append((messages, schema, f"rewrite, chunk {draft.chunk.index}"))
         owners.append(draft)
-    answers = caller.many("rewrite", requests, RewritesOut, role="map") if requests else []
-    return {id(draft): (answer.rewrites if answer else []) for draft, answer in zip(owners, answers)}
+    rewrites: dict[int, list[str]] = {}
+    tried = rescued = 0
+    for batch in (slice(0, REWRITE_PROBE), slice(REWRITE_PROBE, None)):
+        if batch.start and tried and rescued < REWRITE_MIN_RESCUED * tried and requests[batch]:
+            caller.warnings.append(f"rewrite: the first {REWRITE_PROBE} calls rescued {rescued} of {tried} "
+                                   f"unsupported notes; those of {len(requests[batch])} more chunks are quoted")
+            break
+        answers = caller.many("rewrite", requests[batch], RewritesOut, role="map") if requests[batch] else []
+        for draft, answer in zip(owners[batch], answers):
+            rewrites[id(draft)] = answer.rewrites if answer else []
+            for (kind, attempt, term), text in zip(draft.failed(), rewrites[id(draft)] + [None] * 99):
+                tried += 1
+                rescued += after_rewrite(source, attempt, _named(kind, term, text)).how == "rewritten"
+    return rewrites
+
+
+def _named(kind: str, term: str, rewrite: str | None) -> str | None:
+    """A glossary rewrite starts with its term, as the first pass did."""
+    if kind == "terms" and rewrite and not clean_text(rewrite).lower().startswith(term.lower()):
+        return f"{term}: {rewrite}"
+    return rewrite
 
 
 def _finish(draft: _Draft, source: Source, rewrites: list[str],
@@ -313,9 +265,7 @@ def _finish(draft: _Draft, source: Source, rewrites: list[str],
     for kind, attempt, term in draft.items:
         output = "glossary" if kind == "terms" else "questions" if kind == "questions" else "key_points"
         at = failed.get(id(attempt))
-        rewrite = rewrites[at] if at is not None and at < len(rewrites) else None
-        if kind == "terms" and rewrite and not clean_text(rewrite).lower().startswith(term.lower()):
-            rewrite = f"{term}: {rewrite}"
+        rewrite = _named(kind, term, rewrites[at] if at is not None and at < len(rewrites) else None)
         done = after_rewrite(source, attempt, rewrite, quote_allowed=kind != "questions")
         if kind == "questions" and done.how and not done.text.endswith("?"):
             done.how = ""  # a question that is not one

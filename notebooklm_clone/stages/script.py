@@ -208,6 +208,7 @@ def build_exchanges(topic: Topic, title: str, speakers: list[Speaker], caller: C
                 question = phrases.question(counts.plain_questions)  # each form once before any comes again
                 counts.plain_questions += 1
         if focus is not None:
+            focus.ask(question)
             focus.hear(answer)
         exchanges.append(Exchange(item, question, answer))
     return exchanges

@@ -8,7 +8,7 @@ import json
 import pymupdf
 import pytest
 
-from notebooklm_clone.models import Cited, Term
+from notebooklm_clone.models import Cited, GroundingCounts, Term
 from notebooklm_clone.outputs.study import notes_markdown
 from notebooklm_clone.sources import extract_document
 from notebooklm_clone.stages.grounding import Source, after_rewrite, first_pass, offered, says_open
@@ -141,3 +141,40 @@ def test_planted_facts_never_reach_the_files_fake_server(tmp_path):
     assert result.grounding["key_points"].quoted == 2 and result.grounding["key_points"].verified == 0
     markdown = notes_markdown(result, document)
     assert "150" not in markdown and "hard shell" not in markdown
+
+
+@pytest.mark.parametrize("rewrite, calls", [("We dried 150 animals.", 2), ("We dried 120 animals.", 4)])
+def test_rewrite_calls_stop_when_the_first_rescue_nothing_fake_server(tmp_path, rewrite, calls):
+    """A model whose rewrites repeat its error (the 1.5B model's rewrites rescued 1 of 34 notes on a real paper; a
+    fault the real model cannot be made to commit on demand): after two calls the other chunks' failed notes are
+    quoted without a call, and a warning says so. Rewrites that hold keep their calls coming."""
+    from fakes import FakeLLMServer, fake_settings, ok
+
+    from notebooklm_clone.llm.endpoints import open_llm
+    from notebooklm_clone.stages.calls import Caller
+    from notebooklm_clone.stages.chunk import chunk_document
+    from notebooklm_clone.stages.notes import _Draft, _finish, _rewrite
+
+    document = extract_document(one_page(tmp_path / "methods.pdf"))
+    source = Source(document)
+    dried = sid(source, "We dried 120")
+    with FakeLLMServer([ok(json.dumps({"rewrites": [rewrite]}))]) as fake:
+        settings = fake_settings(fake, tmp_path, structured_output="json_schema", repair_retries=0)
+        with open_llm(settings) as llm:
+            chunk = next(c for c in chunk_document(document, settings.chunk, llm.tokenizer) if not c.is_references)
+            drafts = []
+            for planted in (150, 160, 170, 180):  # four chunks' worth of notes with a wrong count each
+                draft = _Draft(chunk, source.offered(source.index))
+                draft.items.append(("key_points", first_pass(source, f"We dried {planted} animals.", [dried], []), ""))
+                drafts.append(draft)
+            caller = Caller(llm, settings, None)
+            rewrites = _rewrite(drafts, source, caller, settings)
+        assert len(fake.requests) == calls
+    stopped = [w for w in caller.warnings if w.startswith("rewrite:")]
+    assert stopped == (["rewrite: the first 2 calls rescued 0 of 2 unsupported notes; those of 2 more chunks are "
+                        "quoted"] if calls == 2 else [])
+    counts = {"key_points": GroundingCounts(), "glossary": GroundingCounts(), "questions": GroundingCounts()}
+    notes = [_finish(draft, source, rewrites.get(id(draft), []), counts) for draft in drafts]
+    texts = [p.text for n in notes for p in n.key_points]
+    assert len(texts) == 4 and not any(f"{n} animals" in t for n in (150, 160, 170, 180) for t in texts)
+    assert counts["key_points"].rewritten == (0 if calls == 2 else 4)

@@ -11,9 +11,9 @@ from notebooklm_clone.models import ChunkNotes, Cited, GroundingCounts, NotesRes
 from notebooklm_clone.outputs.study import notes_markdown
 from notebooklm_clone.sources import extract_document
 from notebooklm_clone.stages.chunk import chunk_document
+from notebooklm_clone.stages.coverage import every_highlight_noted
 from notebooklm_clone.stages.evidence import evidence_for
 from notebooklm_clone.stages.grounding import Source
-from notebooklm_clone.stages.notes import every_highlight_noted
 
 
 def annotated(tmp_path):

@@ -55,3 +55,17 @@ def test_a_new_term_is_preferred_to_one_the_episode_said(text):
 def test_the_question_names_the_term_and_is_a_frame_line(language, term):
     questions = {Phrases(language).about(n, term) for n in range(3)}
     assert all(term in q and q.endswith("?") and is_frame(q) for q in questions), questions
+
+
+def test_a_noun_that_mostly_relates_others_is_no_subject(text):
+    focus = Focus(text, TITLE, "en")
+    assert "family" in {w[:6] for w in focus.relational}  # "a family of proteins" throughout the sample
+    term = focus.term("A family of proteins keeps the cell's contents in a glassy state.")
+    assert term and "family" not in term
+
+
+def test_a_term_the_model_s_question_named_is_not_asked_again(text):
+    focus = Focus(text, TITLE, "en")
+    focus.ask("What happens in the tun state?")
+    term = focus.term("In the tun state, metabolism drops to less than 0.01 percent of normal.")
+    assert "tun" not in term and "state" not in term

@@ -1,0 +1,87 @@
+"""The notes skip no part of the document and no sentence it stresses: a body section the model took no note on gets
+its most central sentence, and a highlighted or capital-led sentence is a key point, both quoted as written."""
+
+from __future__ import annotations
+
+from ..models import Chunk, ChunkNotes, Cited, GroundingCounts, SourceSentence
+from .evidence import sentences_in
+from .grounding import (
+    Source,
+    central_sentence,
+    count,
+    emphasized,
+    highlighted,
+    pages_of_evidence,
+    quotable,
+    quote_text,
+)
+from .verify import content_stems
+
+MIN_SECTION_WORDS = 25  # a shorter section (a caption, a one-line aside) need not have a key point of its own
+
+
+def every_section_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: Source,
+                        counts: GroundingCounts) -> list[ChunkNotes]:
+    """A top-level section of the body no key point rests on gets its most central sentence, quoted: a student's
+    notes skip no part of the document, even when one chunk spans several sections and the model noted the first."""
+    def top(sentence: SourceSentence) -> str:
+        return sentence.section[0] if sentence.section else ""
+
+    noted = {top(source.by_id[e.sentence_id]) for n in notes for p in n.key_points + n.facts for e in p.evidence
+             if e.sentence_id in source.by_id}
+    owners: dict[str, Chunk] = {}
+    by_section: dict[str, dict[str, SourceSentence]] = {}
+    for chunk in chunks:
+        for sentence in source.offered(sentences_in(chunk, source.index)):
+            by_section.setdefault(top(sentence), {})[sentence.id] = sentence
+            owners.setdefault(sentence.id, chunk)
+    for section, found in by_section.items():
+        sentences = list(found.values())
+        if section in noted or sum(len(s.text.split()) for s in sentences) < MIN_SECTION_WORDS:
+            continue
+        central = central_sentence(sentences, source.language, [p.text for n in notes for p in n.key_points + n.facts])
+        if central is None:
+            continue
+        evidence = source.evidence([central.id])
+        point = Cited(text=quote_text(evidence), pages=pages_of_evidence(evidence), evidence=evidence,
+                      grounding="quoted")
+        count(counts, "quoted")
+        _owner(notes, owners[central.id]).key_points.append(point)
+    return notes
+
+
+def every_highlight_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: Source,
+                          counts: GroundingCounts) -> list[ChunkNotes]:
+    """A sentence the reader highlighted, or the document set in capitals, is among the key points: quoted (the
+    authors' words, cited like any other point) when no point says it yet (one listing it as a second source does
+    not). What the reader wrote never becomes a point: it is not in the text."""
+    noted = {e.sentence_id for n in notes for p in n.key_points + n.facts for e in p.evidence
+             if _says(p.text, e.quote, source.language)}
+    for sentence in highlighted(source) + emphasized(source):
+        chunk = next((c for c in chunks if sentence.id in {s.id for s in sentences_in(c, source.index)}), None)
+        if chunk is None or sentence.id in noted or not quotable(sentence):
+            continue
+        noted.add(sentence.id)
+        evidence = source.evidence([sentence.id])
+        count(counts, "quoted")
+        _owner(notes, chunk).key_points.append(Cited(text=quote_text(evidence), pages=pages_of_evidence(evidence),
+                                                     evidence=evidence, grounding="quoted"))
+    return notes
+
+
+SAYS_SHARE = 0.6  # of a sentence's content words a point must hold to say what the sentence says
+
+
+def _says(text: str, sentence: str, language: str) -> bool:
+    stems = set(content_stems(sentence, language))
+    return bool(stems) and len(stems & set(content_stems(text, language))) / len(stems) >= SAYS_SHARE
+
+
+def _owner(notes: list[ChunkNotes], chunk: Chunk) -> ChunkNotes:
+    """The notes of `chunk`, made (in chunk order) when the model took none."""
+    owner = next((n for n in notes if n.chunk == chunk.index), None)
+    if owner is None:
+        owner = ChunkNotes(chunk=chunk.index, section=chunk.section, pages=chunk.pages)
+        notes.append(owner)
+        notes.sort(key=lambda n: n.chunk)
+    return owner
