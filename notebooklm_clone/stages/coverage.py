@@ -59,7 +59,7 @@ def every_highlight_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: 
              if _says(p.text, e.quote, source.language)}
     for sentence in highlighted(source) + emphasized(source):
         chunk = next((c for c in chunks if sentence.id in {s.id for s in sentences_in(c, source.index)}), None)
-        if chunk is None or sentence.id in noted or not quotable(sentence):
+        if chunk is None or sentence.id in noted or not quotable(sentence, source.language):
             continue
         noted.add(sentence.id)
         evidence = source.evidence([sentence.id])

@@ -126,8 +126,8 @@ class Focus:
                 if not all(w in keep for w in span):
                     continue
                 key = tuple(stem(w) for w in span)
-                if key in self.asked or all((s,) in self.asked for s in key) or self.uses[key] < MIN_USES or not self._noun(key, span) \
-                        or any("-" in w for w in span):
+                if key in self.asked or all((s,) in self.asked for s in key) or self.uses[key] < MIN_USES \
+                        or not self._noun(key, span) or any("-" in w for w in span):
                     continue
                 new = not any(s in self.heard for s in key)
                 candidates.append(((new, len(key) > 1, self.uses[key], -k), key, span))
@@ -140,12 +140,15 @@ class Focus:
         return self._said(key, span, first)
 
     def _noun(self, key: tuple[str, ...], span: list[str]) -> bool:
-        """A word seen as a phrase's head after an article, or a name, and not mostly followed by "of"; a pair that recurs, ends in one and is seen
+        """A word seen as a phrase's head after an article (not a participle), or a name, and not mostly followed by
+        "of"; a pair that recurs, ends in one and is seen
         as a phrase after an article or a preposition ("in video games ,"; "motivate students" is not) or led by a
         name ("CAHS proteins")."""
         word = span[-1].lower()
         singular, plural = re.sub(r"(?<=\w\w)[sx]$", "", word), word + "s"  # "the student ." makes "students" one
         head = bool({word, singular, plural} & self.heads) or key[-1] in self.names
+        if len(key) == 1 and self.language == "en" and len(word) > 5 and word.endswith("ed"):
+            return key[0] in self.names  # "the intended", "the proposed": a participle standing for its noun
         return head and (key[0] not in self.relational or key[0] in self.names) if len(key) == 1 else \
             head and self.uses[key] >= 2 and (self.phrases[key] >= 1 or key[0] in self.names)
 

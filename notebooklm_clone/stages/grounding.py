@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ..models import Cited, Document, Evidence, GroundingCounts, SourceSentence
 from ..text.citations import strip_citation_marks
 from .evidence import evidence_for, find_evidence, is_debris, plain_text, sentence_index
-from .verify import DUPLICATE_SIMILARITY, Verdict, comparable_text, content_stems, duplicates, verify
+from .verify import DUPLICATE_SIMILARITY, Verdict, comparable_text, content_stems, duplicates, stopwords, verify
 
 QUOTE_MAX_WORDS = 60  # a quote longer than this is not a study note; the item is dropped instead
 QUOTE_MIN_WORDS = 5  # nor is a fragment
@@ -191,9 +191,13 @@ def first_pass(source: Source, text: str, ids: list[str], within: list[SourceSen
     """Verify an item against the sentences it names, else against the sentences of its passage it matches."""
     text = clean_text(text)
     chosen = source.evidence(ids)
-    if len(content_stems(text, source.language)) < MIN_CONTENT_WORDS or text.endswith("?") != question:
-        # too little to be a note (a citation, a heading), or a question where a statement belongs (or the reverse)
+    if len(content_stems(text, source.language)) < MIN_CONTENT_WORDS or text.endswith("?") != question \
+            or not legible(text, source.language):
+        # too little to be a note (a citation, a heading), a question where a statement belongs (or the reverse), or
+        # extraction debris copied
         return Attempt(text, chosen, Verdict(False, 0.0, ["not a note"]))
+    if chosen and not _CLOSED.search(text) and not any(_CLOSED.search(e.quote.rstrip()) for e in chosen):
+        return Attempt(text, chosen, Verdict(False, 0.0, ["cut off"]))  # copied from a sentence a page break cut
     verdict, evidence = source.supports(text, chosen)
     if verdict.supported:
         return Attempt(text, evidence, verdict, "verified")
@@ -218,7 +222,7 @@ def after_rewrite(source: Source, attempt: Attempt, rewrite: str | None, quote_a
     if quote_allowed:
         for evidence in attempt.evidence:
             sentence = source.by_id.get(evidence.sentence_id)
-            if quotable(sentence) and source.offered([sentence]):
+            if quotable(sentence, source.language) and source.offered([sentence]):
                 return Attempt(quote_text([evidence]), [evidence], Verdict(True, 1.0), "quoted")
     return attempt
 
@@ -236,17 +240,53 @@ def offered(sentence: SourceSentence | None) -> bool:
     return sentence is not None and sentence.clean and sentence.block_kind != "heading"
 
 
-_CLOSED = re.compile(r"[.!;\u2026][\"')\]\u201d\u2019\u00bb]*\s*$")
+_CLOSED = re.compile(r"[.!?;\u2026][\"')\]\u201d\u2019\u00bb]*\s*$")
+_OCR_TILDE = re.compile(r"~(?!\s?\d)")  # "~5" is "about 5"; "A10~ Vx" or "t~ (f(j)" is a misread symbol
+_BRACKETS = ("()", "[]", "{}")
+_ENUMERATOR = re.compile(r"(?:^|\s)(?:\d{1,2}|[a-z]|[ivx]{1,4})$")  # "We show that: 1) ..., 2) ..."
 
 
-def quotable(sentence: SourceSentence | None) -> bool:
+def _balanced(text: str) -> bool:
+    """Every bracket closes what it opened; a list's "1)" or "b)" opens nothing."""
+    for opening, closing in _BRACKETS:
+        depth = 0
+        for at, char in enumerate(text):
+            if char == opening:
+                depth += 1
+            elif char == closing and depth:
+                depth -= 1
+            elif char == closing and not _ENUMERATOR.search(text[:at]):
+                return False
+        if depth:
+            return False
+    return True
+
+
+# a sentence left dangling once its citation is gone: "... appears in.", "... as in.", "... such as and."
+_DANGLING = re.compile(r"(?:\s(?:of|by|from|and|see|the|an|de|du|des|et|und|von)|(?:\)|\b(?:as|appears?|practice|"
+                       r"proposed|described|introduced|used|given|found|shown|reported|proved))\s+in)[.,]\s*$", re.I)
+_REFERENCE_ENTRY = re.compile(r"^[A-Z][\w'\-]+,\s+(?:[A-Z]\.\s?){1,3}(?:,|\s+[A-Z])")  # "McCARTHY, J. Towards ..."
+
+
+def legible(text: str, language: str) -> bool:
+    """Text a student can read as written: no misread symbol, brackets that close, not the tail of a sentence ("is
+    that they give no basis ..."; "x is a variable" is whole) nor one whose citation left it dangling ("... appears
+    in."), and no entry of a reference list."""
+    first = text.split(maxsplit=1)[0] if text.split() else ""
+    return not _OCR_TILDE.search(text) and _balanced(text) \
+        and not (first.islower() and first in stopwords(language)) \
+        and not _DANGLING.search(text) \
+        and not _REFERENCE_ENTRY.match(text)
+
+
+def quotable(sentence: SourceSentence | None, language: str = "en") -> bool:
     """A sentence that reads as a study note on its own: offered, of QUOTE_MIN_WORDS to QUOTE_MAX_WORDS words, closed
     like a sentence."""
     if not offered(sentence):
         return False
     text = plain_text(sentence.text)
     return QUOTE_MIN_WORDS <= len(text.split()) <= QUOTE_MAX_WORDS and not is_debris(text) and not text.endswith("?") \
-        and bool(_CLOSED.search(text))  # a table row or a line cut off is no statement
+        and bool(_CLOSED.search(text)) and legible(text, language)  # a table row or a cut line is none
 
 
 def highlighted(source: Source) -> list[SourceSentence]:
@@ -270,7 +310,7 @@ def emphasized(source: Source) -> list[SourceSentence]:
     for sentence in source.index:
         text = plain_text(sentence.text)
         lead = _CAPITALS_LEAD.match(text)
-        if lead and re.match(r"\s*[a-zà-ÿ]", text[lead.end():]) and quotable(sentence) \
+        if lead and re.match(r"\s*[a-zà-ÿ]", text[lead.end():]) and quotable(sentence, source.language) \
                 and not _RECITAL.match(text) and source.offered([sentence]):
             found.append(sentence)
     return found[:MAX_EMPHASIZED]
@@ -279,7 +319,7 @@ def emphasized(source: Source) -> list[SourceSentence]:
 def central_sentence(sentences: list[SourceSentence], language: str, said: list[str] = ()) -> SourceSentence | None:
     """The quotable sentence sharing the most content words with the rest of its section: what the section is
     about, when the model took no note of it; none that repeats a point `said` elsewhere."""
-    candidates = [s for s in sentences if quotable(s)]
+    candidates = [s for s in sentences if quotable(s, language)]
     if said:
         candidates = drop_duplicates(candidates, lambda s: readable(plain_text(s.text)), language, earlier=said)
     if not candidates:

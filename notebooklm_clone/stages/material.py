@@ -87,7 +87,8 @@ def gather_items(notes: NotesResult, source: Source) -> list[Item]:
     headed = any(s.section for s in source.index)  # then the text before the first heading is front matter
     notebook = bool(source.document.page_sources)
     found += [Item(plain_text(s.text), evidence_for(source.index, [s.id]), "source") for s in source.offered(source.index)
-              if s.id not in noted and (s.section or not headed) and quotable(s) and not ANAPHOR.match(s.text)
+              if s.id not in noted and (s.section or not headed) and quotable(s, source.language)
+              and not ANAPHOR.match(s.text)
               and not is_meta_talk(s.text) and not AFFILIATION.search(s.text)]
     for item in found:
         place(item, source, notes.title, notebook)

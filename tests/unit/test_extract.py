@@ -86,6 +86,21 @@ def test_a_title_wrapped_over_two_blocks_holds_no_section(tmp_path):
     assert next(b for b in doc.blocks if b.text == pdfs.METHODS).section == ["2 Methods"]
 
 
+def test_a_formula_or_code_line_set_large_is_no_heading(tmp_path):
+    writer = pdfs.Writer()
+    writer.new_page()
+    writer.heading("1 Introduction", 1)
+    writer.text(pdfs.INTRO)
+    writer.text("If ~-P{Q}R and ~-R D S then ~-P{Q}S", "sans-bold", 14)  # an OCR'd inference rule
+    writer.text('R> hod2 <- count(deaths, c("hod", "cod"))', "sans-bold", 14)  # code in a bold face
+    writer.text(pdfs.BACKGROUND)
+    writer.heading("2 Methods", 1)
+    writer.text(pdfs.METHODS)
+    doc = extract_document(writer.save(tmp_path / "rule.pdf", toc=False))
+    assert [b.text for b in doc.blocks if b.kind == "heading"] == ["1 Introduction", "2 Methods"]
+    assert next(b for b in doc.blocks if b.text == pdfs.BACKGROUND).section == ["1 Introduction"]
+
+
 def test_outline_makes_headings_of_body_font_lines(tmp_path):
     doc = extract_document(pdfs.toc_only_headings_pdf(tmp_path / "toc.pdf"))
     assert [(b.text, b.kind, b.level, b.page) for b in doc.blocks] == [

@@ -76,6 +76,15 @@ def test_a_definition_that_only_uses_its_own_term_is_circular(term, definition, 
     ("ATTENDU QUE le bâtiment est protégé en vertu du règlement 1274;", True),
     ("Sparse coding 47.1% 28.2% SIFT + FVs 45.7% 25.7% CNN", False),  # a table row
     ("The network was trained on two GPUs for five to six days and", False),  # cut off
+    ("is that they give no basis for a proof that a program successfully terminates.", False),  # a sentence's tail
+    ("x is a variable identifier and f is an expression of the language.", True),  # a variable opens it
+    ("In addition, we define F(j) = ~=~ f(i) and write Ix] for the greatest integer not exceeding x.", False),  # OCR
+    ("The removal of brackets is a convention, as in an expression (6 + (t2 + true{Q} y < r.", False),  # unclosed
+    ("We show that: 1) deep residual nets are easy to optimize, and 2) they gain accuracy from depth.", True),
+    ("The error fell by 3.5% (Table 2) and the model is ~5 times smaller than before.", True),
+    ("The suggestion to use axioms for the definition of the semantics appears in.", False),  # its citation gone
+    ("McCARTHY, J. Towards a mathematical theory of computation.", False),  # a reference list's entry
+    ("BURSTALL, R. M. Proving properties of programs by structural induction.", False),
 ])
 def test_a_quote_must_close_like_a_sentence(text, quotable):
     from notebooklm_clone.models import SourceSentence
@@ -159,3 +168,22 @@ def test_a_term_blanked_out_of_a_sentence_takes_the_document_s_recurring_nouns_a
     question, answer, wrong, _ = _blank(point, pool, random.Random(0), set())
     assert "_____" in question and answer in {"rewards", "players"}
     assert len(wrong) == 3 and all(w.endswith("s") and w not in sentence.text for w in wrong), wrong
+
+
+def test_a_note_copied_from_a_sentence_a_page_break_cut_is_not_verified(tmp_path):
+    import pdfs
+
+    from notebooklm_clone.sources import extract_document
+    from notebooklm_clone.stages.grounding import Source, first_pass
+
+    writer = pdfs.Writer()
+    writer.new_page()
+    writer.text("The use of axioms may lead to similar advantages in the area of semantics, since a language which can")
+    writer.new_page()
+    writer.text("Tardigrades survive drying by forming a tun, a dry and compact state of the body.")
+    source = Source(extract_document(writer.save(tmp_path / "cut.pdf", toc=False)))
+    cut = next(s for s in source.index if "axioms" in s.text)
+    copied = first_pass(source, "The use of axioms may lead to similar advantages in the area of semantics", [cut.id], [])
+    assert not copied.how and copied.verdict.reasons == ["cut off"]
+    whole = next(s for s in source.index if "tun" in s.text)
+    assert first_pass(source, "Tardigrades survive drying by forming a tun", [whole.id], []).how == "verified"
