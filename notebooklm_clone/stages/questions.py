@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from ..text.split import count_words
-from .grounding import Source
+from .grounding import Source, legible
 from .script_figures import is_impersonation, is_meta_talk
 from .turns import shingles
 from .verify import QUANTITY, content_stems, gives_reason_if_asked, names_in
@@ -22,6 +22,7 @@ MAX_QUESTION_WORDS = 30
 # words a speaker adds about the show or the source rather than its content; not asked of the evidence
 _SHOW_WORDS = {"author", "authors", "researcher", "researchers", "paper", "document", "study", "report", "article",
                "memo", "text", "findings", "finding", "work"}
+_SYMBOLS = re.compile(r"[{}=<>~|\\^]")  # a formula is not said aloud in a question
 _ASKS_DEFINITION = re.compile(r"^\W*what (?:is|are) (?:an? |the )?([^?]{2,40}?)\s*\?$", re.IGNORECASE)
 
 
@@ -49,7 +50,8 @@ def share_in(text: str, other: str, language: str) -> float:
 
 def asks_for(question: str, answer: str, evidence: str, language: str) -> bool:
     """Whether `answer` answers `question`: a question, short, most of its words in the answer and in the evidence,
-    no number or name the evidence lacks, a number in the answer when it asks how many, a reason when it asks why."""
+    no number or name the evidence lacks, a number in the answer when it asks how many, a reason when it asks why,
+    and no formula or debris to read aloud."""
     return (question.endswith("?") and count_words(question) <= MAX_QUESTION_WORDS
             and share_in(question, answer, language) >= QUESTION_IN_ANSWER
             and share_in(question, evidence, language) >= QUESTION_IN_EVIDENCE
@@ -57,7 +59,8 @@ def asks_for(question: str, answer: str, evidence: str, language: str) -> bool:
             and (not QUANTITY.match(question) or bool(re.search(r"\d", answer)))
             and gives_reason_if_asked(question, answer)
             and defines_what_it_asks(question, answer)
-            and not _echoes(question, answer) and not is_meta_talk(question) and not is_impersonation(question))
+            and not _echoes(question, answer) and not is_meta_talk(question) and not is_impersonation(question)
+            and legible(question, language) and not _SYMBOLS.search(question))
 
 
 def _echoes(question: str, answer: str) -> bool:

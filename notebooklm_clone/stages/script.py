@@ -117,16 +117,28 @@ def make_speakers(settings: Settings) -> list[Speaker]:
 # Writing and checking exchanges
 
 
+_FIRST_PERSON = re.compile(r"(?<![Ll]et )\b(?:[Ww]e|[Oo]urs|[Oo]ur|[Oo]urselves|us)\b(?!')")
+_THIRD = {"we": ("the authors", "they"), "our": ("the authors'", "their"), "ours": ("the authors'", "theirs"),
+          "ourselves": ("the authors themselves", "themselves"), "us": ("the authors", "them")}
+
+
 def third_person(text: str, language: str) -> str:
-    """The authors' "we" as the hosts say it: "they" (English only; other languages are asked to in the prompt)."""
+    """The authors' "we" as the hosts say it: "the authors" the first time in a sentence (a "they" alone would have
+    no one to refer to), "they" after that (English only; other languages are asked to in the prompt)."""
     if language_code(language) != "en":
         return text
-    text = re.sub(r"(^|[.!?]\s+)We\b(?!')", r"\1The authors", text)
-    for first, third in (("we", "they"), ("our", "their"), ("ours", "theirs"), ("ourselves", "themselves"),
-                         ("us", "them")):
-        text = re.sub(rf"\b{first}\b", third, text)
-        text = re.sub(rf"\b{first.capitalize()}\b", third.capitalize(), text)
-    return text.replace("Let them ", "Let us ").replace("let them ", "let us ")
+
+    def sentence(part: str) -> str:
+        seen = []
+
+        def swap(match: re.Match) -> str:
+            word = match.group(0)
+            first, later = _THIRD[word.lower()]
+            said = later if seen else first
+            seen.append(word)
+            return said[:1].upper() + said[1:] if word[:1].isupper() else said
+        return _FIRST_PERSON.sub(swap, part)
+    return "".join(sentence(part) for part in re.split(r"((?<=[.!?])\s+)", text))
 
 
 _LEANS = re.compile(r"\b(?:these|those|such|the above|ces|diese|estos|estas)\s+\w+", re.IGNORECASE)

@@ -304,8 +304,10 @@ def test_topics_follow_the_sections_and_merge_small_neighbours_beyond_the_cap():
 
 @pytest.mark.parametrize("text,spoken", [
     ("We counted 42 tardigrades in sample A.", "The authors counted 42 tardigrades in sample A."),
-    ("In our study we found that they recover.", "In their study they found that they recover."),
-    ("Most of us agree. Let us see.", "Most of them agree. Let us see."),
+    ("In our study we found that they recover.", "In the authors' study they found that they recover."),
+    ("Most of us agree. Let us see.", "Most of the authors agree. Let us see."),
+    ("The axiom governing our reasoning is simple. We use it.", "The axiom governing the authors' reasoning is "
+                                                                 "simple. The authors use it."),
     ("The US army paid for it.", "The US army paid for it."),
 ])
 def test_the_hosts_speak_of_the_authors_in_the_third_person(text, spoken):
@@ -328,6 +330,7 @@ ANSWER = "The authors dried 120 animals at 85 percent humidity for one day, beca
     ("Did the authors dry 120 animals at 85 percent humidity for one day?", False),  # reads the answer out first
     ("Section 2: what did they dry?", False),  # meta-talk
     ("Tell me about the drying.", False),  # no question
+    ("Why were the animals dried at {85} percent humidity?", False),  # a formula's braces, not sayable
 ])
 def test_a_question_is_kept_only_when_its_answer_answers_it(question, kept):
     from notebooklm_clone.stages.questions import asks_for
