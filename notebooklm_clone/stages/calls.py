@@ -112,6 +112,7 @@ class Caller:
         self.calls: dict[str, int] = {}
         self.cached = 0
         self.warnings: list[str] = []
+        self.quoting = False  # the model's rewrites rescued almost nothing: later steps lean on the document's words
         self._budgets: dict[str, Budget] = {}
 
     def budget(self, role: Role = "default") -> Budget:

@@ -238,6 +238,7 @@ def _rewrite(drafts: list[_Draft], source: Source, caller: Caller, settings: Set
         if batch.start and tried and rescued < REWRITE_MIN_RESCUED * tried and requests[batch]:
             caller.warnings.append(f"rewrite: the first {REWRITE_PROBE} calls rescued {rescued} of {tried} "
                                    f"unsupported notes; those of {len(requests[batch])} more chunks are quoted")
+            caller.quoting = True
             break
         answers = caller.many("rewrite", requests[batch], RewritesOut, role="map") if requests[batch] else []
         for draft, answer in zip(owners[batch], answers):

@@ -157,13 +157,19 @@ class Reducer:
         return None
 
     def quiz(self, overview: list[Cited], qa: list[QAPair], terms: list[Term]) -> list[QuizQuestion]:
+        """The model's questions, topped up with questions on the points' own sentences; when its rewrites rescued
+        almost nothing (Caller.quoting), the model only writes the questions those sentences leave open."""
         limit = self.settings.notes.quiz_questions
         if not overview:
             return []
-        answer = self.caller.one("quiz", self.render("quiz", limit)(point_lines(overview)),
-                                 output_schema(QuizOut, pages_of(overview), {"questions": limit},
-                                               ids=point_ids(overview), questions=limit), QuizOut, label="quiz")
         asked = [answer_statement(p.question, p.answer, self.language) for p in qa]  # as the audit reads them
+        wanted = limit
+        if self.caller.quoting:
+            wanted -= len(build_quiz([], overview, self.source, terms, asked, GroundingCounts(), limit))
+        answer = self.caller.one("quiz", self.render("quiz", wanted)(point_lines(overview)),
+                                 output_schema(QuizOut, pages_of(overview), {"questions": wanted},
+                                               ids=point_ids(overview), questions=wanted), QuizOut,
+                                 label="quiz") if wanted > 0 else None
         return build_quiz(answer.questions if answer else [], overview, self.source, terms, asked,
                           self.counts["quiz"], limit)
 

@@ -169,7 +169,7 @@ def test_rewrite_calls_stop_when_the_first_rescue_nothing_fake_server(tmp_path, 
                 drafts.append(draft)
             caller = Caller(llm, settings, None)
             rewrites = _rewrite(drafts, source, caller, settings)
-        assert len(fake.requests) == calls
+        assert len(fake.requests) == calls and caller.quoting is (calls == 2)
     stopped = [w for w in caller.warnings if w.startswith("rewrite:")]
     assert stopped == (["rewrite: the first 2 calls rescued 0 of 2 unsupported notes; those of 2 more chunks are "
                         "quoted"] if calls == 2 else [])
@@ -178,3 +178,31 @@ def test_rewrite_calls_stop_when_the_first_rescue_nothing_fake_server(tmp_path, 
     texts = [p.text for n in notes for p in n.key_points]
     assert len(texts) == 4 and not any(f"{n} animals" in t for n in (150, 160, 170, 180) for t in texts)
     assert counts["key_points"].rewritten == (0 if calls == 2 else 4)
+
+
+@pytest.mark.parametrize("quoting, requests", [(True, 0), (False, 1)])
+def test_a_model_whose_rewrites_failed_writes_only_the_quiz_questions_the_sentences_leave_open_fake_server(
+        tmp_path, quoting, requests):
+    """After the rewrite probe found the model's writing unsupported (Caller.quoting), the quiz is first made of the
+    points' own sentences, and the model is asked only for what they leave open: here nothing (an empty answer from a
+    scripted server stands for a model whose questions all fail, as the 1.5B model's did on 6 of 7 documents)."""
+    from fakes import FakeLLMServer, fake_settings, ok
+
+    from notebooklm_clone.llm.endpoints import open_llm
+    from notebooklm_clone.stages.calls import Caller
+    from notebooklm_clone.stages.reduce import Reducer
+
+    document = extract_document(one_page(tmp_path / "methods.pdf"))
+    source = Source(document)
+    points = [Cited(text=s.text, pages=[s.page], evidence=source.evidence([s.id]))
+              for s in source.index if offered(s)]
+    with FakeLLMServer([ok(json.dumps({"questions": []}))]) as fake:
+        settings = fake_settings(fake, tmp_path, structured_output="json_schema", repair_retries=0)
+        settings = settings.model_copy(update={"notes": settings.notes.model_copy(update={"quiz_questions": 2})})
+        with open_llm(settings) as llm:
+            caller = Caller(llm, settings, None)
+            caller.quoting = quoting
+            counts = {"quiz": GroundingCounts()}
+            quiz = Reducer(caller, settings, "Drying tardigrades", source, counts).quiz(points, [], [])
+        assert len(fake.requests) == requests
+    assert len(quiz) == 2 and counts["quiz"].quoted == 2
