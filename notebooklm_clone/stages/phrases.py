@@ -11,11 +11,13 @@ import re
 
 from ..text.lang import language_code
 
+MAX_PLANNED = 3  # topics the welcome names; a longer list is a roll call nobody follows (a rule had ten)
 PHRASES: dict[str, dict] = {
     "en": {
         "welcome": "Welcome to the show. Today we are reading {title}.",
         "plan_one": "We will look at {topics}.",
         "plan": "We will go through {topics}.",
+        "plan_span": "We will go through {n} parts, from {first} to {last}.",
         "opening": "So, what is it about?",
         "transitions": ["First, {topic}.", "Now, {topic}.", "Let's turn to {topic}.", "Next, {topic}.",
                         "On to {topic}."],
@@ -35,6 +37,7 @@ PHRASES: dict[str, dict] = {
         "welcome": "Bienvenue. Aujourd'hui, nous lisons {title}.",
         "plan_one": "Nous allons parler de {topics}.",
         "plan": "Nous allons parcourir {topics}.",
+        "plan_span": "Nous allons parcourir {n} parties, de {first} à {last}.",
         "opening": "Alors, de quoi s'agit-il ?",
         "transitions": ["D'abord, {topic}.", "Passons à {topic}.", "Ensuite, {topic}.", "Maintenant, {topic}."],
         "about": ["Et {term} ?", "Que retenir sur {term} ?"],
@@ -51,6 +54,7 @@ PHRASES: dict[str, dict] = {
         "welcome": "Willkommen. Heute lesen wir {title}.",
         "plan_one": "Es geht um {topics}.",
         "plan": "Wir gehen durch {topics}.",
+        "plan_span": "Wir gehen durch {n} Teile, von {first} bis {last}.",
         "opening": "Worum geht es also?",
         "transitions": ["Zuerst: {topic}.", "Weiter mit {topic}.", "Jetzt zu {topic}.", "Als Nächstes: {topic}."],
         "about": ["Und {term}?"],
@@ -67,6 +71,7 @@ PHRASES: dict[str, dict] = {
         "welcome": "Bienvenidos. Hoy leemos {title}.",
         "plan_one": "Hablaremos de {topics}.",
         "plan": "Recorreremos {topics}.",
+        "plan_span": "Recorreremos {n} partes, desde {first} hasta {last}.",
         "opening": "Entonces, ¿de qué trata?",
         "transitions": ["Primero, {topic}.", "Ahora, {topic}.", "Pasemos a {topic}.", "Siguiente: {topic}."],
         "about": ["¿Y {term}?"],
@@ -83,6 +88,7 @@ PHRASES: dict[str, dict] = {
         "welcome": "Benvenuti. Oggi leggiamo {title}.",
         "plan_one": "Parleremo di {topics}.",
         "plan": "Vedremo {topics}.",
+        "plan_span": "Vedremo {n} parti, da {first} a {last}.",
         "opening": "Allora, di cosa si tratta?",
         "transitions": ["Prima di tutto, {topic}.", "Ora, {topic}.", "Passiamo a {topic}.", "Poi, {topic}."],
         "about": ["E {term}?"],
@@ -99,6 +105,7 @@ PHRASES: dict[str, dict] = {
         "welcome": "Bem-vindos. Hoje lemos {title}.",
         "plan_one": "Vamos falar de {topics}.",
         "plan": "Vamos percorrer {topics}.",
+        "plan_span": "Vamos percorrer {n} partes, de {first} a {last}.",
         "opening": "Então, do que se trata?",
         "transitions": ["Primeiro, {topic}.", "Agora, {topic}.", "Passemos a {topic}.", "A seguir, {topic}."],
         "about": ["E {term}?"],
@@ -143,8 +150,11 @@ class Phrases:
         return f"{', '.join(topics[:-1])} {self.table['and']} {topics[-1]}"
 
     def welcome(self, title: str, topics: list[str]) -> str:
+        """The welcome and the plan: up to MAX_PLANNED topics by name, more as their span ("from A to B")."""
         text = self.table["welcome"].format(title=title)
-        if topics and self.listing(topics) != title:  # a notebook's title already lists its sources, its topics
+        if len(topics) > MAX_PLANNED:
+            text += " " + self.table["plan_span"].format(n=len(topics), first=topics[0], last=topics[-1])
+        elif topics and self.listing(topics) != title:  # a notebook's title already lists its sources, its topics
             text += " " + self.table["plan_one" if len(topics) == 1 else "plan"].format(topics=self.listing(topics))
         return _stops(text)
 

@@ -21,7 +21,7 @@ _BRACKETED = re.compile(r"\[[^\]]*\]|\*[^*\n]{1,40}\*(?=\s|$)|\((?:laughs?|chuck
                         r"applause|intro|outro)[^)]*\)", re.IGNORECASE)
 _EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]")
 # markdown marks; not "~5", "p > 0.05" or "x_i", which speech normalisation reads out
-_MARKUP = re.compile(r"[*#`|]+|(?<!\w)_+|_+(?!\w)|~(?!\s?\d)|(?:^|(?<=\n))\s*>+|>(?!\s?=?\s?[\d.])")
+_MARKUP = re.compile(r"[*#`|\u2022\u25aa\u25cf\u25e6\u2023\u2043]+|(?<!\w)_+|_+(?!\w)|~(?!\s?\d)|(?:^|(?<=\n))\s*>+|>(?!\s?=?\s?[\d.])")
 _URL = re.compile(r"https?://\S+")
 # "(MacMillan, 2011)", "(Smith et al., 2020; Lee, 2019)": a listener needs the claim, not the reference list
 _AUTHOR_YEAR = re.compile(r"\s*\((?:(?:see|e\.g\.,?|cf\.)\s+)?(?:[A-Z][^()\d]{0,60}?,?\s+(?:1[89]|20)\d{2}[a-z]?"

@@ -347,6 +347,10 @@ def test_the_frame_names_title_and_topics_in_each_language_and_is_no_claim():
     assert en.welcome("Why Bother?", ["Methods", "Results"]) == ("Welcome to the show. Today we are reading Why "
                                                                  "Bother? We will go through Methods and Results.")
     assert en.recap("Water Bears", ["A", "B", "C"]) == "That was Water Bears, from A to C."
+    many = ["Background", "Proposed Design Changes", "Costs of Compliance", "Regulatory Findings", "Comments Invited"]
+    assert en.welcome("Airworthiness Directives", many) == ("Welcome to the show. Today we are reading Airworthiness "
+                                                            "Directives. We will go through 5 parts, from Background "
+                                                            "to Comments Invited.")  # not a roll call of ten
     assert en.recap("Water Bears", []) == "That was Water Bears."
     assert [en.question(n) for n in range(8)] == list(dict.fromkeys(en.question(n) for n in range(8)))  # no repeat
     fr = Phrases("fr")
@@ -354,5 +358,6 @@ def test_the_frame_names_title_and_topics_in_each_language_and_is_no_claim():
                                                           "Nous allons parler de Urbanisme.")
     assert Phrases("xx").goodbye() == en.goodbye()  # a language without a set speaks English
     for line in (en.welcome("Gamification in Education", ["Definitions and Uses", "Goals and Techniques"]),
+                 en.welcome("Airworthiness Directives", many), Phrases("de").welcome("Regeln", many),
                  en.recap("Gamification in Education", ["Definitions and Uses", "Risks and Benefits"])):
         assert not any(states_fact(s) for s in split_sentences(line)), line

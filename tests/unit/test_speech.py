@@ -5,6 +5,7 @@ import pytest
 from notebooklm_clone.config import Settings, TTSSettings
 from notebooklm_clone.models import Script, Speaker, Turn
 from notebooklm_clone.stages.speech import plan_clips
+from notebooklm_clone.stages.turns import speakable
 from notebooklm_clone.text.speakable import (
     normalize_for_speech,
     ordinal_words,
@@ -109,6 +110,7 @@ def test_english_rules_leave_other_languages_alone(text, language, spoken):
 def test_citations_and_markup_never_survive_but_numbers_stay_for_display():
     assert strip_markup("It grew 3.5% (p. 4) in **2019** [12].") == "It grew 3.5% in 2019."
     assert normalize_for_speech("(p. 4) [12]") == ""
+    assert speakable("\u2022 Hand Delivery: deliver to the address above.") == "Hand Delivery: deliver to the address above."
 
 
 def test_other_languages_keep_numbers_but_lose_markup():
