@@ -52,6 +52,7 @@ _IDIOMS = {("by", "means"), ("in", "terms"), ("in", "order"), ("in", "turn"), ("
 # a noun mostly followed by "of" relates other nouns ("the number of", "a pair of", "the use of"): no subject itself
 RELATIONAL_BEFORE = {"en": "of"}
 RELATIONAL_SHARE = 0.6
+_NOT_NOUNS = ("ed", "ively", "ally", "ously", "essly", "fully", "ately", "ently", "antly")  # English endings
 _TOKENS_AND_MARKS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|[^\w\s]|\d+")
 
 
@@ -147,8 +148,8 @@ class Focus:
         word = span[-1].lower()
         singular, plural = re.sub(r"(?<=\w\w)[sx]$", "", word), word + "s"  # "the student ." makes "students" one
         head = bool({word, singular, plural} & self.heads) or key[-1] in self.names
-        if len(key) == 1 and self.language == "en" and len(word) > 5 and word.endswith("ed"):
-            return key[0] in self.names  # "the intended", "the proposed": a participle standing for its noun
+        if len(key) == 1 and self.language == "en" and len(word) > 5 and word.endswith(_NOT_NOUNS):
+            return key[0] in self.names  # "the intended", "the excessively": a participle or an adverb
         return head and (key[0] not in self.relational or key[0] in self.names) if len(key) == 1 else \
             head and self.uses[key] >= 2 and (self.phrases[key] >= 1 or key[0] in self.names)
 

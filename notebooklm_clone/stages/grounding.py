@@ -243,6 +243,7 @@ def offered(sentence: SourceSentence | None) -> bool:
 _CLOSED = re.compile(r"[.!?;\u2026][\"')\]\u201d\u2019\u00bb]*\s*$")
 _OCR_TILDE = re.compile(r"~(?!\s?\d)")  # "~5" is "about 5"; "A10~ Vx" or "t~ (f(j)" is a misread symbol
 _BRACKETS = ("()", "[]", "{}")
+_LEADERS = re.compile(r"\.{4,}|\u2026{2,}|(?:\. ){3,}")  # a table of contents' or a cost table's dot leaders
 _ENUMERATOR = re.compile(r"(?:^|\s)(?:\d{1,2}|[a-z]|[ivx]{1,4})$")  # "We show that: 1) ..., 2) ..."
 
 
@@ -269,12 +270,12 @@ _REFERENCE_ENTRY = re.compile(r"^[A-Z][\w'\-]+,\s+(?:[A-Z]\.\s?){1,3}(?:,|\s+[A-
 
 
 def legible(text: str, language: str) -> bool:
-    """Text a student can read as written: no misread symbol, brackets that close, not the tail of a sentence ("is
-    that they give no basis ..."; "x is a variable" is whole) nor one whose citation left it dangling ("... appears
-    in."), and no entry of a reference list."""
-    first = text.split(maxsplit=1)[0] if text.split() else ""
-    return not _OCR_TILDE.search(text) and _balanced(text) \
-        and not (first.islower() and first in stopwords(language)) \
+    """Text a student can read as written: no misread symbol, brackets that close, no dot leaders, not the tail of a
+    sentence ("is that they give ...", "altitude and airspeed, and would be ..."; "x is a variable" is whole) nor one
+    whose citation left it dangling ("... appears in."), and no entry of a reference list."""
+    first = text.split(maxsplit=1)[0].strip("\"'\u201c\u2018(") if text.split() else ""
+    return not _OCR_TILDE.search(text) and _balanced(text) and not _LEADERS.search(text) \
+        and not (first.islower() and (first in stopwords(language) or len(first) > 1 and first.isalpha())) \
         and not _DANGLING.search(text) \
         and not _REFERENCE_ENTRY.match(text)
 

@@ -40,6 +40,7 @@ def test_adjectives_verbs_and_words_the_document_does_not_use_are_not_asked_abou
     assert focus.term("Remarkably resilient.") == ""
     assert focus.term("Zebrafish swim quickly.") == ""  # not in the document
     assert focus.term("It reduces quickly.") == ""
+    assert focus.term("The intended effect is reached excessively.") == ""  # a participle, an adverb
 
 
 def test_a_new_term_is_preferred_to_one_the_episode_said(text):

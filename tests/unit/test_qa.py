@@ -84,6 +84,8 @@ def test_a_definition_that_only_uses_its_own_term_is_circular(term, definition, 
     ("The error fell by 3.5% (Table 2) and the model is ~5 times smaller than before.", True),
     ("The suggestion to use axioms for the definition of the semantics appears in.", False),  # its citation gone
     ("McCARTHY, J. Towards a mathematical theory of computation.", False),  # a reference list's entry
+    ("altitude and airspeed, and would be limited such that the pilot can keep control.", False),  # a tail
+    ("AOA sensor system test ....................... 2 work-hours at $85 per hour.", False),  # dot leaders
     ("BURSTALL, R. M. Proving properties of programs by structural induction.", False),
 ])
 def test_a_quote_must_close_like_a_sentence(text, quotable):
