@@ -52,6 +52,9 @@ _IDIOMS = {("by", "means"), ("in", "terms"), ("in", "order"), ("in", "turn"), ("
 # a noun mostly followed by "of" relates other nouns ("the number of", "a pair of", "the use of"): no subject itself
 RELATIONAL_BEFORE = {"en": "of"}
 RELATIONAL_SHARE = 0.6
+# capitalised words in a row, maybe joined by "of" or "for" ("Freedom of Information Act"): one name
+_NAME_RUN = re.compile(r"\b[A-Z][\w-]*(?:(?:\s+(?:of|for|and|de|du|des))?\s+[A-Z][\w-]*)+")
+NAME_RUN_SHARE = 0.8
 _NOT_NOUNS = ("ed", "ively", "ally", "ously", "essly", "fully", "ately", "ently", "antly")  # English endings
 _TOKENS_AND_MARKS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|[^\w\s]|\d+")
 
@@ -99,6 +102,10 @@ class Focus:
         lower = set(re.findall(r"\b[a-z][\w-]*", raw))
         self.names = {stem(m.group(1)) for m in _NAMED.finditer(raw) if m.group(1).lower() not in lower
                       and not m.group(1).endswith(("an", "ish", "ese"))}  # "American schools": an adjective
+        inside: Counter = Counter(stem(w) for run in _NAME_RUN.findall(raw) for w in re.findall(r"[A-Z][\w-]*", run))
+        alone: Counter = Counter(stem(w) for w in re.findall(r"\b[A-Z][\w-]*", raw))
+        # a word of a longer name ("Administration" of "Federal Aviation Administration") is no name on its own
+        self.names -= {n for n in self.names if inside[n] >= NAME_RUN_SHARE * alone[n]}
         self.excluded = {stem(w) for w in content_words(title, language)} | GENERIC
         self.asked: set[tuple[str, ...]] = set()
         self.heard: set[str] = set()  # stems the episode has said

@@ -70,3 +70,12 @@ def test_a_term_the_model_s_question_named_is_not_asked_again(text):
     focus.ask("What happens in the tun state?")
     term = focus.term("In the tun state, metabolism drops to less than 0.01 percent of normal.")
     assert "tun" not in term and "state" not in term
+
+
+def test_a_word_of_a_longer_name_is_not_asked_about_alone():
+    text = ("Comments go to the Federal Aviation Administration. Under the Freedom of Information Act, marked "
+            "submissions stay private. The Federal Aviation Administration reads every comment. Only the Freedom of "
+            "Information Act applies here. The docket of the submissions is open.")
+    focus = Focus(text, "Airworthiness Directives", "en")
+    assert focus.term("The Freedom of Information Act keeps the submissions private.") == "the submissions"
+    assert focus.term("The Administration reads every comment.") != "Administration"
