@@ -235,10 +235,11 @@ def _rewrite(drafts: list[_Draft], source: Source, caller: Caller, settings: Set
     rewrites: dict[int, list[str]] = {}
     tried = rescued = 0
     for batch in (slice(0, REWRITE_PROBE), slice(REWRITE_PROBE, None)):
-        if batch.start and tried and rescued < REWRITE_MIN_RESCUED * tried and requests[batch]:
-            caller.warnings.append(f"rewrite: the first {REWRITE_PROBE} calls rescued {rescued} of {tried} "
-                                   f"unsupported notes; those of {len(requests[batch])} more chunks are quoted")
-            caller.quoting = True
+        if batch.start and tried and rescued < REWRITE_MIN_RESCUED * tried:
+            caller.quoting = True  # also for a short document, whose probe was all its rewrites
+            if requests[batch]:
+                caller.warnings.append(f"rewrite: the first {REWRITE_PROBE} calls rescued {rescued} of {tried} "
+                                       f"unsupported notes; those of {len(requests[batch])} more chunks are quoted")
             break
         answers = caller.many("rewrite", requests[batch], RewritesOut, role="map") if requests[batch] else []
         for draft, answer in zip(owners[batch], answers):
