@@ -26,6 +26,8 @@ _MARKDOWN = [
     (re.compile(r"^\s*\|?(?:\s*:?-{3,}:?\s*\|)+\s*$", re.MULTILINE), ""),  # table rules
     (re.compile(r"\s*\|\s*"), ", "),  # table cells
     (re.compile(r"https?://\S+|www\.\S+"), ""),  # URLs are noise when spoken
+    # a footnote's number glued to a word's punctuation ("alert,5 and", "landing.5 The"), not "1,5" nor "Fig.3"
+    (re.compile(r"(?<=[a-z][,;:])\d{1,2}(?=\s)|(?<=[a-z]{3}\.)\d{1,2}(?=\s+[A-Z])"), ""),
 ]
 
 

@@ -110,6 +110,8 @@ def test_english_rules_leave_other_languages_alone(text, language, spoken):
 def test_citations_and_markup_never_survive_but_numbers_stay_for_display():
     assert strip_markup("It grew 3.5% (p. 4) in **2019** [12].") == "It grew 3.5% in 2019."
     assert normalize_for_speech("(p. 4) [12]") == ""
+    assert strip_markup("A disagree alert,5 may affect the landing.5 The crew saw Fig.3 and 1,5 m.") == \
+        "A disagree alert, may affect the landing. The crew saw Fig.3 and 1,5 m."  # footnote numbers go
     assert speakable("\u2022 Hand Delivery: deliver to the address above.") == "Hand Delivery: deliver to the address above."
 
 
