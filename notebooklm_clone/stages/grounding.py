@@ -44,8 +44,9 @@ def clean_text(text: str) -> str:
 
 # the formula opening each recital of a resolution or a rule ("WHEREAS the rear portion ... is in poor condition;"):
 # a note or an answer says the recital, not the formula, and ends it with a stop
-_RECITAL = re.compile(r"^(?:WHEREAS|Whereas|ATTENDU QUE|ATTENDU QU[E’']|ATTENDU|Attendu que|CONSIDÉRANT QUE|"
-                      r"Considérant que|CONSIDERANDO QUE|Considerando que)[,\s]+(?=\w)")
+_RECITAL = re.compile(r"^(?:(?:ATTENDU|Attendu|CONSIDÉRANT|Considérant) QU[’']|(?:WHEREAS|Whereas|ATTENDU QUE|"
+                      r"ATTENDU|Attendu que|CONSIDÉRANT QUE|Considérant que|CONSIDERANDO QUE|Considerando que)"
+                      r"[,\s]+)(?=\w)")  # "ATTENDU QU'aucune opposition ..." loses "QU'" too
 _RECITAL_END = re.compile(r"\s*(?:;|,)\s*(?:and|et|y)?\s*$")
 
 

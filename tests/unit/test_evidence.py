@@ -319,6 +319,7 @@ def test_a_quoted_recital_reads_without_its_formula_and_ends_with_a_stop():
     recital = "ATTENDU QUE le projet prévoit l’ajout de 43 logements;"
     assert quoted(recital) == "Le projet prévoit l’ajout de 43 logements."
     assert quoted("WHEREAS the Commission received 14 comments; and") == "The Commission received 14 comments."
+    assert quoted("ATTENDU QU’aucune opposition n’a été reçue;") == "Aucune opposition n’a été reçue."  # elided
     assert quoted("Membres: M. Gaëtan Gagné;") == "Membres: M. Gaëtan Gagné."
     assert quoted("The tun forms; it survives.") == "The tun forms; it survives."
     assert quoted("Whereabouts of the tuns are unknown.") == "Whereabouts of the tuns are unknown."
