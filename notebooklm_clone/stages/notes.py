@@ -46,7 +46,9 @@ from .grounding import (
     clean_text,
     count,
     drop_duplicates,
+    emphasized,
     first_pass,
+    highlighted,
     pages_of_evidence,
     quote_text,
     quoted_by_id,
@@ -382,7 +384,10 @@ def run_notes(
     result.page_sources = document.page_sources
     result.themes = notebook_themes(all_points, result.glossary, source)
     # abstract, Q&A and quiz one after the other: they share the prompt prefix holding the overview (reduce.py)
-    abstract = reducer.abstract(result.overview) if "summary" in products else []
+    stressed = {s.id for s in highlighted(source) + emphasized(source)}
+    abstract = reducer.abstract(result.overview, [p for p in all_points
+                                                  if any(e.sentence_id in stressed for e in p.evidence)]) \
+        if "summary" in products else []
     if "notes" in products or "cards" in products:
         result.qa = reducer.qa(result.overview)
     if "quiz" in products:

@@ -85,9 +85,17 @@ class Reducer:
                 out.append(grounded)
         return out
 
-    def abstract(self, overview: list[Cited]) -> list[Cited]:
-        abstract = self.sentences("abstract", "abstract", overview, self.settings.notes.abstract_sentences, "abstract")
-        return drop_duplicates(abstract, lambda c: c.text, self.language, self.counts["summary"])
+    def abstract(self, overview: list[Cited], stressed: list[Cited] = ()) -> list[Cited]:
+        """The model's abstract after the points the document stresses (a highlighted sentence, a decision set in
+        capitals): a summary of minutes that leaves out what was resolved misses the point of them."""
+        limit = self.settings.notes.abstract_sentences
+        abstract = self.sentences("abstract", "abstract", overview, limit, "abstract")
+        lead = [p.model_copy() for p in stressed][:limit]
+        for point in lead:
+            count(self.counts["summary"], point.grounding or "quoted")
+        abstract = drop_duplicates(abstract, lambda c: c.text, self.language, self.counts["summary"],
+                                   [p.text for p in lead])
+        return lead + abstract[:max(0, limit - len(lead))]
 
     def sections(self, notes: list[ChunkNotes], abstract: list[Cited]) -> list[SectionSummary]:
         """A few sentences per top-level section, none saying again what the abstract or an earlier section said."""

@@ -485,13 +485,15 @@ def test_use_cache_false_asks_the_model_again(llm_settings, tmp_path):
 
 def test_a_readers_highlight_is_a_key_point_and_their_notes_are_not(embedded_small_server, tmp_path):
     """An annotated page through the real notes stage: the highlighted sentence is among the key points, quoted
-    verbatim, and the words of the reader's own notes appear only under "Your highlights and notes"."""
+    verbatim, and in the summary; the words of the reader's own notes appear only under "Your highlights and notes"."""
     from notebooklm_clone.pipeline import process_document
 
-    settings = small_settings(embedded_small_server, tmp_path).with_overrides(**{"notes.only": ["notes"]})
+    settings = small_settings(embedded_small_server, tmp_path).with_overrides(**{"notes.only": ["notes", "summary"]})
     result = process_document(pdfs.annotated_pdf(tmp_path / "annotated.pdf"), tmp_path / "out", settings,
-                              products=("notes",))
+                              products=("notes", "summary"))
     text = Path(result.files["notes"]).read_text(encoding="utf-8")
+    summary = Path(result.files["summary"]).read_text(encoding="utf-8")
+    assert pdfs.HIGHLIGHTED.lower()[:40] in summary.lower()  # what the reader stressed leads the summary too
     key_points, _, rest = text.partition("## Your highlights and notes")
     mine = rest.partition("## Glossary")[0]
     assert pdfs.HIGHLIGHTED.lower() in key_points.lower()  # said by a point (a small model may lower its first letter)
