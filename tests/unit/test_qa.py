@@ -87,6 +87,8 @@ def test_a_definition_that_only_uses_its_own_term_is_circular(term, definition, 
     ("altitude and airspeed, and would be limited such that the pilot can keep control.", False),  # a tail
     ("AOA sensor system test ....................... 2 work-hours at $85 per hour.", False),  # dot leaders
     ("BURSTALL, R. M. Proving properties of programs by structural induction.", False),
+    ("DE BAKKER, J. W. Axiomatics of simple assignment statements.", False),
+    ("The axiom Alls ~ 3x (x = max + 1) holds in the strict interpretation.", False),  # "~ 3x": a misread symbol
 ])
 def test_a_quote_must_close_like_a_sentence(text, quotable):
     from notebooklm_clone.models import SourceSentence
