@@ -173,13 +173,14 @@ def test_cards_and_quiz(notes_run):
     with zipfile.ZipFile(out / "cards.apkg") as apkg:
         assert "collection.anki2" in apkg.namelist()
     quiz_md = (out / "quiz.md").read_text()
-    # the schema asks for exactly 2 pairs and 2 questions: each is kept, or dropped as unsupported, or as a repeat;
+    # the schema asks for exactly 2 pairs and at most 2 questions: each is kept, or dropped as unsupported or a repeat;
     # short of 2 pairs, the map's questions answered by their own sentences follow ("quoted")
     qa, quiz = result.grounding["qa"], result.grounding["quiz"]
     assert qa.verified + qa.dropped == 2 and len(result.qa) == qa.verified + qa.quoted - qa.duplicates <= 2
     for pair in result.qa:
         assert verify_answer(pair.question, pair.answer, [e.quote for e in pair.evidence]).supported
-    assert quiz.verified + quiz.dropped == 2 and len(result.quiz) == quiz.verified + quiz.quoted - quiz.duplicates
+    # the quiz asks the model for 2, or (its rewrites rescued nothing: Caller.quoting) for those the blanks leave open
+    assert quiz.verified + quiz.dropped <= 2 and len(result.quiz) == quiz.verified + quiz.quoted - quiz.duplicates
     for i, q in enumerate(result.quiz, 1):
         assert len(q.options) == 4 and len({o.lower() for o in q.options}) == 4 and q.answer in "ABCD"
         assert f"{i}. {q.answer}) " in quiz_md.split("## Answers")[1]
