@@ -25,6 +25,7 @@ from ..errors import BadInput
 from ..models import Annotation, Block, Document, PageInfo
 from ..store import portable_name
 from ..text.lang import guess_language
+from ..text.speakable import FORMULA
 
 _CHAR_FIXES = str.maketrans({
     "\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st",
@@ -216,14 +217,12 @@ def _body_size(segments: list[Segment]) -> float:
     return weights.most_common(1)[0][0] if weights else 0.0
 
 
-_FORMULA = re.compile(r"[{}=<>~|\\^]")  # a displayed formula or rule, often set large, is no heading
-
-
 def _is_heading_like(seg: Segment) -> bool:
     """Short, has letters, does not end like a sentence, is not a formula, a caption or a list item."""
     text = seg.text
     return (len(text) <= 160 and len(text.split()) <= 18 and not text.endswith((".", ",", ";", ":"))
-            and any(ch.isalpha() for ch in text) and not _FORMULA.search(text) and not _CAPTION.match(text)
+            and any(ch.isalpha() for ch in text) and not FORMULA.search(text)  # a displayed rule, set large
+            and not _CAPTION.match(text)
             and (not BULLET.match(text) or bool(_NUMBERING.match(text))))
 
 

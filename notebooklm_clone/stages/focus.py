@@ -47,8 +47,8 @@ PREPOSITIONS = {
     "pt": set("de do da dos das em com por para sobre sem".split()),
 }
 _COUNTS = set("hundred hundreds thousand thousands million millions billion billions dozen dozens".split())
-_IDIOMS = {("by", "means"), ("in", "terms"), ("in", "order"), ("in", "turn"), ("in", "fact"), ("in", "part"), ("at", "least"), ("at", "most"), ("on", "average"),
-           ("in", "general"), ("for", "example"), ("for", "instance"), ("in", "particular"), ("en", "effet")}
+_IDIOMS = {("by", "means"), ("in", "terms"), ("in", "order"), ("in", "turn"), ("in", "fact"), ("in", "part"),
+           ("at", "least"), ("at", "most"), ("on", "average"), ("in", "general"), ("for", "example"), ("for", "instance"), ("in", "particular"), ("en", "effet")}
 # a noun mostly followed by "of" relates other nouns ("the number of", "a pair of", "the use of"): no subject itself
 RELATIONAL_BEFORE = {"en": "of"}
 RELATIONAL_SHARE = 0.6
@@ -149,9 +149,8 @@ class Focus:
 
     def _noun(self, key: tuple[str, ...], span: list[str]) -> bool:
         """A word seen as a phrase's head after an article (not a participle), or a name, and not mostly followed by
-        "of"; a pair that recurs, ends in one and is seen
-        as a phrase after an article or a preposition ("in video games ,"; "motivate students" is not) or led by a
-        name ("CAHS proteins")."""
+        "of"; a pair that recurs, ends in one and is seen as a phrase after an article or a preposition ("in video
+        games ,"; "motivate students" is not) or led by a name ("CAHS proteins")."""
         word = span[-1].lower()
         singular, plural = re.sub(r"(?<=\w\w)[sx]$", "", word), word + "s"  # "the student ." makes "students" one
         head = bool({word, singular, plural} & self.heads) or key[-1] in self.names

@@ -242,7 +242,8 @@ def offered(sentence: SourceSentence | None) -> bool:
 
 
 _CLOSED = re.compile(r"[.!?;\u2026][\"')\]\u201d\u2019\u00bb]*\s*$")
-_OCR_TILDE = re.compile(r"~(?!\s?\d+(?:[.,]\d+)?\b)")  # "~5" is "about 5"; "A10~ Vx" or "t~ (f(j)" is a misread symbol
+# "~5" is "about 5"; "A10~ Vx" or "t~ (f(j)" is a misread symbol
+_OCR_TILDE = re.compile(r"~(?!\s?\d+(?:[.,]\d+)?\b)")
 _BRACKETS = ("()", "[]", "{}")
 _LEADERS = re.compile(r"\.{4,}|\u2026{2,}|(?:\. ){3,}")  # a table of contents' or a cost table's dot leaders
 _ENUMERATOR = re.compile(r"(?:^|\s)(?:\d{1,2}|[a-z]|[ivx]{1,4})$")  # "We show that: 1) ..., 2) ..."
@@ -267,7 +268,8 @@ def _balanced(text: str) -> bool:
 # a sentence left dangling once its citation is gone: "... appears in.", "... as in.", "... such as and."
 _DANGLING = re.compile(r"(?:\s(?:of|by|from|and|see|the|an|de|du|des|et|und|von)|(?:\)|\b(?:as|appears?|practice|"
                        r"proposed|described|introduced|used|given|found|shown|reported|proved))\s+in)[.,]\s*$", re.I)
-_REFERENCE_ENTRY = re.compile(r"^[A-Z][\w'\-]+(?:\s[A-Z][\w'\-]+)?,\s+(?:[A-Z]\.\s?){1,3}(?:,|\s+[A-Z])")  # "McCARTHY, J. Towards ..."
+# a reference list's entry: "McCARTHY, J. Towards ...", "DE BAKKER, J. W. Axiomatics ..."
+_REFERENCE_ENTRY = re.compile(r"^[A-Z][\w'\-]+(?:\s[A-Z][\w'\-]+)?,\s+(?:[A-Z]\.\s?){1,3}(?:,|\s+[A-Z])")
 
 
 def legible(text: str, language: str) -> bool:

@@ -245,8 +245,9 @@ def _rewrite(drafts: list[_Draft], source: Source, caller: Caller, settings: Set
             break
         answers = caller.many("rewrite", requests[batch], RewritesOut, role="map") if requests[batch] else []
         for draft, answer in zip(owners[batch], answers):
-            rewrites[id(draft)] = answer.rewrites if answer else []
-            for (kind, attempt, term), text in zip(draft.failed(), rewrites[id(draft)] + [None] * 99):
+            got = rewrites[id(draft)] = answer.rewrites if answer else []
+            for at, (kind, attempt, term) in enumerate(draft.failed()):
+                text = got[at] if at < len(got) else None
                 tried += 1
                 rescued += after_rewrite(source, attempt, _named(kind, term, text)).how == "rewritten"
     return rewrites

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from ..text.speakable import FORMULA
 from ..text.split import count_words
 from .grounding import Source, legible
 from .script_figures import is_impersonation, is_meta_talk
@@ -22,7 +23,6 @@ MAX_QUESTION_WORDS = 30
 # words a speaker adds about the show or the source rather than its content; not asked of the evidence
 _SHOW_WORDS = {"author", "authors", "researcher", "researchers", "paper", "document", "study", "report", "article",
                "memo", "text", "findings", "finding", "work"}
-_SYMBOLS = re.compile(r"[{}=<>~|\\^]")  # a formula is not said aloud in a question
 _ASKS_DEFINITION = re.compile(r"^\W*what (?:is|are) (?:an? |the )?([^?]{2,40}?)\s*\?$", re.IGNORECASE)
 
 
@@ -60,7 +60,7 @@ def asks_for(question: str, answer: str, evidence: str, language: str) -> bool:
             and gives_reason_if_asked(question, answer)
             and defines_what_it_asks(question, answer)
             and not _echoes(question, answer) and not is_meta_talk(question) and not is_impersonation(question)
-            and legible(question, language) and not _SYMBOLS.search(question))
+            and legible(question, language) and not FORMULA.search(question))
 
 
 def _echoes(question: str, answer: str) -> bool:

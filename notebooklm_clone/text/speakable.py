@@ -31,6 +31,10 @@ _MARKDOWN = [
 ]
 
 
+# characters of a formula or of code: a line holding one is neither a heading nor a question to say aloud
+FORMULA = re.compile(r"[{}=<>~|\\^]")
+
+
 def strip_markup(text: str) -> str:
     """Text as a listener (or a subtitle reader) should get it: no markdown, no citation markers, one line."""
     for pattern, replacement in _MARKDOWN:
