@@ -30,7 +30,8 @@ def _heading(result: NotesResult, document: Document) -> str:
         listed = ", ".join(f"`{name}` ({n} page{'s' * (n != 1)})" for name, n in counts.items())
         lines += [f"Sources: {listed}", ""]
     else:
-        lines += [f"Source: `{Path(document.source).name}` ({document.page_count} pages)", ""]
+        n = document.page_count
+        lines += [f"Source: `{Path(document.source).name}` ({n} page{'s' * (n != 1)})", ""]
     return "\n".join(lines)
 
 
@@ -79,10 +80,10 @@ def summary_markdown(result: NotesResult, document: Document) -> str:
     notes = Footnotes(result.page_sources)
     lines = [_heading(result, document), "## Abstract", ""]
     lines += [_bullet(s.text, s.pages, s.evidence, notes) for s in summary.abstract] or ["- (no abstract)"]
-    lines += ["", "## Section by section", ""]
-    for section in summary.sections:
-        if not section.sentences:
-            continue
+    shown = [section for section in summary.sections if section.sentences]
+    if shown:  # a one-page memo has no sections to go through
+        lines += ["", "## Section by section", ""]
+    for section in shown:
         lines += [f"### {section.title} {notes.pages(section.pages)}", ""]
         lines += [_bullet(s.text, s.pages, s.evidence, notes) for s in section.sentences]
         lines.append("")

@@ -39,3 +39,19 @@ def test_csv_cells_never_start_a_formula(tmp_path):
     assert not any(cell[:1] in "=+-@\t\r" for cell in cells if cell)
     assert rows[2][0] == "'=HYPERLINK(\"http://example.invalid\",\"click\")" and rows[2][1] == "'+1 -2 @SUM(A1)"
     assert rows[1][0] == HOSTILE[0].front  # plain text stays as it was
+
+
+def test_a_one_page_summary_says_page_and_has_no_empty_section_list():
+    from notebooklm_clone.models import Cited, Document, SectionSummary, Summary
+    from notebooklm_clone.outputs.study import summary_markdown
+
+    memo = Document(source="memo.pdf", sha256="0" * 64, title="Memo", page_count=1)
+    point = Cited(text="Forty-two tardigrades were counted.", pages=[1])
+    summary = NotesResult(document="0" * 64, title="Memo", summary=Summary(
+        abstract=[point], sections=[SectionSummary(title="Memo", pages=[1])]))
+    text = summary_markdown(summary, memo)
+    assert "(1 page)" in text and "Section by section" not in text
+    summary.summary.sections[0].sentences = [point]
+    two = memo.model_copy(update={"page_count": 2})
+    text = summary_markdown(summary, two)
+    assert "(2 pages)" in text and "## Section by section" in text and "### Memo (p. 1)" in text
