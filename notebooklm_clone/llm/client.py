@@ -36,19 +36,9 @@ from ..config import Settings
 from ..errors import BackendUnavailable, UsageError
 from ..progress import CallMeter, Progress
 from ..store import JsonCache, hash_obj
-from .capabilities import (
-    ModelCapabilities,
-    is_loopback,
-    lookup_capabilities,
-    model_identity,
-)
-from .structured import (
-    parse_json,
-    response_format,
-    schema_dict,
-    schema_instruction,
-    validate,
-)
+from .capabilities import ModelCapabilities, is_loopback, lookup_capabilities, model_identity
+from .embedded import died as _embedded_died
+from .structured import parse_json, response_format, schema_dict, schema_instruction, validate
 from .tokens import get_tokenizer
 from .usage import USAGE_TOKENS, UsageLedger, load_prices
 
@@ -402,6 +392,8 @@ class LLM:
                 )
             return response
         if isinstance(last, openai.APIConnectionError) and not isinstance(last, openai.APITimeoutError):
+            if reason := _embedded_died(self.base_url):  # a crash is no endpoint setting to check
+                raise BackendUnavailable(f"{where}: {reason}")
             raise BackendUnavailable(
                 f"{where}: cannot reach the LLM endpoint {self.base_url or 'api.openai.com'} after {_tries(tries)}: "
                 f"{status_text(last)}; is it running? (or unset llm.base_url / OPENAI_BASE_URL for the embedded model)"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -46,6 +47,25 @@ def _stop_all() -> None:
 
 
 atexit.register(_stop_all)
+
+
+def died(base_url: str | None) -> str | None:
+    """Why the embedded server behind `base_url` stopped answering, when it was started by this process and has
+    exited (a crash shows here as a connection error: the server's signal and log say more)."""
+    for server in list(_LIVE):
+        process = server.process
+        if process is None or server.port is None or server.base_url != base_url:
+            continue
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)  # a crashing server can take seconds to dump its core and be reaped
+        if process.returncode is None:
+            continue
+        code = process.returncode
+        how = f"was killed by signal {-code} ({signal.Signals(-code).name})" if code < 0 else f"exited with code {code}"
+        if code in (-signal.SIGKILL, 137):
+            how += ", perhaps by the kernel for lack of memory"
+        return f"the embedded LLM server {how}: {_tail(server.log_path, 3)} (log: {server.log_path})"
+    return None
 
 
 def free_port() -> int:

@@ -231,6 +231,26 @@ def test_server_that_dies_while_loading_reports_its_log(small_gguf, tmp_path):
     assert server.process is None and server.log_path.exists()
 
 
+def test_a_server_that_crashes_mid_run_is_named_with_its_signal_and_log(small_gguf, tmp_path):
+    """A batch of many tokens is answered (a llama.cpp build for the wrong CPU features crashed exactly there), and a
+    server that then dies by a signal is reported as such, not as an endpoint to check the settings of."""
+    from notebooklm_clone.llm.client import LLM
+
+    with EmbeddedServer.for_tier("small", n_ctx=1024, log_dir=tmp_path) as server:
+        settings = Settings(llm={"base_url": server.base_url, "api_key": "embedded", "model": server.alias,
+                                 "max_retries": 0, "retry_base_delay": 0.01, "tokenizer": f"gguf:{small_gguf}"},
+                            cache_dir=str(tmp_path))
+        llm = LLM(settings, base_url=server.base_url, api_key="embedded", kind="embedded", model=server.alias)
+        prompt = "Count the words: " + "tardigrade " * 300
+        answer = llm.complete([{"role": "user", "content": prompt}], stage="map", max_tokens=4)
+        assert answer.usage["prompt_tokens"] > 300 and alive(server.pid)
+        os.kill(server.pid, signal.SIGSEGV)
+        assert wait_gone(server.pid)
+        with pytest.raises(BackendUnavailable, match=r"stage map.*: the embedded LLM server was killed by signal 11 "
+                                                     r"\(SIGSEGV\): .*\(log: .*llama-server-"):
+            llm.complete([{"role": "user", "content": "Say hi"}], stage="map", max_tokens=4)
+
+
 OWNER = textwrap.dedent("""
     import signal, sys, time
     from notebooklm_clone.llm.embedded import EmbeddedServer
