@@ -326,15 +326,21 @@ def central_sentence(sentences: list[SourceSentence], language: str, said: list[
     candidates = [s for s in sentences if quotable(s, language)]
     if said:
         candidates = drop_duplicates(candidates, lambda s: readable(plain_text(s.text)), language, earlier=said)
-    if not candidates:
-        return None
-    stems = [set(content_stems(plain_text(s.text), language)) for s in candidates]
+    chosen = most_central(candidates, lambda s: plain_text(s.text), language, 1)
+    return chosen[0] if chosen else None
+
+
+def most_central(items: list, text_of, language: str, n: int) -> list:
+    """The `n` items sharing the most content words with the others (what a passage is mostly about), in their
+    order."""
+    stems = [set(content_stems(text_of(item), language)) for item in items]
     everything: dict[str, int] = {}
     for group in stems:
         for stem in group:
             everything[stem] = everything.get(stem, 0) + 1
     scores = [sum(everything[w] - 1 for w in group) / (1 + len(group)) ** 0.5 for group in stems]
-    return candidates[max(range(len(candidates)), key=lambda i: (scores[i], -i))]
+    best = sorted(range(len(items)), key=lambda i: (-scores[i], i))[:n]
+    return [items[i] for i in sorted(best)]
 
 
 def combine(text: str, points: list[Cited], language: str) -> Cited | None:

@@ -62,6 +62,9 @@ STUDY_PRODUCTS = ("summary", "notes", "cards", "quiz")
 MAP_LIMITS = {"key_points": 4, "terms": 3, "facts": 3, "questions": 2}
 MAP_MINIMUM = {"key_points": 2, "terms": 1}  # a 0.5B model otherwise answers with empty lists
 MAX_TERM_WORDS = 6
+MAP_PROBE = 2  # chunks mapped with written notes before judging whether the model's notes hold as written ...
+MAP_MIN_WRITTEN = 0.3  # ... the share of its written key points and terms that must hold and condense their evidence
+CONDENSED = 0.8  # a written note of more words than this share of its evidence's is a copy: quoting gives the same
 REWRITE_PROBE = 2  # rewrite calls made before judging whether rewriting rescues notes at all ...
 REWRITE_MIN_RESCUED = 0.2  # ... the share of their notes it must rescue for the other chunks' calls to be made
 
@@ -90,6 +93,18 @@ class MapOut(BaseModel):
     key_points: list[_ItemOut] = Field(max_length=MAP_LIMITS["key_points"])
     terms: list[_TermOut] = Field(max_length=MAP_LIMITS["terms"])
     facts: list[_IdsOut] = Field(max_length=MAP_LIMITS["facts"])  # quoted as written: copying costs tokens
+    questions: list[_ItemOut] = Field(max_length=MAP_LIMITS["questions"])
+
+
+class _TermIdsOut(BaseModel):
+    ids: list[str] = Field(min_length=1, max_length=2)
+    term: str
+
+
+class MapSelectOut(BaseModel):  # the map answer of a model whose written notes do not hold: sentences by id
+    key_points: list[_IdsOut] = Field(max_length=MAP_LIMITS["key_points"])
+    terms: list[_TermIdsOut] = Field(max_length=MAP_LIMITS["terms"])
+    facts: list[_IdsOut] = Field(max_length=MAP_LIMITS["facts"])
     questions: list[_ItemOut] = Field(max_length=MAP_LIMITS["questions"])
 
 
@@ -122,10 +137,11 @@ def split_chunk(chunk: Chunk) -> list[Chunk]:
     return halves
 
 
-def map_messages(sentences: list[SourceSentence], section: list[str], settings: Settings) -> list[dict]:
+def map_messages(sentences: list[SourceSentence], section: list[str], settings: Settings,
+                 select: bool = False) -> list[dict]:
     return render_messages(
         "map", settings.prompts_dir, text=numbered_sentences(sentences), section=" > ".join(section),
-        limits=MAP_LIMITS, **notes_style(settings),
+        limits=MAP_LIMITS, select=select, **notes_style(settings),
     )  # fmt: skip
 
 
@@ -167,44 +183,68 @@ class _Draft:
 
 def map_chunks(chunks: list[Chunk], source: Source, caller: Caller, settings: Settings,
                counts: dict[str, GroundingCounts]) -> list[ChunkNotes]:
-    """One call per chunk (concurrently when the LLM allows), every note grounded; one rewrite call per chunk with
-    notes its evidence does not support. A chunk whose answer is unusable yields no notes."""
+    """One call per chunk, every note grounded; one rewrite call per chunk with notes its evidence does not support.
+    When under MAP_MIN_WRITTEN of the first chunks' written key points and terms hold and condense their sentences (a
+    small model garbles or copies them: on a 9-page paper 36 of the 1.5B model's 37 held notes were copies), later
+    chunks' sentences are chosen by id and quoted: writing costs most of the map's generated tokens for notes no better
+    than the quote. A chunk whose answer is unusable yields no notes."""
     drafts = [_Draft(chunk, source.offered(sentences_in(chunk, source.index))) for chunk in chunks]
-    requests = []
-    for draft in drafts:
-        ids = [s.id for s in draft.sentences]
-        schema = output_schema(MapOut, draft.chunk.pages, min_items=MAP_MINIMUM, ids=ids)
-        label = f"chunk {draft.chunk.index} (pp. {draft.chunk.page_start}-{draft.chunk.page_end})"
-        requests.append((map_messages(draft.sentences, draft.chunk.section, settings), schema, label))
-    answers = caller.many("map", requests, MapOut, role="map")
-    for draft, answer in zip(drafts, answers):
-        if answer is None:
-            caller.warnings.append(f"chunk {draft.chunk.index}: no notes (the model's answer was unusable)")
-            continue
-        for kind in ("key_points", "questions"):
-            for item in getattr(answer, kind):
-                draft.items.append((kind, first_pass(source, item.text, item.ids, draft.sentences,
-                                                     question=kind == "questions"), ""))
-        for fact in answer.facts:
-            quoted = quoted_by_id(source, fact.ids, draft.sentences)
-            if quoted is None:
-                count(counts["key_points"], "")
-            else:
-                draft.items.append(("facts", quoted, ""))
-        for t in answer.terms:
-            term_attempt = _term_first_pass(source, t, draft.sentences)
-            if term_attempt is None:
-                count(counts["glossary"], "")
-            else:
-                draft.items.append(("terms", *term_attempt))
+    written = held = 0
+    for batch in (slice(0, MAP_PROBE), slice(MAP_PROBE, None)):
+        select = bool(batch.start and written and held < MAP_MIN_WRITTEN * written)
+        if select and drafts[batch]:
+            caller.warnings.append(f"map: {held} of the first {written} written notes held and condensed their "
+                                   f"sentences; those of {len(drafts[batch])} more chunks are chosen by id, quoted")
+        model, requests = MapSelectOut if select else MapOut, []
+        for draft in drafts[batch]:
+            schema = output_schema(model, draft.chunk.pages, min_items=MAP_MINIMUM, ids=[s.id for s in draft.sentences])
+            label = f"chunk {draft.chunk.index} (pp. {draft.chunk.page_start}-{draft.chunk.page_end})"
+            requests.append((map_messages(draft.sentences, draft.chunk.section, settings, select), schema, label))
+        answers = caller.many("map", requests, model, role="map")
+        for draft, answer in zip(drafts[batch], answers):
+            if answer is None:
+                caller.warnings.append(f"chunk {draft.chunk.index}: no notes (the model's answer was unusable)")
+                continue
+            _take(draft, answer, source, counts)
+            tried = [a for kind, a, _ in draft.items if kind in ("key_points", "terms") and a.how != "quoted"]
+            written, held = written + len(tried), held + sum(bool(a.how) and _condensed(a) for a in tried)
+        caller.quoting |= select  # a model that copies what it is asked to condense: later steps choose, not write
     rewrites = _rewrite(drafts, source, caller, settings)
     notes = [_finish(draft, source, rewrites.get(id(draft), []), counts) for draft in drafts]
     return _without_repeats([n for n in notes if n is not None], source.language, counts)
 
 
-def _term_first_pass(source: Source, t: _TermOut, sentences: list[SourceSentence]) -> tuple[Attempt, str] | None:
-    """A glossary term the passage uses, with a definition its evidence supports; the evidence moves to a sentence
-    that uses the term (a defining one first) when the chosen ones do not."""
+def _condensed(attempt: Attempt) -> bool:
+    return len(attempt.text.split()) <= CONDENSED * len(quote_text(attempt.evidence).split())
+
+
+def _take(draft: _Draft, answer: MapOut | MapSelectOut, source: Source, counts: dict[str, GroundingCounts]) -> None:
+    """A chunk's map answer, each item through its first pass (chosen sentences are quoted)."""
+    chosen = [(kind, item) for kind in ("key_points", "facts") for item in getattr(answer, kind)
+              if isinstance(item, _IdsOut)]  # facts, and a select answer's key points
+    for kind, item in chosen:
+        quoted = quoted_by_id(source, item.ids, draft.sentences)
+        if quoted is None:
+            count(counts["key_points"], "")
+        else:
+            draft.items.append((kind, quoted, ""))
+    for kind in ("key_points", "questions"):
+        for item in getattr(answer, kind):
+            if isinstance(item, _ItemOut):
+                draft.items.append((kind, first_pass(source, item.text, item.ids, draft.sentences,
+                                                     question=kind == "questions"), ""))
+    for t in answer.terms:
+        term_attempt = _term_first_pass(source, t, draft.sentences)
+        if term_attempt is None:
+            count(counts["glossary"], "")
+        else:
+            draft.items.append(("terms", *term_attempt))
+
+
+def _term_first_pass(source: Source, t: _TermOut | _TermIdsOut,
+                     sentences: list[SourceSentence]) -> tuple[Attempt, str] | None:
+    """A glossary term the passage uses, with a definition its evidence supports (or its chosen sentence, quoted);
+    the evidence moves to a sentence that uses the term (a defining one first) when the chosen ones do not."""
     term = clean_text(t.term).strip(" .:;,")
     if not term or len(term.split()) > MAX_TERM_WORDS:
         return None
@@ -213,8 +253,10 @@ def _term_first_pass(source: Source, t: _TermOut, sentences: list[SourceSentence
         return None  # a term the passage does not use is a textbook entry, not a note on this document
     chosen = source.evidence(t.ids)
     ids = [e.sentence_id for e in chosen if e.sentence_id in {s.id for s in using}] or [using[0].id]
-    attempt = first_pass(source, f"{term}: {clean_text(t.definition)}", ids, [])
-    return attempt, term
+    if isinstance(t, _TermIdsOut):
+        quoted = quoted_by_id(source, ids, using)
+        return (quoted, term) if quoted else None
+    return first_pass(source, f"{term}: {clean_text(t.definition)}", ids, []), term
 
 
 def _rewrite(drafts: list[_Draft], source: Source, caller: Caller, settings: Settings) -> dict[int, list[str]]:

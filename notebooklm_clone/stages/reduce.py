@@ -23,6 +23,7 @@ from .grounding import (
     combine,
     count,
     drop_duplicates,
+    most_central,
     pages_of_evidence,
     quote_text,
     union_evidence,
@@ -98,25 +99,35 @@ class Reducer:
         return lead + abstract[:max(0, limit - len(lead))]
 
     def sections(self, notes: list[ChunkNotes], abstract: list[Cited]) -> list[SectionSummary]:
-        """A few sentences per top-level section, none saying again what the abstract or an earlier section said."""
+        """A few sentences per top-level section, none saying again what the abstract or an earlier section said.
+        From a model that copies what it is asked to condense (Caller.quoting), the section's most central points
+        without a call: its section sentences were the points copied (on a 9-page paper, 8 calls, ~2 minutes)."""
         said = [c.text for c in abstract]
         sections = []
+        limit = self.settings.notes.section_sentences
         for title, group in _sections(notes):
             points = [p for n in group for p in n.points()]
             if not points:
                 continue
             pages = sorted({p for n in group for p in n.pages})
-            sentences = self.sentences("section", "section", points, self.settings.notes.section_sentences,
-                                       f"section {title}", section=title)
+            if self.caller.quoting:
+                fresh = drop_duplicates(points, lambda c: c.text, self.language, earlier=said)
+                sentences = [p.model_copy() for p in most_central(fresh, lambda c: c.text, self.language, limit)]
+                for point in sentences:
+                    count(self.counts["summary"], point.grounding or "quoted")
+            else:
+                sentences = self.sentences("section", "section", points, limit, f"section {title}", section=title)
             sentences = drop_duplicates(sentences, lambda c: c.text, self.language, self.counts["summary"], said)
             said += [c.text for c in sentences]
             sections.append(SectionSummary(title=title, pages=pages, sentences=sentences))
         return sections
 
     def qa(self, overview: list[Cited]) -> list[QAPair]:
-        """Review questions, each kept when the evidence of the point it names supports its answer to it."""
+        """Review questions, each kept when the evidence of the point it names supports its answer to it. None from a
+        model that copies what it condenses (Caller.quoting): 1 of its 8 pairs held on a 9-page paper, and the map's
+        own questions, answered by their sentences, fill the Q&A (more_qa)."""
         limit = self.settings.notes.qa_pairs
-        if not overview:
+        if not overview or self.caller.quoting:
             return []
         answer = self.caller.one("qa", self.render("qa", limit)(point_lines(overview)),
                                  output_schema(QAOut, pages_of(overview), {"pairs": limit}, ids=point_ids(overview),

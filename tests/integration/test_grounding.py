@@ -206,3 +206,113 @@ def test_a_model_whose_rewrites_failed_writes_only_the_quiz_questions_the_senten
             quiz = Reducer(caller, settings, "Drying tardigrades", source, counts).quiz(points, [], [])
         assert len(fake.requests) == requests
     assert len(quiz) == 2 and counts["quiz"].quoted == 2
+
+
+@pytest.mark.parametrize("selected", [True, False])
+def test_a_model_whose_written_notes_fail_chooses_sentences_for_later_chunks_fake_server(tmp_path, selected):
+    """A model whose first two chunks' written notes fail their evidence or copy it (the 1.5B model's do; a fault it
+    cannot be made to commit on demand) is asked for the other chunks' sentences by id, which are quoted: no note text
+    is generated for them. A model whose notes hold and condense keeps writing them."""
+    from fakes import FakeLLMServer, fake_settings, ok
+
+    from notebooklm_clone.llm.endpoints import open_llm
+    from notebooklm_clone.stages.calls import Caller
+    from notebooklm_clone.stages.chunk import chunk_document
+    from notebooklm_clone.stages.notes import map_chunks
+
+    document = extract_document(one_page(tmp_path / "methods.pdf"))
+    source = Source(document)
+    dried, goeze, named = sid(source, "We dried 120"), sid(source, "Goeze"), sid(source, "Spallanzani named")
+    wrong = ["We dried 150 animals at 85 percent humidity.", "Spallanzani described the animal in 1773."]
+    right = ["We dried 120 animals for one day.", "Goeze described the animal in 1773."]  # condensed, and a copy
+    mapped = {"key_points": [{"ids": [dried], "text": (wrong if selected else right)[0]},
+                             {"ids": [goeze], "text": (wrong if selected else right)[1]}],
+              "terms": [{"ids": [named], "term": "Tardigrada", "definition": "A group named by Goeze in 1801."}],
+              "facts": [], "questions": []}
+    chosen = {"key_points": [{"ids": [named]}, {"ids": [goeze]}], "terms": [{"ids": [named], "term": "Tardigrada"}],
+              "facts": [], "questions": []}
+    replies = [ok(json.dumps(mapped))] * 2 + [ok(json.dumps(chosen if selected else mapped))] * 2 + [ok(json.dumps(
+        {"rewrites": ["We dried 150 animals.", "Spallanzani described it.", "Tardigrada: a group."]}))]
+    with FakeLLMServer(replies) as fake:
+        settings = fake_settings(fake, tmp_path, structured_output="json_schema", repair_retries=0, use_cache=False)
+        with open_llm(settings) as llm:
+            chunk = next(c for c in chunk_document(document, settings.chunk, llm.tokenizer) if not c.is_references)
+            chunks = [chunk.model_copy(update={"index": i}) for i in range(4)]
+            caller = Caller(llm, settings, None)
+            counts = {name: GroundingCounts() for name in ("key_points", "glossary", "questions")}
+            notes = map_chunks(chunks, source, caller, settings, counts)
+    maps = [r for r in fake.requests if "Take study notes" in r["messages"][-1]["content"]]
+    asked_ids_only = ["by choosing its sentences" in r["messages"][-1]["content"] for r in maps]
+    assert asked_ids_only == [False, False, selected, selected]
+    schema = json.dumps(maps[-1]["response_format"])
+    assert ('"key_points": {"items": {"$ref": "#/$defs/_IdsOut"}' in schema) is selected
+    texts = [p.text for n in notes for p in n.key_points]
+    assert not any("150" in t or "Spallanzani described" in t for t in texts)
+    stopped = [w for w in caller.warnings if w.startswith("map:")]
+    if selected:
+        assert any(t.startswith("Spallanzani named the group Tardigrada in 1776") for t in texts)
+        assert stopped == ["map: 0 of the first 6 written notes held and condensed their sentences; those of 2 more "
+                           "chunks are chosen by id, quoted"]
+    else:
+        assert counts["key_points"].verified >= 2 and not stopped
+
+
+@pytest.mark.parametrize("quoting, requests", [(True, 0), (False, 1)])
+def test_a_model_that_copies_its_notes_gets_section_summaries_of_central_points_without_a_call_fake_server(
+        tmp_path, quoting, requests):
+    """Section summaries from a model that copies what it condenses (Caller.quoting; the 1.5B model's section
+    sentences were its points copied) are the section's most central points, none the abstract said, chosen without
+    a call; otherwise the model is asked (a scripted empty answer here, so only the call count is compared)."""
+    from fakes import FakeLLMServer, fake_settings, ok
+
+    from notebooklm_clone.llm.endpoints import open_llm
+    from notebooklm_clone.models import ChunkNotes
+    from notebooklm_clone.stages.calls import Caller
+    from notebooklm_clone.stages.reduce import Reducer
+
+    document = extract_document(one_page(tmp_path / "methods.pdf"))
+    source = Source(document)
+    points = [Cited(text=s.text, pages=[s.page], evidence=source.evidence([s.id]), grounding="quoted")
+              for s in source.index if offered(s)]
+    notes = [ChunkNotes(chunk=0, section=["Methods"], pages=[1], key_points=points)]
+    with FakeLLMServer([ok(json.dumps({"points": []}))]) as fake:
+        settings = fake_settings(fake, tmp_path, structured_output="json_schema", repair_retries=0)
+        with open_llm(settings) as llm:
+            caller = Caller(llm, settings, None)
+            caller.quoting = quoting
+            counts = {"summary": GroundingCounts()}
+            sections = Reducer(caller, settings, "Drying tardigrades", source, counts).sections(notes, points[:1])
+        assert len(fake.requests) == requests
+    if quoting:
+        (section,) = sections
+        texts = [c.text for c in section.sentences]
+        assert len(texts) == settings.notes.section_sentences and points[0].text not in texts
+        assert texts == [p.text for p in points if p.text in texts]  # in the document's order
+        assert any("120 animals" in t for t in texts) and counts["summary"].quoted == len(texts)
+
+
+@pytest.mark.parametrize("quoting, requests", [(True, 0), (False, 1)])
+def test_a_model_that_copies_its_notes_is_not_asked_for_qa_pairs_fake_server(tmp_path, quoting, requests):
+    """A model that copies what it condenses (Caller.quoting) writes Q&A pairs that fail their evidence (1 of 8 on a
+    real paper): it is not asked; the map's grounded questions fill the Q&A instead (more_qa)."""
+    from fakes import FakeLLMServer, fake_settings, ok
+
+    from notebooklm_clone.llm.endpoints import open_llm
+    from notebooklm_clone.models import Question
+    from notebooklm_clone.stages.calls import Caller
+    from notebooklm_clone.stages.reduce import Reducer
+
+    document = extract_document(one_page(tmp_path / "methods.pdf"))
+    source = Source(document)
+    points = [Cited(text=s.text, pages=[s.page], evidence=source.evidence([s.id])) for s in source.index if offered(s)]
+    asked = Question(text="How many of the 120 animals recovered?", pages=[1],
+                     evidence=source.evidence([sid(source, "Of the 120 animals")]))
+    with FakeLLMServer([ok(json.dumps({"pairs": []}))]) as fake:
+        settings = fake_settings(fake, tmp_path, structured_output="json_schema", repair_retries=0)
+        with open_llm(settings) as llm:
+            caller = Caller(llm, settings, None)
+            caller.quoting = quoting
+            reducer = Reducer(caller, settings, "Drying tardigrades", source, {"qa": GroundingCounts()})
+            qa = reducer.more_qa(reducer.qa(points), [asked], [])
+        assert len(fake.requests) == requests
+    assert [p.question for p in qa] == [asked.text] and "97 recovered" in qa[0].answer
