@@ -48,7 +48,8 @@ PREPOSITIONS = {
 }
 _COUNTS = set("hundred hundreds thousand thousands million millions billion billions dozen dozens".split())
 _IDIOMS = {("by", "means"), ("in", "terms"), ("in", "order"), ("in", "turn"), ("in", "fact"), ("in", "part"),
-           ("at", "least"), ("at", "most"), ("on", "average"), ("in", "general"), ("for", "example"), ("for", "instance"), ("in", "particular"), ("en", "effet")}
+           ("at", "least"), ("at", "most"), ("on", "average"), ("in", "general"), ("for", "example"), ("for", "instance"), ("in", "particular"), ("by", "far"), ("so", "far"), ("of", "course"),
+           ("in", "addition"), ("in", "contrast"), ("in", "practice"), ("in", "principle"), ("en", "effet")}
 # a noun mostly followed by "of" relates other nouns ("the number of", "a pair of", "the use of"): no subject itself
 RELATIONAL_BEFORE = {"en": "of"}
 RELATIONAL_SHARE = 0.6

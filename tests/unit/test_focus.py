@@ -79,3 +79,10 @@ def test_a_word_of_a_longer_name_is_not_asked_about_alone():
     focus = Focus(text, "Airworthiness Directives", "en")
     assert focus.term("The Freedom of Information Act keeps the submissions private.") == "the submissions"
     assert focus.term("The Administration reads every comment.") != "Administration"
+
+
+def test_a_word_of_an_idiom_is_no_subject():
+    text = ("The network achieved by far the best results. The results were by far the best ever reported. "
+            "So far the network is the largest. The network won the contest.")
+    focus = Focus(text, "A network", "en")
+    assert "far" not in focus.term("The network achieved by far the best results on the contest.")
