@@ -100,7 +100,7 @@ def pipeline_calls(seed: int) -> list[tuple[str, list[dict]]]:
     style = notes_style(Settings())
 
     def map_task(chunk: str) -> list[dict]:
-        return render_messages("map", text=chunk, section="Bench", limits=MAP_LIMITS, **style)
+        return render_messages("map", text=chunk, section="Bench", limits=MAP_LIMITS, select=False, **style)
 
     a, b, c = (make_chunk(seed + n) for n in (10, 11, 12))
     repair = [{"role": "assistant", "content": '{"key_points": ['},

@@ -9,6 +9,7 @@ from .grounding import (
     Source,
     central_sentence,
     count,
+    drop_duplicates,
     emphasized,
     highlighted,
     pages_of_evidence,
@@ -63,6 +64,9 @@ def every_highlight_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: 
             continue
         noted.add(sentence.id)
         evidence = source.evidence([sentence.id])
+        said = [p.text for n in notes for p in n.key_points + n.facts]
+        if not drop_duplicates([quote_text(evidence)], str, source.language, earlier=said):
+            continue  # a point says it already, from another sentence (a caption printed under two tables)
         count(counts, "quoted")
         _owner(notes, chunk).key_points.append(Cited(text=quote_text(evidence), pages=pages_of_evidence(evidence),
                                                      evidence=evidence, grounding="quoted"))

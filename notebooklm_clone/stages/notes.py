@@ -411,12 +411,11 @@ def run_notes(
     notes = map_chunks(body, source, caller, settings, counts)
     if not key_points(notes):  # empty notes are never a finished document (nor the ground for a script)
         last = f"; last problem: {caller.warnings[-1]}" if caller.warnings else ""
-        raise BackendUnavailable(
-            f"{document.source}: no usable notes from any of the {len(body)} chunks (the model's answers were "
-            f"unusable or not supported by the sentences they named){last}"
-        )
+        raise BackendUnavailable(f"{document.source}: no usable notes from any of the {len(body)} chunks (the model's "
+                                 f"answers were unusable or not supported by the sentences they named){last}")
     notes = every_section_noted(notes, body, source, counts["key_points"])
     notes = every_highlight_noted(notes, body, source, counts["key_points"])
+    notes = _without_repeats(notes, source.language, counts)  # a sentence added above may say what a later note says
     result.chunk_notes = notes
     all_points = key_points(notes)
 

@@ -66,6 +66,18 @@ def test_a_highlighted_sentence_is_among_the_key_points_once(tmp_path):
     assert not any("professor" in p.text or "exam" in p.text for n in again for p in n.key_points)
 
 
+def test_a_highlight_a_point_says_from_another_sentence_is_not_added_again(tmp_path):
+    """A sentence printed twice (a caption under two tables) is one point, whichever copy the reader marked."""
+    doc = annotated(tmp_path)
+    chunks = chunk_document(doc, ChunkSettings(), get_tokenizer("fallback"))
+    source = Source(doc)
+    other = evidence_for(source.index, [source.index[0].id])
+    notes = [ChunkNotes(chunk=chunks[0].index, pages=[1], facts=[Cited(text=pdfs.HIGHLIGHTED, pages=[1],
+                                                                       evidence=other)])]
+    notes = every_highlight_noted(notes, chunks, source, GroundingCounts())
+    assert [p.text for n in notes for p in n.key_points + n.facts] == [pdfs.HIGHLIGHTED]
+
+
 def test_without_a_highlight_no_point_is_added(tmp_path):
     doc = annotated(tmp_path)
     doc = doc.model_copy(update={"annotations": [a for a in doc.annotations if a.kind != "Highlight"]})

@@ -27,7 +27,7 @@ PREVIOUS_BENIGN = [{"speaker": "host", "text": "So what now?"}]
 def context(template: str, title: str, heading: str, text: str, previous: list[dict]) -> dict:
     items = [f"- {text} (p. 1)", "- Of 120 animals, 97 recovered. (p. 2)"]
     return {
-        "map": dict(text=text, section=heading, limits=MAP_LIMITS),
+        "map": dict(text=text, section=heading, limits=MAP_LIMITS, select=False),
         "digest": dict(items=items, limit=5, title=title),
         "abstract": dict(items=items, limit=3, title=title),
         "qa": dict(items=items, limit=3, title=title),
