@@ -171,13 +171,14 @@ def topic_title(section: str) -> str:
 
 
 def choose(items: list[Item], budget: int) -> list[Item]:
-    """The items that fit `budget` words: the best of each section first (coverage), then by rank, in reading
-    order."""
-    best: dict[str, Item] = {}
-    for item in sorted(items, key=lambda i: (RANK[i.kind], i.position)):
-        best.setdefault(item.section, item)
-    order = list(best.values()) + sorted((i for i in items if i not in best.values()),
-                                         key=lambda i: (RANK[i.kind], i.position))
+    """The items that fit `budget` words, in reading order: the best of each section first (coverage), then each
+    section's second best, and so on (a paper's results are not crowded out by its long introduction: on a 9-page
+    paper the introduction got 269 words of the episode and the results 22)."""
+    by_section: dict[str, list[Item]] = {}
+    for item in sorted(items, key=lambda i: i.position):
+        by_section.setdefault(item.section, []).append(item)
+    ranked = [sorted(group, key=lambda i: (RANK[i.kind], i.position)) for group in by_section.values()]
+    order = [group[k] for k in range(max(map(len, ranked), default=0)) for group in ranked if k < len(group)]
     chosen, total = [], 0
     for item in order:
         if total + item.estimate() <= budget or not chosen:

@@ -291,6 +291,16 @@ def test_a_short_budget_takes_one_item_per_section_first_then_by_rank_in_reading
     assert len(choose(items, 1)) == 1  # never nothing
 
 
+def test_a_long_first_section_does_not_crowd_out_the_later_ones():
+    intro = [_item(f"The introduction makes point number {k} about water bears.", "1 Introduction", k)
+             for k in range(6)]
+    results = [_item(f"The results show finding number {k} about water bears.", "2 Results", 10 + k) for k in range(3)]
+    room = sum(i.estimate() for i in intro[:3] + results[:3])
+    chosen = choose(intro + results, room)
+    assert [i.section for i in chosen].count("2 Results") == 3 and len(chosen) == 6
+    assert [i.position for i in chosen] == [0, 1, 2, 10, 11, 12]
+
+
 def test_topics_follow_the_sections_and_merge_small_neighbours_beyond_the_cap():
     items = [_item(f"Point {k} about the subject at hand.", f"{k + 1} Section {k}", k) for k in range(10)]
     items.insert(1, _item("Another point about the subject at hand.", "1 Section 0", 1))
