@@ -283,14 +283,22 @@ def legible(text: str, language: str) -> bool:
         and not _REFERENCE_ENTRY.match(text)
 
 
+# the document's roadmap: "Below, we describe ...", "Sections 3.1-3.4 are sorted ...", "The rest of this paper ..."
+_ROADMAP = re.compile(r"^(?:(?:below|above|here|next|in (?:this|the next|the following) (?:section|chapter|part)),? we "
+                      r"(?:describe|present|discuss|outline|review|summari[sz]e|detail)|(?:sub)?sections? \d[\d.]*"
+                      r"(?:\s*(?:-|–|and|to)\s*\d[\d.]*)? (?:is|are|describes?|presents?|discuss(?:es)?|introduces?|"
+                      r"covers?|turns?|concludes?)\b|the (?:rest|remainder) of (?:this|the) (?:paper|article|report|"
+                      r"chapter)|this (?:paper|article|report) is (?:organi[sz]ed|structured))", re.IGNORECASE)
+
+
 def quotable(sentence: SourceSentence | None, language: str = "en") -> bool:
     """A sentence that reads as a study note on its own: offered, of QUOTE_MIN_WORDS to QUOTE_MAX_WORDS words, closed
-    like a sentence."""
+    like a sentence, not the document's roadmap."""
     if not offered(sentence):
         return False
     text = plain_text(sentence.text)
     return QUOTE_MIN_WORDS <= len(text.split()) <= QUOTE_MAX_WORDS and not is_debris(text) and not text.endswith("?") \
-        and bool(_CLOSED.search(text)) and legible(text, language)  # a table row or a cut line is none
+        and bool(_CLOSED.search(text)) and legible(text, language) and not _ROADMAP.match(text)
 
 
 def highlighted(source: Source) -> list[SourceSentence]:

@@ -89,6 +89,11 @@ def test_a_definition_that_only_uses_its_own_term_is_circular(term, definition, 
     ("BURSTALL, R. M. Proving properties of programs by structural induction.", False),
     ("DE BAKKER, J. W. Axiomatics of simple assignment statements.", False),
     ("The axiom Alls ~ 3x (x = max + 1) holds in the strict interpretation.", False),  # "~ 3x": a misread symbol
+    ("Below, we describe some of the novel or unusual features of our network's architecture.", False),  # roadmap
+    ("Sections 3.1-3.4 are sorted according to our estimation of their importance, with the most important first.",
+     False),
+    ("The rest of this paper is organized as follows, from the data to the results.", False),
+    ("The results, detailed in Section 4, show a drop in error of 1.7%.", True),  # a fact that points on
 ])
 def test_a_quote_must_close_like_a_sentence(text, quotable):
     from notebooklm_clone.models import SourceSentence
