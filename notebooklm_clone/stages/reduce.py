@@ -90,10 +90,12 @@ class Reducer:
         """The model's abstract after the points the document stresses (a highlighted sentence, a decision set in
         capitals): a summary of minutes that leaves out what was resolved misses the point of them."""
         limit = self.settings.notes.abstract_sentences
-        abstract = self.sentences("abstract", "abstract", overview, limit, "abstract")
         lead = [p.model_copy() for p in stressed][:limit]
         for point in lead:
             count(self.counts["summary"], point.grounding or "quoted")
+        if len(lead) >= limit:
+            return lead  # no room left for the model's sentences: no call
+        abstract = self.sentences("abstract", "abstract", overview, limit, "abstract")
         abstract = drop_duplicates(abstract, lambda c: c.text, self.language, self.counts["summary"],
                                    [p.text for p in lead])
         return lead + abstract[:max(0, limit - len(lead))]

@@ -316,3 +316,28 @@ def test_a_model_that_copies_its_notes_is_not_asked_for_qa_pairs_fake_server(tmp
             qa = reducer.more_qa(reducer.qa(points), [asked], [])
         assert len(fake.requests) == requests
     assert [p.question for p in qa] == [asked.text] and "97 recovered" in qa[0].answer
+
+
+@pytest.mark.parametrize("stressed, requests", [(5, 0), (1, 1)])
+def test_the_abstract_asks_the_model_only_for_room_the_stressed_points_leave_fake_server(tmp_path, stressed, requests):
+    """The points the document stresses (a reader's highlights: alexnet's copy has 30) lead the abstract; when they
+    fill it, the model's sentences would all be cut, so no call is made (a scripted empty answer otherwise)."""
+    from fakes import FakeLLMServer, fake_settings, ok
+
+    from notebooklm_clone.llm.endpoints import open_llm
+    from notebooklm_clone.stages.calls import Caller
+    from notebooklm_clone.stages.reduce import Reducer
+
+    document = extract_document(one_page(tmp_path / "methods.pdf"))
+    source = Source(document)
+    points = [Cited(text=s.text, pages=[s.page], evidence=source.evidence([s.id]), grounding="quoted")
+              for s in source.index if offered(s)]
+    with FakeLLMServer([ok(json.dumps({"points": []}))]) as fake:
+        settings = fake_settings(fake, tmp_path, structured_output="json_schema", repair_retries=0)
+        settings = settings.model_copy(update={"notes": settings.notes.model_copy(update={"abstract_sentences": 5})})
+        with open_llm(settings) as llm:
+            reducer = Reducer(Caller(llm, settings, None), settings, "Drying tardigrades", source,
+                              {"summary": GroundingCounts()})
+            abstract = reducer.abstract(points, points[:stressed])
+        assert len(fake.requests) == requests
+    assert [p.text for p in abstract] == [p.text for p in points[:stressed]]
