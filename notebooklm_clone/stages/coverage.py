@@ -43,7 +43,7 @@ def every_section_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: So
         central = central_sentence(sentences, source.language, [p.text for n in notes for p in n.key_points + n.facts])
         if central is None:
             continue
-        evidence = source.evidence([central.id])
+        evidence = source.with_referent(source.evidence([central.id]))
         point = Cited(text=quote_text(evidence), pages=pages_of_evidence(evidence), evidence=evidence,
                       grounding="quoted")
         count(counts, "quoted")
@@ -63,7 +63,7 @@ def every_highlight_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: 
         if chunk is None or sentence.id in noted or not quotable(sentence, source.language):
             continue
         noted.add(sentence.id)
-        evidence = source.evidence([sentence.id])
+        evidence = source.with_referent(source.evidence([sentence.id]))
         said = [p.text for n in notes for p in n.key_points + n.facts]
         if not drop_duplicates([quote_text(evidence)], str, source.language, earlier=said):
             continue  # a point says it already, from another sentence (a caption printed under two tables)

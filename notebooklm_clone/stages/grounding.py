@@ -36,6 +36,12 @@ ANAPHOR = re.compile(r"\W*(?:it|its|they|them|their|this|these|that|those|he|she
                       r"both|there|here|il|elle|ils|elles|cela|ceci|er|sie|es|dies|diese)\b", re.IGNORECASE)
 
 
+# a quote's opening that points back: a demonstrative, a pronoun, a consequence drawn from the sentence before
+_QUOTE_ANAPHOR = re.compile(r"\W*(?:this|these|those|such|they|their|its|thus|therefore|hence|so|consequently|"
+                            r"ce|cette|ces|ils|elles|donc|dies|diese|daher)\b", re.IGNORECASE)
+REFERENT_WORDS = 30  # a quote with the sentence naming its referent may run this much over QUOTE_MAX_WORDS
+
+
 def clean_text(text: str) -> str:
     """One line, no bullet marks, no "(p. 6)" or "[s12]" of the model's own, no replacement characters."""
     text = re.sub(r"\[\s*[sk]\d+(?:\s*,\s*[sk]?\d+)*\s*\]", "", text)
@@ -111,6 +117,19 @@ class Source:
         if not s.clean or abs(s.page - evidence.page) > 1:
             return None
         return Evidence(sentence_id=s.id, page=s.page, start=s.start, end=s.end, quote=s.text)
+
+    def with_referent(self, evidence: list[Evidence]) -> list[Evidence]:
+        """A quote opening on a referent it does not name ("This scheme reduces ...", "Therefore, we ...") with the
+        sentence before, where the referent is, when that reads as part of a note and both stay short: quoted alone,
+        a student cannot tell which scheme (a grader read one under the wrong heading)."""
+        if not evidence or not _QUOTE_ANAPHOR.match(evidence[0].quote):
+            return evidence
+        before = self._previous(evidence[0])
+        sentence = self.by_id.get(before.sentence_id) if before else None
+        if not offered(sentence) or not legible(plain_text(sentence.text), self.language) or \
+                len(quote_text([before, *evidence]).split()) > QUOTE_MAX_WORDS + REFERENT_WORDS:
+            return evidence
+        return [before, *evidence]
 
     def supports(self, statement: str, evidence: list[Evidence]) -> tuple[Verdict, list[Evidence]]:
         """The verdict on `statement` against its evidence; when that fails and the evidence opens with a pronoun
@@ -224,7 +243,8 @@ def after_rewrite(source: Source, attempt: Attempt, rewrite: str | None, quote_a
         for evidence in attempt.evidence:
             sentence = source.by_id.get(evidence.sentence_id)
             if quotable(sentence, source.language) and source.offered([sentence]):
-                return Attempt(quote_text([evidence]), [evidence], Verdict(True, 1.0), "quoted")
+                quoted = source.with_referent([evidence])
+                return Attempt(quote_text(quoted), quoted, Verdict(True, 1.0), "quoted")
     return attempt
 
 

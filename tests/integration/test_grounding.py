@@ -243,6 +243,7 @@ def test_a_model_whose_written_notes_fail_chooses_sentences_for_later_chunks_fak
             notes = map_chunks(chunks, source, caller, settings, counts)
     maps = [r for r in fake.requests if "Take study notes" in r["messages"][-1]["content"]]
     asked_ids_only = ["by choosing its sentences" in r["messages"][-1]["content"] for r in maps]
+    assert len({r["messages"][0]["content"] for r in maps}) == 1 + selected  # the instructions: a shared prefix
     assert asked_ids_only == [False, False, selected, selected]
     schema = json.dumps(maps[-1]["response_format"])
     assert ('"key_points": {"items": {"$ref": "#/$defs/_IdsOut"}' in schema) is selected
@@ -341,3 +342,22 @@ def test_the_abstract_asks_the_model_only_for_room_the_stressed_points_leave_fak
             abstract = reducer.abstract(points, points[:stressed])
         assert len(fake.requests) == requests
     assert [p.text for p in abstract] == [p.text for p in points[:stressed]]
+
+
+POOLING = ("Response normalization reduces our top-1 error rate by 1.4 percent. Pooling layers summarize the outputs "
+           "of neighboring groups of neurons. This scheme reduces the top-1 error rate by 0.4 percent. The network "
+           "was trained for ninety cycles.")
+
+
+def test_a_quote_that_points_back_carries_the_sentence_naming_its_referent(tmp_path):
+    """"This scheme reduces ..." quoted alone reads as a claim about whatever came before in the notes (a grader
+    found overlapping pooling's gain under response normalization): the sentence before comes with it."""
+    from notebooklm_clone.stages.grounding import quoted_by_id
+
+    source = Source(extract_document(one_page(tmp_path / "pooling.pdf", POOLING)))
+    this = quoted_by_id(source, [sid(source, "This scheme")], source.index)
+    assert this.text == ("Pooling layers summarize the outputs of neighboring groups of neurons. This scheme reduces the "
+                         "top-1 error rate by 0.4 percent.")
+    assert [e.quote for e in this.evidence] == [source.by_id[sid(source, w)].text for w in ("Pooling", "This scheme")]
+    alone = quoted_by_id(source, [sid(source, "ninety cycles")], source.index)
+    assert alone.text == "The network was trained for ninety cycles." and len(alone.evidence) == 1
