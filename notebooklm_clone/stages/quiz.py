@@ -172,17 +172,21 @@ def build_quiz(items: list[_QuizItemOut], points: list[Cited], source: Source, t
 
     drafts = drop_duplicates(drafts, said, source.language, counts, asked)
     answers = {d[1].lower() for d in drafts}
-    for point in points:
-        if len(drafts) >= limit:
-            break
-        draft = _blank(point, pool, rng, used)
-        if draft and draft[1].lower() in answers:  # the same answer blanked out twice is the same question
-            continue
-        if draft and drop_duplicates([draft], said, source.language, None, asked + [said(d) for d in drafts]):
-            answers.add(draft[1].lower())
-            count(counts, "quoted")
-            drafts.append(draft)
-            used |= {e.sentence_id for e in draft[3]}
+    blanks = []
+    for strict in (True, False):  # a number, a name or a term first; a recurring noun only if the quiz is short
+        for point in _spread(points, limit - len(drafts)):
+            if len(drafts) + len(blanks) >= limit:
+                break
+            draft = _blank(point, pool, rng, used, strict)
+            if draft and draft[1].lower() in answers:  # the same answer blanked out twice is the same question
+                continue
+            if draft and drop_duplicates([draft], said, source.language, None,
+                                         asked + [said(d) for d in drafts + blanks]):
+                answers.add(draft[1].lower())
+                count(counts, "quoted")
+                blanks.append(draft)
+                used |= {e.sentence_id for e in draft[3]}
+    drafts += sorted(blanks, key=lambda d: (d[3][0].page, d[3][0].start))  # in reading order
     letters = list((LETTERS * (len(drafts) // len(LETTERS) + 1))[: len(drafts)])
     rng.shuffle(letters)
     quiz = []
@@ -229,10 +233,19 @@ def _draft(item: _QuizItemOut, points: list[Cited], pool: DistractorPool, rng: r
     return None
 
 
-def _blank(point: Cited, pool: DistractorPool, rng: random.Random, used: set[str]):
-    """A fill-in-the-blank question on the verbatim sentence under a point: a number, a name, a term or else a
-    recurring noun of it blanked out, the wrong options from the document's others of the kind. None when the
-    sentence has nothing to blank or the document too few alternatives."""
+def _spread(points: list[Cited], n: int) -> list[Cited]:
+    """The points in an order that crosses the whole document: `n` evenly spaced ones first, then the rest (blanks
+    taken in reading order all came from a paper's first two pages)."""
+    if n <= 0 or len(points) <= n:
+        return points
+    first = sorted({int(k * len(points) / n) for k in range(n)})
+    return [points[k] for k in first] + [p for k, p in enumerate(points) if k not in set(first)]
+
+
+def _blank(point: Cited, pool: DistractorPool, rng: random.Random, used: set[str], strict: bool = False):
+    """A fill-in-the-blank question on the verbatim sentence under a point: a number, a name, a term or else (unless
+    `strict`) a recurring noun of it blanked out, the wrong options from the document's others of the kind. None when
+    the sentence has nothing to blank or the document too few alternatives."""
     for evidence in point.evidence:
         if evidence.sentence_id in used:
             continue
@@ -241,7 +254,7 @@ def _blank(point: Cited, pool: DistractorPool, rng: random.Random, used: set[str
             continue
         content = _CITED_YEAR.sub("", sentence)  # "(Gee, 2008)": a quiz on citation years teaches nothing
         targets = [_with_unit(m.group()) for m in _NUMBER.finditer(content) if not _padded(m.group())]
-        targets += [n for n in pool.terms + pool.names + pool.subjects  # a whole word: not "meta-_____"
+        targets += [n for n in pool.terms + pool.names + ([] if strict else pool.subjects)  # not "meta-_____"
                     if re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", content)]
         title = comparable_text(pool.source.document.title or "")
         # a blank first word asks for grammar; a word of the title gives itself away

@@ -361,3 +361,18 @@ def test_a_quote_that_points_back_carries_the_sentence_naming_its_referent(tmp_p
     assert [e.quote for e in this.evidence] == [source.by_id[sid(source, w)].text for w in ("Pooling", "This scheme")]
     alone = quoted_by_id(source, [sid(source, "ninety cycles")], source.index)
     assert alone.text == "The network was trained for ninety cycles." and len(alone.evidence) == 1
+
+
+def test_quiz_blanks_cross_the_document_and_ask_for_numbers_and_names_first(tmp_path):
+    """Blanks taken in reading order all came from a paper's first two pages, three of them on filler nouns: they are
+    spread over the points, a number, a name or a term before a recurring noun, and listed in reading order."""
+    from notebooklm_clone.stages.quiz import _spread
+
+    text = " ".join([f"The method of group {k} treats the samples with great care." for k in range(6)] + [METHODS])
+    source = Source(extract_document(one_page(tmp_path / "long.pdf", text)))
+    points = [Cited(text=s.text, pages=[s.page], evidence=source.evidence([s.id])) for s in source.index if offered(s)]
+    assert [points.index(p) for p in _spread(points, 3)[:3]] == [0, len(points) // 3, 2 * len(points) // 3]
+    quiz = build_quiz([], points, source, [], [], GroundingCounts(), 3)
+    assert len(quiz) == 3 and not any(q.correct in ("method", "samples", "care", "group") for q in quiz)
+    starts = [q.evidence[0].start for q in quiz]
+    assert starts == sorted(starts)
