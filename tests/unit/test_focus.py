@@ -86,3 +86,10 @@ def test_a_word_of_an_idiom_is_no_subject():
             "So far the network is the largest. The network won the contest.")
     focus = Focus(text, "A network", "en")
     assert "far" not in focus.term("The network achieved by far the best results on the contest.")
+
+
+def test_a_label_with_its_number_is_no_subject():
+    text = ("The network trains on two GTX 580 GPUs. The GTX 580 has 3GB of memory. The kernels of layer 4 connect "
+            "to layer 3. The network won the contest.")
+    focus = Focus(text, "A network", "en")
+    assert focus.term("Our network takes six days to train on two GTX 580 GPUs.") not in ("GTX", "the GTX")
