@@ -292,14 +292,18 @@ _DANGLING = re.compile(r"(?:\s(?:of|by|from|and|see|the|an|de|du|des|et|und|von)
 _REFERENCE_ENTRY = re.compile(r"^[A-Z][\w'\-]+(?:\s[A-Z][\w'\-]+)?,\s+(?:[A-Z]\.\s?){1,3}(?:,|\s+[A-Z])")
 
 
+_FLATTENED = re.compile(r"[\w)]\u2212[\w(]")  # a math minus glued between terms: an exponent set inline
+
+
 def legible(text: str, language: str) -> bool:
     """Text a student can read as written: no misread symbol, brackets that close, no dot leaders, not the tail of a
     sentence ("is that they give ...", "altitude and airspeed, and would be ..."; "x is a variable" is whole) nor one
-    whose citation left it dangling ("... appears in."), and no entry of a reference list."""
+    whose citation left it dangling ("... appears in."), no formula that lost its superscripts ("e−x)−1", "10−4"),
+    and no entry of a reference list."""
     first = text.split(maxsplit=1)[0].strip("\"'\u201c\u2018(") if text.split() else ""
     return not _OCR_TILDE.search(text) and _balanced(text) and not _LEADERS.search(text) \
         and not (first.islower() and (first in stopwords(language) or len(first) > 1 and first.isalpha())) \
-        and not _DANGLING.search(text) \
+        and not _DANGLING.search(text) and not _FLATTENED.search(text) \
         and not _REFERENCE_ENTRY.match(text)
 
 

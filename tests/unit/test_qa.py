@@ -94,6 +94,9 @@ def test_a_definition_that_only_uses_its_own_term_is_circular(term, definition, 
      False),
     ("The rest of this paper is organized as follows, from the data to the results.", False),
     ("The results, detailed in Section 4, show a drop in error of 1.7%.", True),  # a fact that points on
+    ("The standard way to model a neuron's output is with f(x) = tanh(x) or f(x) = (1 + e\u2212x)\u22121.", False),
+    ("We used the Adam optimizer with a learning rate of 10\u22124 and a batch of 128.", False),  # 10^-4 flattened
+    ("The temperature fell to \u22124 degrees during the night of the test.", True),  # a negative number is fine
 ])
 def test_a_quote_must_close_like_a_sentence(text, quotable):
     from notebooklm_clone.models import SourceSentence
