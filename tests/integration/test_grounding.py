@@ -243,7 +243,6 @@ def test_a_model_whose_written_notes_fail_chooses_sentences_for_later_chunks_fak
             notes = map_chunks(chunks, source, caller, settings, counts)
     maps = [r for r in fake.requests if "Take study notes" in r["messages"][-1]["content"]]
     asked_ids_only = ["by choosing its sentences" in r["messages"][-1]["content"] for r in maps]
-    assert len({r["messages"][0]["content"] for r in maps}) == 1 + selected  # the instructions: a shared prefix
     assert asked_ids_only == [False, False, selected, selected]
     schema = json.dumps(maps[-1]["response_format"])
     assert ('"key_points": {"items": {"$ref": "#/$defs/_IdsOut"}' in schema) is selected

@@ -31,7 +31,7 @@ from notebooklm_clone.stages.chunk import chunk_document
 from notebooklm_clone.stages.audit import audit_outputs
 from notebooklm_clone.stages.condense import pack
 from notebooklm_clone.stages.evidence import sentence_index
-from notebooklm_clone.stages.grounding import quote_text
+from notebooklm_clone.stages.grounding import _QUOTE_ANAPHOR, quote_text
 from notebooklm_clone.stages.notes import (
     MAP_LIMITS,
     STUDY_PRODUCTS,
@@ -147,7 +147,10 @@ def test_every_item_carries_verbatim_evidence_from_the_pages_it_cites(notes_run)
     for term in result.glossary:  # a term the document uses, defined from a sentence that uses it
         assert any(term.term.lower() in e.quote.lower() for e in term.evidence), term
     facts = [p for n in result.chunk_notes for p in n.facts]  # chosen by id, so quoted as written
-    assert facts and all(p.grounding == "quoted" and len(p.evidence) == 1 for p in facts), facts
+    assert facts and all(p.grounding == "quoted" for p in facts), facts
+    # one sentence, or two when it points back ("This scheme ...") and the one before names what it points to
+    assert all(len(p.evidence) == 1 or len(p.evidence) == 2 and _QUOTE_ANAPHOR.match(p.evidence[1].quote)
+               for p in facts), facts
     assert all(p.text == quote_text(p.evidence) for p in facts), facts
 
 
