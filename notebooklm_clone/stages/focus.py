@@ -130,8 +130,8 @@ class Focus:
             if not word[0].isalpha():
                 continue
             after = words[k + 1] if k + 1 < len(words) else ""
-            if after[:1].isdigit():
-                continue  # a label with its number ("GTX 580", "layer 4"): "What about GTX?" asks nothing
+            if after[:1].isdigit() or after == "-" and words[k + 2:k + 3] and words[k + 2][:1].isdigit():
+                continue  # a label with its number ("GTX 580", "layer 4", "top-5"): "What about GTX?" asks nothing
             spans = [[word]] + ([[word, after]] if after[:1].isalpha() else [])  # no pair across a mark
             for span in spans:
                 if not all(w in keep for w in span):

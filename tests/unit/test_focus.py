@@ -93,3 +93,5 @@ def test_a_label_with_its_number_is_no_subject():
             "to layer 3. The network won the contest.")
     focus = Focus(text, "A network", "en")
     assert focus.term("Our network takes six days to train on two GTX 580 GPUs.") not in ("GTX", "the GTX")
+    text += " The best results are listed at the top. The top-5 error of the network is low."
+    assert "top" not in Focus(text, "A network", "en").term("The network reaches a top-5 error of 15.3%.")
