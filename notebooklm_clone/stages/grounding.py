@@ -293,17 +293,19 @@ _REFERENCE_ENTRY = re.compile(r"^[A-Z][\w'\-]+(?:\s[A-Z][\w'\-]+)?,\s+(?:[A-Z]\.
 
 
 _FLATTENED = re.compile(r"[\w)]\u2212[\w(]")  # a math minus glued between terms: an exponent set inline
+_FOOTNOTE = re.compile(r"^\d{1,2}(?=[A-Z][a-z])")  # "3We cannot describe ...": a footnote, away from its context
 
 
 def legible(text: str, language: str) -> bool:
     """Text a student can read as written: no misread symbol, brackets that close, no dot leaders, not the tail of a
     sentence ("is that they give ...", "altitude and airspeed, and would be ..."; "x is a variable" is whole) nor one
     whose citation left it dangling ("... appears in."), no formula that lost its superscripts ("e−x)−1", "10−4"),
-    and no entry of a reference list."""
+    no footnote (its marker glued on: "3We cannot ..."; set apart from the text it annotates) and no entry of a
+    reference list."""
     first = text.split(maxsplit=1)[0].strip("\"'\u201c\u2018(") if text.split() else ""
     return not _OCR_TILDE.search(text) and _balanced(text) and not _LEADERS.search(text) \
         and not (first.islower() and (first in stopwords(language) or len(first) > 1 and first.isalpha())) \
-        and not _DANGLING.search(text) and not _FLATTENED.search(text) \
+        and not _DANGLING.search(text) and not _FLATTENED.search(text) and not _FOOTNOTE.match(text) \
         and not _REFERENCE_ENTRY.match(text)
 
 

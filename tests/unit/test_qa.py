@@ -97,6 +97,8 @@ def test_a_definition_that_only_uses_its_own_term_is_circular(term, definition, 
     ("The standard way to model a neuron's output is with f(x) = tanh(x) or f(x) = (1 + e\u2212x)\u22121.", False),
     ("We used the Adam optimizer with a learning rate of 10\u22124 and a batch of 128.", False),  # 10^-4 flattened
     ("The temperature fell to \u22124 degrees during the night of the test.", True),  # a negative number is fine
+    ("3We cannot describe this network in detail due to space constraints.", False),  # a footnote
+    ("3D models of the cell were built from 42 sections of the tissue.", True),
 ])
 def test_a_quote_must_close_like_a_sentence(text, quotable):
     from notebooklm_clone.models import SourceSentence
