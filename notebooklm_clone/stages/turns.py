@@ -83,6 +83,9 @@ def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
 
 
+_AFTER_STOP = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
 class Said:
     """What the script has already said, as 5-word shingles: the 1.5B model restates a note it has voiced before
     ("Tardigrades are eight-legged micro-animals known as water bears" in four segments), in new turns around it."""
@@ -96,14 +99,20 @@ class Said:
             self.add(turn.text)
 
     def add(self, text: str) -> None:
-        for sentence in split_sentences(text):
+        for sentence in self._parts(text):
             self.shingles |= shingles(sentence)
             self.short.add(" ".join(_tokens(sentence)))
+
+    @staticmethod
+    def _parts(text: str) -> list[str]:
+        """Sentences, also split after a full stop the sentence splitter keeps for an initial ("in sample B. Most
+        animals ..."): the part said before must go even then."""
+        return [part for sentence in split_sentences(text) for part in _AFTER_STOP.split(sentence) if part]
 
     def novel(self, text: str) -> str:
         """`text` without the sentences already said (a short sentence only when said word for word)."""
         kept = []
-        for sentence in split_sentences(text):
+        for sentence in self._parts(text):
             own = shingles(sentence)
             if own:
                 repeated = len(own & self.shingles) >= self.REPEAT_SHARE * len(own)
