@@ -64,11 +64,11 @@ def every_highlight_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: 
             continue
         noted.add(sentence.id)
         evidence = source.with_referent(source.evidence([sentence.id]))
-        said = [p.text for n in notes for p in n.key_points + n.facts]
-        if not drop_duplicates([quote_text(evidence)], str, source.language, earlier=said):
+        text = quote_text(evidence)
+        if not drop_duplicates([text], str, source.language, earlier=[p.text for n in notes for p in n.points()]):
             continue  # a point says it already, from another sentence (a caption printed under two tables)
         count(counts, "quoted")
-        _owner(notes, chunk).key_points.append(Cited(text=quote_text(evidence), pages=pages_of_evidence(evidence),
+        _owner(notes, chunk).key_points.append(Cited(text=text, pages=pages_of_evidence(evidence),
                                                      evidence=evidence, grounding="quoted"))
     return notes
 

@@ -238,8 +238,8 @@ def _spread(points: list[Cited], n: int) -> list[Cited]:
     taken in reading order all came from a paper's first two pages)."""
     if n <= 0 or len(points) <= n:
         return points
-    first = sorted({int(k * len(points) / n) for k in range(n)})
-    return [points[k] for k in first] + [p for k, p in enumerate(points) if k not in set(first)]
+    first = {int(k * len(points) / n) for k in range(n)}
+    return [points[k] for k in sorted(first)] + [p for k, p in enumerate(points) if k not in first]
 
 
 def _blank(point: Cited, pool: DistractorPool, rng: random.Random, used: set[str], strict: bool = False):
