@@ -10,20 +10,26 @@ KV state instead of evaluating it again. This bench measures exactly that on the
 5. the RAM prompt cache (`llm.prompt_cache`) on vs off over a pipeline-like sequence of calls (map, a repair turn,
    the next chunk, a digest of the notes, then an earlier chunk again): prompt tokens evaluated and the server's
    peak RSS with each setting. llama.cpp itself keeps the previous request's KV state, so consecutive calls share
-   their common prefix either way; the RAM cache only adds reuse for a prefix seen two or more calls back.
+   their common prefix either way; the RAM cache only adds reuse for a prefix seen two or more calls back;
+6. generation beside a busy core (another process spinning on one of two cores): the same answer in each
+   generation mode, and auto's overall speed as a share of the faster fixed mode's (want >= ~0.8).
 
 Machines are shared and timings noisy, so the results are ratios within one run.
 
-    python bench/bench_llm.py [--tier small|default] [--threads N] [--skip-speed]
+    python bench/bench_llm.py [--tier small|default] [--threads N] [--skip-speed] [--skip-busy]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import re
+import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import openai
@@ -145,13 +151,39 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tier", choices=["small", "default"], default="small")
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--skip-speed", action="store_true", help="only the prompt-cache comparison")
+    parser.add_argument("--skip-speed", action="store_true", help="no speed figures")
+    parser.add_argument("--skip-busy", action="store_true", help="no comparison beside a busy core")
     args = parser.parse_args()
     seed = int(time.time())
     if not args.skip_speed:
         speed(args.tier, args.threads, seed)
     cache_comparison(args.tier, args.threads, seed)
+    if not args.skip_busy:
+        beside_a_busy_core(args.tier)
     return 0
+
+
+def beside_a_busy_core(tier: str, tokens: int = 300) -> None:
+    """Each generation mode while another process keeps one core busy (two cores: one for it, one to share)."""
+    if (os.cpu_count() or 1) != 2:
+        print("beside a busy core: skipped (measured for two cores)")
+        return
+    messages = [{"role": "user", "content": "Count from one to five hundred in words."}]
+    speeds = {}
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        for mode in ("all-cores", "one-core", "auto"):
+            with EmbeddedServer.for_tier(tier, n_ctx=2048, generation=mode) as server:
+                Timed(server)(messages, tokens)
+                with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/stats", timeout=10) as reply:
+                    stats = json.load(reply)
+                speeds[mode] = stats["generated_tokens"] / stats["generation_seconds"]
+    finally:
+        burner.kill()
+        burner.wait()
+    best = max(speeds["all-cores"], speeds["one-core"])
+    print("beside a busy core, generation tok/s: " + ", ".join(f"{m} {v:.1f}" for m, v in speeds.items())
+          + f"; auto / faster fixed mode {speeds['auto'] / best:.2f}")
 
 
 def speed(tier: str, threads: int | None, seed: int) -> None:

@@ -5,7 +5,8 @@ The focus is a word or two-word phrase of the answer's first sentence, in the an
 that the document uses as a noun (between an article or preposition and a function word or a mark, or as a name) and more
 than once, that the host has not asked about yet, and that is not in the document's title nor a show word. New to
 the listener beats heard before; then a phrase beats a word; then the more frequent in the document; then the
-earlier in the answer.
+earlier in the answer. When no word qualifies (a short document shows few nouns), the word the answer opens with, if a
+function word follows it ("Revival takes minutes to hours.").
 """
 
 from __future__ import annotations
@@ -143,12 +144,31 @@ class Focus:
                 new = not any(s in self.heard for s in key)
                 candidates.append(((new, len(key) > 1, self.uses[key], -k), key, span))
         if not candidates:
-            return ""
+            return self._subject(words, keep)
         _, key, span = max(candidates, key=lambda c: c[0])
         self.asked.add(key)
         if len(key) == 2:  # the single words of an asked phrase are asked too
             self.asked |= {(s,) for s in key}
         return self._said(key, span, first)
+
+    def _subject(self, words: list[str], keep: set[str]) -> str:
+        """The word a sentence opens with, when nothing in it is seen as a noun (a short document shows few): the
+        subject of most answers ("Revival takes minutes to hours." -> "revival", "Survival was counted ..."). Only
+        before a function word or a show word; not a word the host asked about, a show word, a participle or adverb,
+        nor one set off by a comma ("Overall, ...")."""
+        if len(words) < 3 or not words[0][:1].isalpha() or not words[1][:1].isalpha() or words[0] not in keep \
+                or words[1] in keep:  # "Raw counts are ...", "Tun loses most ...": which word heads it is unknown
+            return ""
+        word = words[0]
+        key = (stem(word),)
+        lower = word.lower()
+        if key in self.asked or "-" in word or (self.language == "en" and lower.endswith(("ing",) + _NOT_NOUNS)
+                                                and key[0] not in self.names):
+            return ""
+        self.asked.add(key)
+        if word[1:].islower() and key[0] not in self.names:
+            word = lower  # its capital came from the sentence's start
+        return self._said(key, [word], word)
 
     def _noun(self, key: tuple[str, ...], span: list[str]) -> bool:
         """A word seen as a phrase's head after an article (not a participle), or a name, and not mostly followed by

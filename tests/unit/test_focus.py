@@ -95,3 +95,14 @@ def test_a_label_with_its_number_is_no_subject():
     assert focus.term("Our network takes six days to train on two GTX 580 GPUs.") not in ("GTX", "the GTX")
     text += " The best results are listed at the top. The top-5 error of the network is low."
     assert "top" not in Focus(text, "A network", "en").term("The network reaches a top-5 error of 15.3%.")
+
+
+def test_a_short_document_s_answer_is_asked_about_by_the_word_it_opens_with():
+    text = ("Water bears survive drying. Revival takes minutes to hours. Survival was counted after rehydration. The "
+            "group was named by Spallanzani in 1776.")
+    focus = Focus(text, "A Test Paper on Water Bears", "en")
+    assert focus.term("Revival takes minutes to hours.") == "the revival"  # no noun seen: the opening word, lower case
+    assert focus.term("Revival is quick.") == ""  # asked already
+    assert focus.term("Hours, however, pass.") == ""  # set off by a comma
+    assert focus.term("Counted animals walked.") == ""  # two content words: which heads the phrase is unknown
+    assert focus.term("Spallanzani was first.") == "Spallanzani"  # a name keeps its capital
