@@ -3,7 +3,7 @@ does not fit the answer: a question naming the answer's subject leads into it, w
 
 The focus is a word or two-word phrase of the answer's first sentence, in the answer's own words (nothing invented),
 that the document uses as a noun (between an article or preposition and a function word or a mark, or as a name) and more
-than once, that the host has not asked about yet, and that is not in the document's title nor a show word. New to
+than once (a pair between an article and a mark, "a tun state.", once is enough), that the host has not asked about yet, and that is not in the document's title nor a show word. New to
 the listener beats heard before; then a phrase beats a word; then the more frequent in the document; then the
 earlier in the answer. When no word qualifies (a short document shows few nouns), the word the answer opens with, if a
 function word follows it ("Revival takes minutes to hours.").
@@ -70,6 +70,7 @@ class Focus:
         self.articles = DETERMINERS.get(language, DETERMINERS["en"])
         self.uses: Counter = Counter()  # term (tuple of stems) -> occurrences in the document
         self.phrases: Counter = Counter()  # stem pairs seen after an article or preposition, ending a phrase
+        self.closed: Counter = Counter()  # stem pairs between an article and a mark ("a tun state.")
         self.heads: set[str] = set()  # words seen between an article or preposition and a function word or mark
         self.article: dict[tuple[str, ...], Counter] = defaultdict(Counter)  # words as written -> articles before
         stop = stopwords(language)
@@ -100,6 +101,8 @@ class Focus:
                 self.phrases[(stem(before), stem(word))] += 1  # "the video games .", "in video games ,"
                 if opener in self.articles:
                     self.article[(before, word)][self.articles[opener]] += 1
+                    if after in _PHRASE_ENDS and not (language == "en" and word.endswith(("ing",) + _NOT_NOUNS)):
+                        self.closed[(stem(before), stem(word))] += 1  # not "the Moon carrying, among ..."
         raw = unicodedata.normalize("NFKC", document_text)
         lower = set(re.findall(r"\b[a-z][\w-]*", raw))
         self.names = {stem(m.group(1)) for m in _NAMED.finditer(raw) if m.group(1).lower() not in lower
@@ -108,7 +111,8 @@ class Focus:
         alone: Counter = Counter(stem(w) for w in re.findall(r"\b[A-Z][\w-]*", raw))
         # a word of a longer name ("Administration" of "Federal Aviation Administration") is no name on its own
         self.names -= {n for n in self.names if inside[n] >= NAME_RUN_SHARE * alone[n]}
-        self.excluded = {stem(w) for w in content_words(title, language)} | GENERIC
+        self.titled = {stem(w) for w in content_words(title, language)}
+        self.excluded = self.titled | GENERIC
         self.asked: set[tuple[str, ...]] = set()
         self.heard: set[str] = set()  # stems the episode has said
 
@@ -135,9 +139,12 @@ class Focus:
                 continue  # a label with its number ("GTX 580", "layer 4", "top-5"): "What about GTX?" asks nothing
             spans = [[word]] + ([[word, after]] if after[:1].isalpha() else [])  # no pair across a mark
             for span in spans:
-                if not all(w in keep for w in span):
-                    continue
                 key = tuple(stem(w) for w in span)
+                if len(span) == 1 and (key[0], stem(after)) in self.closed:
+                    continue  # "supplementary" of "the supplementary table.": it modifies the noun after it
+                if not (all(w in keep for w in span) or len(span) == 2 and span[0] in keep
+                        and key in self.closed and key[1] not in self.titled):  # "the supplementary table"
+                    continue
                 if key in self.asked or all((s,) in self.asked for s in key) or self.uses[key] < MIN_USES \
                         or not self._noun(key, span) or any("-" in w for w in span):
                     continue
@@ -180,7 +187,8 @@ class Focus:
         if len(key) == 1 and self.language == "en" and len(word) > 5 and word.endswith(_NOT_NOUNS):
             return key[0] in self.names  # "the intended", "the excessively": a participle or an adverb
         return head and (key[0] not in self.relational or key[0] in self.names) if len(key) == 1 else \
-            head and self.uses[key] >= 2 and (self.phrases[key] >= 1 or key[0] in self.names)
+            head and self.uses[key] >= 2 and (self.phrases[key] >= 1 or key[0] in self.names) \
+            or self.closed[key] >= 1  # nothing else can end a phrase there: once is enough
 
     def _said(self, key: tuple[str, ...], span: list[str], sentence: str) -> str:
         """The term as written in the answer (its capitals kept unless only the sentence's start gave them), after

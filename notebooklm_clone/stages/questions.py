@@ -15,7 +15,7 @@ from ..text.split import count_words
 from .grounding import Source, legible
 from .script_figures import is_impersonation, is_meta_talk
 from .turns import shingles
-from .verify import QUANTITY, content_stems, gives_reason_if_asked, names_in
+from .verify import QUANTITY, content_stems, gives_reason_if_asked, names_in, numbers_with_units
 
 QUESTION_IN_ANSWER = 0.5  # share of a question's content words the answer must hold (it answers that question)
 QUESTION_IN_EVIDENCE = 0.6  # ... and the note's evidence (it smuggles in nothing)
@@ -59,7 +59,8 @@ def asks_for(question: str, answer: str, evidence: str, language: str) -> bool:
             and (not QUANTITY.match(question) or bool(re.search(r"\d", answer)))
             and gives_reason_if_asked(question, answer)
             and defines_what_it_asks(question, answer)
-            and not _echoes(question, answer) and not is_meta_talk(question) and not is_impersonation(question)
+            and not _echoes(question, answer) and not _gives_away(question, answer) and not _repeats_itself(question)
+            and not is_meta_talk(question) and not is_impersonation(question)
             and legible(question, language) and not FORMULA.search(question))
 
 
@@ -68,6 +69,21 @@ def _echoes(question: str, answer: str) -> bool:
     most of its water"): a third of its 5-word shingles in the answer."""
     own = shingles(question)
     return bool(own) and len(own & shingles(answer)) >= max(1, len(own) // 3)
+
+
+def _gives_away(question: str, answer: str) -> bool:
+    """A question that states the measured value its answer gives ("What was the humidity ... at 85 percent?",
+    "What is the survival rate of 81 percent?"): a number with its unit in both."""
+    measured = {(number, unit) for number, unit in numbers_with_units(question.lower()) if unit}
+    return bool(measured & set(numbers_with_units(answer.lower())))
+
+
+def _repeats_itself(question: str) -> bool:
+    """A garbled question that says the same three words twice ("the difference between entering a tun state and
+    drying by entering a tun state")."""
+    words = re.findall(r"\w+", question.lower())
+    grams = [tuple(words[k:k + 3]) for k in range(len(words) - 2)]
+    return len(grams) != len(set(grams))
 
 
 def asks_one_thing(question: str) -> bool:

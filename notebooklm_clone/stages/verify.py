@@ -136,7 +136,7 @@ def content_words(text: str, language: str = "en") -> list[str]:
 # -- numbers
 
 
-def _numbers_with_units(text: str) -> list[tuple[str, str]]:
+def numbers_with_units(text: str) -> list[tuple[str, str]]:
     """(number, unit) pairs of a comparable text; the unit is "" when the next word is not a unit."""
     found = []
     for raw, unit in _NUMBER_WITH_UNIT.findall(text.replace(",", "") if "," in text else text):
@@ -156,9 +156,9 @@ def _spelled(number: str) -> list[str]:
 def _number_problems(statement: str, evidence: str) -> list[str]:
     s_text, e_text = comparable_text(statement), comparable_text(evidence)
     e_nocomma = e_text.replace(",", "")
-    e_pairs = _numbers_with_units(e_text)
+    e_pairs = numbers_with_units(e_text)
     problems = []
-    for number, unit in dict.fromkeys(_numbers_with_units(s_text)):
+    for number, unit in dict.fromkeys(numbers_with_units(s_text)):
         units_there = [u for n, u in e_pairs if n == number]
         # "forty" alone, not the "forty" of "forty-two"
         spelled = any(re.search(rf"\b{re.escape(w)}\b(?![-\s](?:{'|'.join(_SMALL[1:])})\b)", e_nocomma)
@@ -387,7 +387,7 @@ def verify_answer(question: str, answer: str, evidence: list[str] | str, languag
     if not asked:
         return verdict
     text = " ".join(evidence) if isinstance(evidence, (list, tuple)) else str(evidence)
-    gives_something = bool(_numbers_with_units(plain_answer) or answer_stems)
+    gives_something = bool(numbers_with_units(plain_answer) or answer_stems)
     best = 0.0
     for clause in _CLAUSE.split(comparable_text(text)):
         clause_stems = set(content_stems(clause, language))

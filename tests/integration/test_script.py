@@ -346,6 +346,8 @@ ANSWER = "The authors dried 120 animals at 85 percent humidity for one day, beca
     ("Section 2: what did they dry?", False),  # meta-talk
     ("Tell me about the drying.", False),  # no question
     ("Why were the animals dried at {85} percent humidity?", False),  # a formula's braces, not sayable
+    ("What was the humidity used for drying 120 animals at 85 percent?", False),  # states the value it asks for
+    ("What is the difference between drying the animals and drying the animals for a day?", False),  # garbled
 ])
 def test_a_question_is_kept_only_when_its_answer_answers_it(question, kept):
     from notebooklm_clone.stages.questions import asks_for

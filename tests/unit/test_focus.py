@@ -106,3 +106,13 @@ def test_a_short_document_s_answer_is_asked_about_by_the_word_it_opens_with():
     assert focus.term("Hours, however, pass.") == ""  # set off by a comma
     assert focus.term("Counted animals walked.") == ""  # two content words: which heads the phrase is unknown
     assert focus.term("Spallanzani was first.") == "Spallanzani"  # a name keeps its capital
+
+
+def test_a_phrase_between_an_article_and_a_mark_is_a_noun_even_once():
+    text = ("Water bears survive drying by entering a tun state. Raw counts are listed in the supplementary table. "
+            "A lander crashed on the Moon carrying, among other cargo, dried animals.")
+    focus = Focus(text, "A Test Paper on Water Bears", "en")
+    assert focus.term("Water bears survive drying by entering a tun state.") == "the tun state"
+    assert focus.term("Raw counts are listed in the supplementary table.") == "the supplementary table"  # not "the
+    # supplementary": a word that modifies the noun after it is no subject, and a show word may end the phrase
+    assert "carrying" not in focus.term("A lander crashed on the Moon carrying dried animals.")  # a participle
