@@ -1,9 +1,11 @@
 """The notes skip no part of the document and no sentence it stresses: a body section the model took no note on gets
-its most central sentence, and a highlighted or capital-led sentence is a key point, both quoted as written."""
+its most central sentence, and a highlighted or capital-led sentence is a key point, both quoted as written; a term
+the document defines is in the glossary, in the document's words."""
 
 from __future__ import annotations
 
 from ..models import Chunk, ChunkNotes, Cited, GroundingCounts, SourceSentence
+from .definitions import defined_terms
 from .evidence import sentences_in
 from .grounding import (
     Source,
@@ -79,6 +81,23 @@ SAYS_SHARE = 0.6  # of a sentence's content words a point must hold to say what 
 def _says(text: str, sentence: str, language: str) -> bool:
     stems = set(content_stems(sentence, language))
     return bool(stems) and len(stems & set(content_stems(text, language))) / len(stems) >= SAYS_SHARE
+
+
+def every_definition_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: Source,
+                           counts: GroundingCounts) -> list[ChunkNotes]:
+    """Each term a chunk's sentences define (an abbreviation's long form, a name given, "X is a ...") joins its
+    glossary entries unless the model noted the term already."""
+    owners: dict[str, Chunk] = {}
+    for chunk in chunks:
+        for sentence in sentences_in(chunk, source.index):
+            owners.setdefault(sentence.id, chunk)
+    noted = {t.term.lower() for n in notes for t in n.terms}
+    for term in defined_terms(source, [source.by_id[i] for i in owners]):
+        if term.term.lower() not in noted:
+            noted.add(term.term.lower())
+            count(counts, "quoted")
+            _owner(notes, owners[term.evidence[0].sentence_id]).terms.append(term)
+    return notes
 
 
 def _owner(notes: list[ChunkNotes], chunk: Chunk) -> ChunkNotes:

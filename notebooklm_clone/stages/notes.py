@@ -36,7 +36,7 @@ from ..models import (
 )
 from .calls import Budget, Caller, output_schema, resolve_languages
 from .condense import Render
-from .coverage import every_highlight_noted, every_section_noted
+from .coverage import every_definition_noted, every_highlight_noted, every_section_noted
 from .evidence import numbered_sentences, sentences_in
 from .grounding import (
     Attempt,
@@ -96,14 +96,8 @@ class MapOut(BaseModel):
     questions: list[_ItemOut] = Field(max_length=MAP_LIMITS["questions"])
 
 
-class _TermIdsOut(BaseModel):
-    ids: list[str] = Field(min_length=1, max_length=2)
-    term: str
-
-
-class MapSelectOut(BaseModel):  # the map answer of a model whose written notes do not hold: sentences by id
-    key_points: list[_IdsOut] = Field(max_length=MAP_LIMITS["key_points"])
-    terms: list[_TermIdsOut] = Field(max_length=MAP_LIMITS["terms"])
+class MapSelectOut(BaseModel):  # the map answer of a model whose written notes do not hold: sentences by id, and
+    key_points: list[_IdsOut] = Field(max_length=MAP_LIMITS["key_points"])  # no terms: coverage.py finds them
     facts: list[_IdsOut] = Field(max_length=MAP_LIMITS["facts"])
     questions: list[_ItemOut] = Field(max_length=MAP_LIMITS["questions"])
 
@@ -233,7 +227,7 @@ def _take(draft: _Draft, answer: MapOut | MapSelectOut, source: Source, counts: 
             if isinstance(item, _ItemOut):
                 draft.items.append((kind, first_pass(source, item.text, item.ids, draft.sentences,
                                                      question=kind == "questions"), ""))
-    for t in answer.terms:
+    for t in answer.terms if isinstance(answer, MapOut) else []:
         term_attempt = _term_first_pass(source, t, draft.sentences)
         if term_attempt is None:
             count(counts["glossary"], "")
@@ -241,10 +235,8 @@ def _take(draft: _Draft, answer: MapOut | MapSelectOut, source: Source, counts: 
             draft.items.append(("terms", *term_attempt))
 
 
-def _term_first_pass(source: Source, t: _TermOut | _TermIdsOut,
-                     sentences: list[SourceSentence]) -> tuple[Attempt, str] | None:
-    """A glossary term the passage uses, with a definition its evidence supports (or its chosen sentence, quoted);
-    the evidence moves to a sentence that uses the term (a defining one first) when the chosen ones do not."""
+def _term_first_pass(source: Source, t: _TermOut, sentences: list[SourceSentence]) -> tuple[Attempt, str] | None:
+    """A glossary term the passage uses, with a definition its evidence supports; the evidence moves to a sentence that uses the term (a defining one first) when the chosen ones do not."""
     term = clean_text(t.term).strip(" .:;,")
     if not term or len(term.split()) > MAX_TERM_WORDS:
         return None
@@ -253,9 +245,6 @@ def _term_first_pass(source: Source, t: _TermOut | _TermIdsOut,
         return None  # a term the passage does not use is a textbook entry, not a note on this document
     chosen = source.evidence(t.ids)
     ids = [e.sentence_id for e in chosen if e.sentence_id in {s.id for s in using}] or [using[0].id]
-    if isinstance(t, _TermIdsOut):
-        quoted = quoted_by_id(source, ids, using)
-        return (quoted, term) if quoted else None
     return first_pass(source, f"{term}: {clean_text(t.definition)}", ids, []), term
 
 
@@ -415,6 +404,7 @@ def run_notes(
                                  f"answers were unusable or not supported by the sentences they named){last}")
     notes = every_section_noted(notes, body, source, counts["key_points"])
     notes = every_highlight_noted(notes, body, source, counts["key_points"])
+    notes = every_definition_noted(notes, body, source, counts["glossary"])
     notes = _without_repeats(notes, source.language, counts)  # a sentence added above may say what a later note says
     result.chunk_notes = notes
     all_points = key_points(notes)

@@ -229,8 +229,7 @@ def test_a_model_whose_written_notes_fail_chooses_sentences_for_later_chunks_fak
                              {"ids": [goeze], "text": (wrong if selected else right)[1]}],
               "terms": [{"ids": [named], "term": "Tardigrada", "definition": "A group named by Goeze in 1801."}],
               "facts": [], "questions": []}
-    chosen = {"key_points": [{"ids": [named]}, {"ids": [goeze]}], "terms": [{"ids": [named], "term": "Tardigrada"}],
-              "facts": [], "questions": []}
+    chosen = {"key_points": [{"ids": [named]}, {"ids": [goeze]}], "facts": [], "questions": []}
     replies = [ok(json.dumps(mapped))] * 2 + [ok(json.dumps(chosen if selected else mapped))] * 2 + [ok(json.dumps(
         {"rewrites": ["We dried 150 animals.", "Spallanzani described it.", "Tardigrada: a group."]}))]
     with FakeLLMServer(replies) as fake:
@@ -246,6 +245,7 @@ def test_a_model_whose_written_notes_fail_chooses_sentences_for_later_chunks_fak
     assert asked_ids_only == [False, False, selected, selected]
     schema = json.dumps(maps[-1]["response_format"])
     assert ('"key_points": {"items": {"$ref": "#/$defs/_IdsOut"}' in schema) is selected
+    assert ('"terms"' in schema) is not selected  # the terms a document defines are found without the model
     texts = [p.text for n in notes for p in n.key_points]
     assert not any("150" in t or "Spallanzani described" in t for t in texts)
     stopped = [w for w in caller.warnings if w.startswith("map:")]

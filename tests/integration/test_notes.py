@@ -31,7 +31,8 @@ from notebooklm_clone.stages.chunk import chunk_document
 from notebooklm_clone.stages.audit import audit_outputs
 from notebooklm_clone.stages.condense import pack
 from notebooklm_clone.stages.evidence import sentence_index
-from notebooklm_clone.stages.grounding import _QUOTE_ANAPHOR, quote_text
+from notebooklm_clone.stages.definitions import defined_terms
+from notebooklm_clone.stages.grounding import _QUOTE_ANAPHOR, Source, quote_text
 from notebooklm_clone.stages.notes import (
     MAP_LIMITS,
     STUDY_PRODUCTS,
@@ -84,9 +85,11 @@ def test_every_body_chunk_is_mapped_references_are_skipped_and_every_section_not
     assert {n.chunk for n in result.chunk_notes} <= {c.index for c in body}
     assert result.calls["map"] == len(body)
     assert usage["calls"] >= sum(result.calls.values())  # repairs count as extra calls in the ledger
+    source = Source(document)
+    defined = {t.term.lower() for t in defined_terms(source, source.index)}  # found without the model, any number
     for notes in result.chunk_notes:
         assert len(notes.key_points) <= MAP_LIMITS["key_points"] + 1  # + the section's quote when the model had none
-        assert len(notes.terms) <= MAP_LIMITS["terms"]
+        assert len([t for t in notes.terms if t.term.lower() not in defined]) <= MAP_LIMITS["terms"]
     sections = {(c.section or ["Overview"])[0] for c in body}
     noted = {(n.section or ["Overview"])[0] for n in result.chunk_notes if n.key_points or n.facts}
     assert sections == noted

@@ -1,0 +1,61 @@
+"""Terms a document defines, found without a model (stages/definitions.py), on the project's own sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from notebooklm_clone.models import SourceSentence
+from notebooklm_clone.sources import extract_document
+from notebooklm_clone.stages.definitions import defined_terms, long_form, sentence_terms
+from notebooklm_clone.stages.grounding import Source
+from notebooklm_clone.stages.verify import verify
+
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "tardigrades.pdf"
+
+
+@pytest.fixture(scope="module")
+def source() -> Source:
+    return Source(extract_document(SAMPLE))
+
+
+def test_the_sample_s_defined_terms_are_quoted_from_the_page_they_cite(source):
+    terms = {t.term: t for t in defined_terms(source, source.index)}
+    assert {"anhydrobiosis", "cold chain", "water bears"} <= set(terms), sorted(terms)
+    assert "This state is called anhydrobiosis" in terms["anhydrobiosis"].definition
+    for term in terms.values():
+        assert term.grounding == "quoted" and term.evidence
+        for e in term.evidence:
+            assert source.document.page_text(e.page)[e.start:e.end] == e.quote
+        assert verify(f"{term.term}: {term.definition}", [e.quote for e in term.evidence]).supported
+
+
+def sentence(text: str) -> SourceSentence:
+    return SourceSentence(id="s1", page=1, start=0, end=len(text), text=text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Convolutional neural networks (CNNs) constitute one such class of models.",
+     [("CNNs", "Convolutional neural networks")]),
+    ("Under the Freedom of Information Act (FOIA), CBI is exempt.", [("FOIA", "Freedom of Information Act")]),
+    ("The ImageNet Large-Scale Visual Recognition Challenge (ILSVRC) has been held annually.",
+     [("ILSVRC", "ImageNet Large-Scale Visual Recognition Challenge")]),
+    ("We used a regularization method called \u201cdropout\u201d to reduce overfitting.", [("dropout", "")]),
+    ("ImageNet is a dataset of over 15 million labeled images.", [("ImageNet", "")]),
+    ("Tidy data is a standard way of mapping the meaning of a dataset to its structure.", [("Tidy data", "")]),
+    ("Learning long-range dependencies is a key challenge.", []),  # a judgement, not what it is
+    ("Hammer is a Mellon Fellow at the Institute.", []),  # a name
+    ("The first is a multi-head self-attention mechanism.", []),  # an ordinal
+    ("The result of melting is a molten dataset.", []),  # a phrase with a function word in it
+    ("Results are shown in Table 2 (see Fig. 3).", []),
+    ("The network (which is large) was trained.", []),  # no initials spell it
+])
+def test_sentence_terms(text, expected):
+    assert sentence_terms(sentence(text), "en") == expected
+
+
+def test_an_abbreviation_s_long_form_is_the_words_whose_initials_spell_it():
+    assert long_form("we trained on the Wall Street Journal".split(), "WSJ", "en") == "Wall Street Journal"
+    assert long_form("installing new flight control computer".split(), "FCC", "en") == "flight control computer"
+    assert long_form("the network".split(), "CNN", "en") == ""
