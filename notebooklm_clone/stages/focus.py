@@ -57,6 +57,12 @@ RELATIONAL_SHARE = 0.6
 # capitalised words in a row, maybe joined by "of" or "for" ("Freedom of Information Act"): one name
 _NAME_RUN = re.compile(r"\b[A-Z][\w-]*(?:(?:\s+(?:of|for|and|de|du|des))?\s+[A-Z][\w-]*)+")
 NAME_RUN_SHARE = 0.8
+# words seen after an article that are no subject on their own ("on the contrary", "the final layer", "the former"),
+# and words a sentence opens with that are not its subject ("Unlike the way ...", "Finally, ...")
+_NEVER_SUBJECTS = set("""contrary final former latter same whole following above below rest first second third last
+    next other unlike despite like besides instead rather thus hence therefore moreover furthermore finally overall
+    indeed notably similarly likewise nevertheless nonetheless meanwhile otherwise also still yet then here there
+    recently later earlier given according""".split())
 _NOT_NOUNS = ("ed", "ively", "ally", "ously", "essly", "fully", "ately", "ently", "antly")  # English endings
 _TOKENS_AND_MARKS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|[^\w\s]|\d+")
 
@@ -140,7 +146,7 @@ class Focus:
             spans = [[word]] + ([[word, after]] if after[:1].isalpha() else [])  # no pair across a mark
             for span in spans:
                 key = tuple(stem(w) for w in span)
-                if len(span) == 1 and (key[0], stem(after)) in self.closed:
+                if len(span) == 1 and (key[0], stem(after)) in self.closed or span[-1].lower() in _NEVER_SUBJECTS:
                     continue  # "supplementary" of "the supplementary table.": it modifies the noun after it
                 if not (all(w in keep for w in span) or len(span) == 2 and span[0] in keep
                         and key in self.closed and key[1] not in self.titled):  # "the supplementary table"
@@ -169,7 +175,7 @@ class Focus:
         word = words[0]
         key = (stem(word),)
         lower = word.lower()
-        if key in self.asked or "-" in word or (self.language == "en" and lower.endswith(("ing",) + _NOT_NOUNS)
+        if key in self.asked or lower in _NEVER_SUBJECTS or "-" in word or (self.language == "en" and lower.endswith(("ing",) + _NOT_NOUNS)
                                                 and key[0] not in self.names):
             return ""
         self.asked.add(key)

@@ -116,3 +116,12 @@ def test_a_phrase_between_an_article_and_a_mark_is_a_noun_even_once():
     assert focus.term("Raw counts are listed in the supplementary table.") == "the supplementary table"  # not "the
     # supplementary": a word that modifies the noun after it is no subject, and a show word may end the phrase
     assert "carrying" not in focus.term("A lander crashed on the Moon carrying dried animals.")  # a participle
+
+
+def test_an_idiom_s_noun_or_a_sentence_s_opening_preposition_is_no_subject():
+    text = ("On the contrary, the shortcuts are never closed. The final layer is replaced. The final answer is given. "
+            "Unlike the plain nets, the residual nets converge. The shortcuts add no parameters.")
+    focus = Focus(text, "Deep Residual Learning", "en")
+    assert "contrary" not in focus.term("On the contrary, the shortcuts are never closed.")
+    assert "final" not in focus.term("The final layer is replaced.")
+    assert "unlike" not in focus.term("Unlike the way of the others, it is per class.").lower()
