@@ -29,6 +29,8 @@ NAMED = re.compile(rf"\b(?:called|termed|known as|referred to as|dubbed)\s+(?:th
 IS_A = re.compile(rf"^(?:An?\s+|The\s+)?({_WORD}(?:\s+{_WORD}){{0,2}})\s+(?:is|are)\s+an?\s+(?!(?:different|key|major|"
                   rf"big|good|great|important|common|central|critical|crucial|serious|difficult|long|short|new|"
                   rf"small|large|few|lot|number|part|result|problem|challenge|issue|way to|bit|little)\b)")
+EXPLAINING = re.compile(r"[\W]*(?:\[[\d,\s\u2013-]+\][\W]*)?(?:consists? of|is|are|was|were|refers? to|means|denotes|"
+                        r"(?:which|that) (?:is|are|consists? of|refers? to|means))\b", re.IGNORECASE)
 _NOT_TERMS = {"this", "that", "these", "those", "it", "its", "there", "here", "our", "we", "they", "their", "his",
               "her", "each", "such", "one", "another", "which", "what", "following", "above", "below", "first", "second",
               "third", "fourth", "last", "former", "latter"}
@@ -88,14 +90,26 @@ def sentence_terms(sentence: SourceSentence, language: str) -> list[tuple[str, s
     return found
 
 
+def explains(term: str, text: str) -> bool:
+    """Whether the words after the term say what it is ("called dropout [10], consists of setting ..."), not what
+    it did ("called dropout that proved to be very effective")."""
+    at = text.lower().find(term.lower())
+    return at >= 0 and bool(EXPLAINING.match(text[at + len(term):]))
+
+
 def defined_terms(source: Source, sentences: list[SourceSentence]) -> list[Term]:
-    """The terms the sentences define, each once (the first definition wins), quoted from the document."""
+    """The terms the sentences define, each once (the first that explains it, else the first), quoted from the
+    document, in reading order."""
     terms: dict[str, Term] = {}
     for sentence in sentences:
         if not quotable(sentence, source.language):
             continue
         for term, definition in sentence_terms(sentence, source.language):
-            if term.lower() in terms or len(terms) >= MAX_DEFINED:
+            earlier = terms.get(term.lower())
+            if earlier is not None and (definition or explains(term, earlier.definition)
+                                        or not explains(term, sentence.text)):
+                continue
+            if earlier is None and len(terms) >= MAX_DEFINED:
                 continue
             evidence = source.evidence([sentence.id])
             terms[term.lower()] = Term(term=term, definition=definition or quote_text(evidence),

@@ -59,3 +59,19 @@ def test_an_abbreviation_s_long_form_is_the_words_whose_initials_spell_it():
     assert long_form("we trained on the Wall Street Journal".split(), "WSJ", "en") == "Wall Street Journal"
     assert long_form("installing new flight control computer".split(), "FCC", "en") == "flight control computer"
     assert long_form("the network".split(), "CNN", "en") == ""
+
+
+def test_a_term_is_defined_by_the_sentence_that_says_what_it_is(tmp_path):
+    import pymupdf
+
+    pdf = pymupdf.open()
+    page = pdf.new_page()
+    page.insert_textbox(pymupdf.Rect(72, 72, 520, 700), (
+        "We used a regularization method called dropout that proved to be very effective in the experiments. The "
+        "network has eight layers and was trained for six days. The technique, called dropout, consists of setting "
+        "to zero the output of each hidden neuron with probability 0.5."), fontsize=11)
+    pdf.save(tmp_path / "dropout.pdf")
+    source = Source(extract_document(tmp_path / "dropout.pdf"))
+    [term] = [t for t in defined_terms(source, source.index) if t.term == "dropout"]
+    assert "consists of setting to zero" in term.definition
+    assert "proved" not in term.definition
