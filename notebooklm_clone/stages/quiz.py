@@ -29,6 +29,9 @@ MAX_OPTION_WORDS = 12
 # a number standing alone (not part of "2023-0379", "v1.2" or "1314-2023-DEM"), with the word after it
 _NUMBER = re.compile(r"(?<![\w.,/\-])\d+(?:,\d{3})*(?:\.\d+)?(?![\w/\-]|[.,]\d)(?:\s?(?:%|percent|per cent|"
                      r"[a-zµ°][a-zA-Z°/]{0,9}))?")
+# a number that only labels what the word before it names ("Figure 2", "Table 1", "GTX 580"): asking for it is trivia
+_LABELLED = re.compile(r"(?:\b(?i:figure|fig|table|tab|section|sec|eq|equation|appendix|chapter|page|pp?|step|"
+                       r"algorithm|line|row|column)\.?|\b[A-Z]{2,}[A-Za-z]*)\s*$")
 _CITED_YEAR = re.compile(r"\([^()]*\b(?:1[5-9]|20)\d\d[a-z]?\)")
 _BLANK_LEAD = {"en": "Which completes this sentence from the document", "fr": "Qu'est-ce qui complète cette phrase du "
                "document", "de": "Was ergänzt diesen Satz aus dem Dokument"}
@@ -253,7 +256,8 @@ def _blank(point: Cited, pool: DistractorPool, rng: random.Random, used: set[str
         if not 6 <= len(sentence.split()) <= 45:
             continue
         content = _CITED_YEAR.sub("", sentence)  # "(Gee, 2008)": a quiz on citation years teaches nothing
-        targets = [_with_unit(m.group()) for m in _NUMBER.finditer(content) if not _padded(m.group())]
+        targets = [_with_unit(m.group()) for m in _NUMBER.finditer(content)
+                   if not _padded(m.group()) and not _LABELLED.search(content[:m.start()])]
         targets += [n for n in pool.terms + pool.names + ([] if strict else pool.subjects)  # not "meta-_____"
                     if re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", content)]
         title = comparable_text(pool.source.document.title or "")

@@ -375,3 +375,13 @@ def test_quiz_blanks_cross_the_document_and_ask_for_numbers_and_names_first(tmp_
     assert len(quiz) == 3 and not any(q.correct in ("method", "samples", "care", "group") for q in quiz)
     starts = [q.evidence[0].start for q in quiz]
     assert starts == sorted(starts)
+
+
+def test_a_quiz_blank_never_asks_for_a_label_s_number(tmp_path):
+    """'Figure _____' and 'GTX _____' asked for a figure's number and a product's: trivia, not the document."""
+    text = ("The architecture of the network is summarized in Figure 2. A single GTX 580 GPU has only 3 GB of memory. "
+            "The network was trained for 90 cycles on 1,200 images. " + METHODS)
+    source = Source(extract_document(one_page(tmp_path / "labels.pdf", text)))
+    points = [Cited(text=s.text, pages=[s.page], evidence=source.evidence([s.id])) for s in source.index if offered(s)]
+    quiz = build_quiz([], points, source, [], [], GroundingCounts(), 8)
+    assert quiz and not any(q.correct in ("2", "580") for q in quiz), [(q.question, q.correct) for q in quiz]
