@@ -143,6 +143,9 @@ SPEAKERS = [Speaker(id="host", name="Alex"), Speaker(id="expert", name="Sam")]
     ("## Results 🎉 The rate was 81 percent [page 2].", "Results The rate was 81 percent."),
     ("*chuckles* Right, see https://example.org for more.", "Right, see for more."),
     ("Note: this label is not a speaker.", "Note: this label is not a speaker."),
+    ("It enlarges the dataset with transformations (e.g., [25, 4]).", "It enlarges the dataset with transformations."),
+    ("Error rates of 37.5% and 17.0%5.", "Error rates of 37.5% and 17.0%."),  # a footnote mark, not a digit
+    ("It is 3.5% (p < 0.05) here (i.e., the input).", "It is 3.5% (p < 0.05) here (i.e., the input)."),
 ])
 def test_speakable_turn_text_removes_what_tts_would_read_aloud(raw, clean):
     assert speakable_turn_text(raw, SPEAKERS) == clean
