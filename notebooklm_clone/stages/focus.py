@@ -19,6 +19,7 @@ from .citations import comparable_text
 from .themes import GENERIC
 from .verify import content_words, stem, stopwords
 
+VAGUE_SHARE = 0.7  # of a word's uses after a modifier, for it to be no subject on its own
 MIN_USES = 1  # in the document (the answer's own sentence counts): frequency only ranks
 # articles and determiners a noun follows; the definite ones are kept in the host's question where the document
 # puts them ("What about the tun?"); "l" is the French article before a vowel ("l'eau")
@@ -37,6 +38,7 @@ DETERMINERS = {
 # a capital after a lower-case word (and never written in lower case): a name
 _NAMED = re.compile(r"\b[a-z][a-z]+,? ([A-Z][\w-]*[A-Za-z])\b")
 _PHRASE_ENDS = set(".;:?!),")
+_PRONOUNS_TOO = {"this", "these", "those", "that"}  # determiners that also stand alone
 _JOINS = {"and", "or", "nor", "et", "ou", "und", "oder", "y", "o", "e"}
 # a word between one of these and a function word or a mark is a noun too ("to" is left out: "the chance to fail.")
 PREPOSITIONS = {
@@ -87,6 +89,10 @@ class Focus:
             for term in ((stem(word),), (stem(word), stem(words[k + 1])) if k + 1 < len(words) else None):
                 if term:
                     self.uses[term] += 1
+        # a word mostly written after a modifier ("test set", "training set") is vague alone ("What about the set?")
+        modified = Counter(stem(w) for before, w in zip(tokens, tokens[1:])
+                           if w[0].isalpha() and before[0].isalpha() and before not in stop)
+        self.vague = {k[0] for k, n in self.uses.items() if len(k) == 1 and n >= 3 and modified[k[0]] >= VAGUE_SHARE * n}
         relational = RELATIONAL_BEFORE.get(language)
         before_of: Counter = Counter(stem(w) for w, nxt in zip(words, words[1:]) if nxt == relational)
         self.relational = {s for s, n in before_of.items() if n >= 2 and n >= RELATIONAL_SHARE * self.uses[(s,)]}
@@ -96,6 +102,8 @@ class Focus:
                     or after in _JOINS:  # "the emotional and social ..." joins adjectives
                 continue
             before = tokens[k - 1]
+            if before in _PRONOUNS_TOO and after not in _PHRASE_ENDS:
+                continue  # "some of those went on to ...": a pronoun before a verb
             if before in self.articles:
                 self.heads.add(word)
                 self.article[(word,)][self.articles[before]] += 1
@@ -146,7 +154,8 @@ class Focus:
             spans = [[word]] + ([[word, after]] if after[:1].isalpha() else [])  # no pair across a mark
             for span in spans:
                 key = tuple(stem(w) for w in span)
-                if len(span) == 1 and (key[0], stem(after)) in self.closed or span[-1].lower() in _NEVER_SUBJECTS:
+                if len(span) == 1 and ((key[0], stem(after)) in self.closed or key[0] in self.vague) \
+                        or span[-1].lower() in _NEVER_SUBJECTS:
                     continue  # "supplementary" of "the supplementary table.": it modifies the noun after it
                 if not (all(w in keep for w in span) or len(span) == 2 and span[0] in keep
                         and key in self.closed and key[1] not in self.titled):  # "the supplementary table"

@@ -125,3 +125,12 @@ def test_an_idiom_s_noun_or_a_sentence_s_opening_preposition_is_no_subject():
     assert "contrary" not in focus.term("On the contrary, the shortcuts are never closed.")
     assert "final" not in focus.term("The final layer is replaced.")
     assert "unlike" not in focus.term("Unlike the way of the others, it is per class.").lower()
+
+
+def test_a_word_mostly_written_after_a_modifier_or_a_verb_after_a_pronoun_is_no_subject():
+    text = ("The test set has 100 images. The training set has 1000 images. The validation set is small. The error on "
+            "the test set is low. A few of the animals recovered, and some of those went on to lay eggs. The eggs hatched.")
+    focus = Focus(text, "A network", "en")
+    assert "set" in focus.vague
+    assert focus.term("The error rates on the test set are low, and the set is small.") not in ("the set", "set")
+    assert "went" not in focus.heads
