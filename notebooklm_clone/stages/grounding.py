@@ -39,6 +39,7 @@ ANAPHOR = re.compile(r"\W*(?:it|its|they|them|their|this|these|that|those|he|she
 # a quote's opening that points back: a demonstrative, a pronoun, a consequence drawn from the sentence before
 _QUOTE_ANAPHOR = re.compile(r"\W*(?:this|these|those|such|they|their|its|thus|therefore|hence|so|consequently|"
                             r"ce|cette|ces|ils|elles|donc|dies|diese|daher)\b", re.IGNORECASE)
+_CAPTION_LABEL = re.compile(r"^\W*(?:figure|fig\.|table|chart)\s*\d+[.:]\s*", re.IGNORECASE)
 REFERENT_WORDS = 30  # a quote with the sentence naming its referent may run this much over QUOTE_MAX_WORDS
 
 
@@ -319,10 +320,13 @@ _ROADMAP = re.compile(r"^(?:(?:below|above|here|next|in (?:this|the next|the fol
 
 def quotable(sentence: SourceSentence | None, language: str = "en") -> bool:
     """A sentence that reads as a study note on its own: offered, of QUOTE_MIN_WORDS to QUOTE_MAX_WORDS words, closed
-    like a sentence, not the document's roadmap."""
+    like a sentence, not the document's roadmap, and in a caption only with a number."""
     if not offered(sentence):
         return False
     text = plain_text(sentence.text)
+    if sentence.block_kind == "caption" and not re.search(r"\d", _CAPTION_LABEL.sub("", text)):
+        return False  # a caption's sentence names what a figure shows ("Residual learning: a building block.", "No
+        # regularization of any kind was employed."): alone it misleads or says nothing; one with a number is a result
     return QUOTE_MIN_WORDS <= len(text.split()) <= QUOTE_MAX_WORDS and not is_debris(text) and not text.endswith("?") \
         and bool(_CLOSED.search(text)) and legible(text, language) and not _ROADMAP.match(text)
 

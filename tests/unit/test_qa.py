@@ -201,3 +201,18 @@ def test_a_note_copied_from_a_sentence_a_page_break_cut_is_not_verified(tmp_path
     assert not copied.how and copied.verdict.reasons == ["cut off"]
     whole = next(s for s in source.index if "tun" in s.text)
     assert first_pass(source, "Tardigrades survive drying by forming a tun", [whole.id], []).how == "verified"
+
+
+@pytest.mark.parametrize("text, quotable", [
+    ("No regularization of any kind was employed.", False),  # of Figure 1's caption: alone it says the net used none
+    ("In italics are best results achieved by others.", False),
+    ("Table 3: Variations on the Transformer architecture.", False),  # what a table shows, nothing it says
+    ("Figure 1: The network reaches a 25% training error rate six times faster than with tanh neurons.", True),
+])
+def test_a_caption_s_sentence_is_quoted_only_when_it_states_a_number(text, quotable):
+    from notebooklm_clone.models import SourceSentence
+    from notebooklm_clone.stages.grounding import quotable as is_quotable
+
+    sentence = SourceSentence(id="s1", page=1, start=0, end=len(text), text=text, block_kind="caption")
+    assert is_quotable(sentence) is quotable
+    assert is_quotable(sentence.model_copy(update={"block_kind": "paragraph"}))  # the same words in the text are
