@@ -86,17 +86,23 @@ def _says(text: str, sentence: str, language: str) -> bool:
 def every_definition_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: Source,
                            counts: GroundingCounts) -> list[ChunkNotes]:
     """Each term a chunk's sentences define (an abbreviation's long form, a name given, "X is a ...") joins its
-    glossary entries unless the model noted the term already."""
+    glossary entries unless the model defined the term in its own words; a sentence the model quoted for it gives
+    way to the one that says what the term is ("called dropout, consists of ..." for "called dropout that proved
+    ...")."""
     owners: dict[str, Chunk] = {}
     for chunk in chunks:
         for sentence in sentences_in(chunk, source.index):
             owners.setdefault(sentence.id, chunk)
-    noted = {t.term.lower() for n in notes for t in n.terms}
+    noted = {t.term.lower(): n for n in notes for t in n.terms}
     for term in defined_terms(source, [source.by_id[i] for i in owners]):
-        if term.term.lower() not in noted:
-            noted.add(term.term.lower())
-            count(counts, "quoted")
-            _owner(notes, owners[term.evidence[0].sentence_id]).terms.append(term)
+        key = term.term.lower()
+        if key in noted:
+            holder = noted[key]
+            holder.terms = [term if t.term.lower() == key and t.grounding == "quoted" else t for t in holder.terms]
+            continue
+        noted[key] = _owner(notes, owners[term.evidence[0].sentence_id])
+        count(counts, "quoted")
+        noted[key].terms.append(term)
     return notes
 
 

@@ -61,7 +61,7 @@ def test_an_abbreviation_s_long_form_is_the_words_whose_initials_spell_it():
     assert long_form("the network".split(), "CNN", "en") == ""
 
 
-def test_a_term_is_defined_by_the_sentence_that_says_what_it_is(tmp_path):
+def dropout_pdf(tmp_path):
     import pymupdf
 
     pdf = pymupdf.open()
@@ -71,7 +71,34 @@ def test_a_term_is_defined_by_the_sentence_that_says_what_it_is(tmp_path):
         "network has eight layers and was trained for six days. The technique, called dropout, consists of setting "
         "to zero the output of each hidden neuron with probability 0.5."), fontsize=11)
     pdf.save(tmp_path / "dropout.pdf")
-    source = Source(extract_document(tmp_path / "dropout.pdf"))
+    return extract_document(tmp_path / "dropout.pdf")
+
+
+def test_a_term_is_defined_by_the_sentence_that_says_what_it_is(tmp_path):
+    source = Source(dropout_pdf(tmp_path))
     [term] = [t for t in defined_terms(source, source.index) if t.term == "dropout"]
     assert "consists of setting to zero" in term.definition
     assert "proved" not in term.definition
+
+
+def test_the_glossary_gains_the_defined_terms_and_a_quote_the_model_chose_gives_way(tmp_path):
+    from notebooklm_clone.config import ChunkSettings
+    from notebooklm_clone.llm.tokens import get_tokenizer
+    from notebooklm_clone.models import ChunkNotes, GroundingCounts, Term
+    from notebooklm_clone.stages.chunk import chunk_document
+    from notebooklm_clone.stages.coverage import every_definition_noted
+
+    document = dropout_pdf(tmp_path)
+    source = Source(document)
+    chunks = chunk_document(document, ChunkSettings(), get_tokenizer("fallback"))
+    first = source.evidence([source.index[0].id])  # "... called dropout that proved to be very effective ..."
+    model = Term(term="dropout", definition=first[0].quote, pages=[1], evidence=first, grounding="quoted")
+    notes = [ChunkNotes(chunk=chunks[0].index, pages=[1], terms=[model])]
+    counts = GroundingCounts()
+    notes = every_definition_noted(notes, chunks, source, counts)
+    [term] = [t for n in notes for t in n.terms]
+    assert "consists of setting to zero" in term.definition and counts.quoted == 0
+    written = model.model_copy(update={"definition": "a regularization method", "grounding": "verified"})
+    notes = every_definition_noted([ChunkNotes(chunk=chunks[0].index, pages=[1], terms=[written])], chunks, source,
+                                   counts)
+    assert [t.definition for n in notes for t in n.terms] == ["a regularization method"]  # the model's own words
