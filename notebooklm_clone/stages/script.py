@@ -155,10 +155,11 @@ def spoken_answer(item: Item, language: str, said: Said) -> str:
     meta-talk or a claim to the work (all recorded in `said`)."""
     kept = []
     for sentence in split_sentences(third_person(speakable(item.text), language)):
-        if re.search(r"\w", sentence) and not is_meta_talk(sentence) and not is_impersonation(sentence) \
-                and said.novel(sentence):
-            said.add(sentence)
-            kept.append(sentence)
+        if re.search(r"\w", sentence) and not is_meta_talk(sentence) and not is_impersonation(sentence):
+            novel = said.novel(sentence)  # its part not said yet ("... in sample B. Most animals ..." after the first)
+            if novel:
+                said.add(novel)
+                kept.append(novel)
     answer = _DANGLING.sub("", " ".join(kept))
     answer = answer[:1].upper() + answer[1:]  # also a note the model began in lower case
     return answer + "." if answer and answer[-1].isalnum() else answer  # a list line read as a sentence

@@ -213,6 +213,12 @@ def test_said_drops_restated_sentences_and_keeps_the_new_ones():
     assert opened.novel("The authors counted 42 tardigrades in sample A and 17 in sample B. Most animals were walking "
                         "within forty minutes.") == "Most animals were walking within forty minutes."
     assert opened.novel("J. Smith described the animal in 1773.") == "J. Smith described the animal in 1773."
+    # and the expert's answer keeps only that new part (the memo's episode said the count twice)
+    from notebooklm_clone.stages.script import spoken_answer
+
+    item = Item(text="The authors counted 42 tardigrades in sample A and 17 in sample B. Most animals were walking "
+                     "within forty minutes.", evidence=[], kind="point")
+    assert spoken_answer(item, "en", opened) == "Most animals were walking within forty minutes."
 
 
 def test_no_usable_segment_fails_instead_of_a_canned_script_fake_server(tmp_path):
