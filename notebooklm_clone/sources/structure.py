@@ -41,7 +41,7 @@ _REFERENCES = re.compile(r"^(\d+(\.\d+)*\.?\s+|[ivx]+\.\s+)?(references|bibliogr
                          r"references and notes|cited literature|sources)$", re.I)
 _NUMBERING = re.compile(r"^(\d+(\.\d+)*\.?|[ivxIVX]+\.|[A-Z]\.)\s+")
 BULLET = re.compile(r"^([\u2022\u25e6\u25aa\u2023\u2043\u00b7*\u2013-]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
-_CAPTION = re.compile(r"^(figure|fig\.|table|chart)\s*\d+[.:]", re.I)
+CAPTION = re.compile(r"^(figure|fig\.|table|chart)\s*\d+[.:]", re.I)  # a caption's label
 # Starts only where a run of letters starts: a match tried from inside a long run would rescan it (quadratic)
 _HYPHENATED = re.compile(r"(?<![^\W\d_])[^\W\d_]+(?:-[^\W\d_]+)+")
 LONGEST_WORD = 100  # characters; the start of a longer "word" (a run without spaces) is not looked at
@@ -222,7 +222,7 @@ def _is_heading_like(seg: Segment) -> bool:
     text = seg.text
     return (len(text) <= 160 and len(text.split()) <= 18 and not text.endswith((".", ",", ";", ":"))
             and any(ch.isalpha() for ch in text) and not FORMULA.search(text)  # a displayed rule, set large
-            and not _CAPTION.match(text)
+            and not CAPTION.match(text)
             and (not BULLET.match(text) or bool(_NUMBERING.match(text))))
 
 
@@ -315,7 +315,7 @@ def _blocks_with_sections(segments: list[Segment]) -> list[Block]:
                 stack.pop()
             stack.append((seg.level, seg.text))
         elif kind == "paragraph":
-            if _CAPTION.match(seg.text):
+            if CAPTION.match(seg.text):
                 kind = "caption"
             elif "\n" in seg.text and BULLET.match(seg.text):
                 kind = "list"

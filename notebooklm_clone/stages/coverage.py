@@ -32,14 +32,11 @@ def every_section_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: So
 
     noted = {top(source.by_id[e.sentence_id]) for n in notes for p in n.key_points + n.facts for e in p.evidence
              if e.sentence_id in source.by_id}
-    owners: dict[str, Chunk] = {}
-    by_section: dict[str, dict[str, SourceSentence]] = {}
-    for chunk in chunks:
-        for sentence in source.offered(sentences_in(chunk, source.index)):
-            by_section.setdefault(top(sentence), {})[sentence.id] = sentence
-            owners.setdefault(sentence.id, chunk)
-    for section, found in by_section.items():
-        sentences = list(found.values())
+    owners = _owners(chunks, source)
+    by_section: dict[str, list[SourceSentence]] = {}
+    for sentence in source.offered([source.by_id[i] for i in owners]):
+        by_section.setdefault(top(sentence), []).append(sentence)
+    for section, sentences in by_section.items():
         if section in noted or sum(len(s.text.split()) for s in sentences) < MIN_SECTION_WORDS:
             continue
         central = central_sentence(sentences, source.language, [p.text for n in notes for p in n.key_points + n.facts])
@@ -60,8 +57,9 @@ def every_highlight_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: 
     not). What the reader wrote never becomes a point: it is not in the text."""
     noted = {e.sentence_id for n in notes for p in n.key_points + n.facts for e in p.evidence
              if _says(p.text, e.quote, source.language)}
+    owners = _owners(chunks, source)
     for sentence in highlighted(source) + emphasized(source):
-        chunk = next((c for c in chunks if sentence.id in {s.id for s in sentences_in(c, source.index)}), None)
+        chunk = owners.get(sentence.id)
         if chunk is None or sentence.id in noted or not quotable(sentence, source.language):
             continue
         noted.add(sentence.id)
@@ -89,10 +87,7 @@ def every_definition_noted(notes: list[ChunkNotes], chunks: list[Chunk], source:
     glossary entries unless the model defined the term in its own words; a sentence the model quoted for it gives
     way to the one that says what the term is ("called dropout, consists of ..." for "called dropout that proved
     ...")."""
-    owners: dict[str, Chunk] = {}
-    for chunk in chunks:
-        for sentence in sentences_in(chunk, source.index):
-            owners.setdefault(sentence.id, chunk)
+    owners = _owners(chunks, source)
     noted = {t.term.lower(): n for n in notes for t in n.terms}
     for term in defined_terms(source, [source.by_id[i] for i in owners]):
         key = term.term.lower()
@@ -104,6 +99,15 @@ def every_definition_noted(notes: list[ChunkNotes], chunks: list[Chunk], source:
         count(counts, "quoted")
         noted[key].terms.append(term)
     return notes
+
+
+def _owners(chunks: list[Chunk], source: Source) -> dict[str, Chunk]:
+    """Sentence id -> the first chunk holding it (chunks overlap), in reading order."""
+    owners: dict[str, Chunk] = {}
+    for chunk in chunks:
+        for sentence in sentences_in(chunk, source.index):
+            owners.setdefault(sentence.id, chunk)
+    return owners
 
 
 def _owner(notes: list[ChunkNotes], chunk: Chunk) -> ChunkNotes:

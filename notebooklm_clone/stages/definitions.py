@@ -31,9 +31,8 @@ IS_A = re.compile(rf"^(?:An?\s+|The\s+)?({_WORD}(?:\s+{_WORD}){{0,2}})\s+(?:is|a
                   rf"small|large|few|lot|number|part|result|problem|challenge|issue|way to|bit|little)\b)")
 EXPLAINING = re.compile(r"[\W]*(?:\[[\d,\s\u2013-]+\][\W]*)?(?:consists? of|is|are|was|were|refers? to|means|denotes|"
                         r"(?:which|that) (?:is|are|consists? of|refers? to|means))\b", re.IGNORECASE)
-_NOT_TERMS = {"this", "that", "these", "those", "it", "its", "there", "here", "our", "we", "they", "their", "his",
-              "her", "each", "such", "one", "another", "which", "what", "following", "above", "below", "first", "second",
-              "third", "fourth", "last", "former", "latter"}
+_NOT_TERMS = set("""this that these those it its there here our we they their his her each such one another which
+    what following above below first second third fourth last former latter""".split())
 
 
 def long_form(words: list[str], letters: str, language: str) -> str:
@@ -83,8 +82,8 @@ def sentence_terms(sentence: SourceSentence, language: str) -> list[tuple[str, s
     if opening and _a_term(opening.group(1)) and _name(opening.group(1).split(), language) == opening.group(1):
         term = opening.group(1)
         # no function word in it ("The result of melting is a ..."); a single capitalised word is a name or the
-        # sentence's first word ("Hammer is a Fellow at ...", "Heat is
-        # a ..."), unless written like a term ("ImageNet", "QRH")
+        # sentence's first word ("Hammer is a Fellow at ...", "Heat is a ..."), unless written like a term
+        # ("ImageNet", "QRH")
         if len(term.split()) > 1 or not term[:1].isupper() or re.search(r"[A-Z0-9]", term[1:]):
             found.append((term, ""))
     return found

@@ -3,10 +3,11 @@ does not fit the answer: a question naming the answer's subject leads into it, w
 
 The focus is a word or two-word phrase of the answer's first sentence, in the answer's own words (nothing invented),
 that the document uses as a noun (between an article or preposition and a function word or a mark, or as a name) and more
-than once (a pair between an article and a mark, "a tun state.", once is enough), that the host has not asked about yet, and that is not in the document's title nor a show word. New to
-the listener beats heard before; then a phrase beats a word; then the more frequent in the document; then the
-earlier in the answer. When no word qualifies (a short document shows few nouns), the word the answer opens with, if a
-function word follows it ("Revival takes minutes to hours.").
+than once (a pair between an article and a mark, "a tun state.", once is enough), that the host has not asked about
+yet, and that is not in the document's title nor a show word. New to the listener beats heard before; then a phrase
+beats a word; then the more frequent in the document; then the earlier in the answer. When no word qualifies (a short
+document shows few nouns), the word the answer opens with, if a function word follows it ("Revival takes minutes to
+hours.").
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ class Focus:
         # a word mostly written after a modifier ("test set", "training set") is vague alone ("What about the set?")
         modified = Counter(stem(w) for before, w in zip(tokens, tokens[1:])
                            if w[0].isalpha() and before[0].isalpha() and before not in stop)
-        self.vague = {k[0] for k, n in self.uses.items() if len(k) == 1 and n >= 3 and modified[k[0]] >= VAGUE_SHARE * n}
+        self.vague = {k[0] for k, n in self.uses.items()
+                      if len(k) == 1 and n >= 3 and modified[k[0]] >= VAGUE_SHARE * n}
         relational = RELATIONAL_BEFORE.get(language)
         before_of: Counter = Counter(stem(w) for w, nxt in zip(words, words[1:]) if nxt == relational)
         self.relational = {s for s, n in before_of.items() if n >= 2 and n >= RELATIONAL_SHARE * self.uses[(s,)]}
@@ -156,7 +158,7 @@ class Focus:
                 key = tuple(stem(w) for w in span)
                 if len(span) == 1 and ((key[0], stem(after)) in self.closed or key[0] in self.vague) \
                         or span[-1].lower() in _NEVER_SUBJECTS:
-                    continue  # "supplementary" of "the supplementary table.": it modifies the noun after it
+                    continue  # a modifier ("supplementary" of "the supplementary table."), a vague word, an idiom
                 if not (all(w in keep for w in span) or len(span) == 2 and span[0] in keep
                         and key in self.closed and key[1] not in self.titled):  # "the supplementary table"
                     continue
@@ -184,8 +186,8 @@ class Focus:
         word = words[0]
         key = (stem(word),)
         lower = word.lower()
-        if key in self.asked or lower in _NEVER_SUBJECTS or "-" in word or (self.language == "en" and lower.endswith(("ing",) + _NOT_NOUNS)
-                                                and key[0] not in self.names):
+        participle = self.language == "en" and lower.endswith(("ing",) + _NOT_NOUNS) and key[0] not in self.names
+        if key in self.asked or lower in _NEVER_SUBJECTS or "-" in word or participle:
             return ""
         self.asked.add(key)
         if word[1:].islower() and key[0] not in self.names:

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from ..models import Cited, Document, Evidence, GroundingCounts, SourceSentence
+from ..sources.structure import CAPTION
 from ..text.citations import strip_citation_marks
 from .evidence import evidence_for, find_evidence, is_debris, plain_text, sentence_index
 from .verify import DUPLICATE_SIMILARITY, Verdict, comparable_text, content_stems, duplicates, stopwords, verify
@@ -39,7 +40,6 @@ ANAPHOR = re.compile(r"\W*(?:it|its|they|them|their|this|these|that|those|he|she
 # a quote's opening that points back: a demonstrative, a pronoun, a consequence drawn from the sentence before
 _QUOTE_ANAPHOR = re.compile(r"\W*(?:this|these|those|such|they|their|its|thus|therefore|hence|so|consequently|"
                             r"ce|cette|ces|ils|elles|donc|dies|diese|daher)\b", re.IGNORECASE)
-_CAPTION_LABEL = re.compile(r"^\W*(?:figure|fig\.|table|chart)\s*\d+[.:]\s*", re.IGNORECASE)
 REFERENT_WORDS = 30  # a quote with the sentence naming its referent may run this much over QUOTE_MAX_WORDS
 
 
@@ -324,7 +324,7 @@ def quotable(sentence: SourceSentence | None, language: str = "en") -> bool:
     if not offered(sentence):
         return False
     text = plain_text(sentence.text)
-    if sentence.block_kind == "caption" and not re.search(r"\d", _CAPTION_LABEL.sub("", text)):
+    if sentence.block_kind == "caption" and not re.search(r"\d", CAPTION.sub("", text)):
         return False  # a caption's sentence names what a figure shows ("Residual learning: a building block.", "No
         # regularization of any kind was employed."): alone it misleads or says nothing; one with a number is a result
     return QUOTE_MIN_WORDS <= len(text.split()) <= QUOTE_MAX_WORDS and not is_debris(text) and not text.endswith("?") \

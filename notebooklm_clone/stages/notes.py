@@ -236,7 +236,8 @@ def _take(draft: _Draft, answer: MapOut | MapSelectOut, source: Source, counts: 
 
 
 def _term_first_pass(source: Source, t: _TermOut, sentences: list[SourceSentence]) -> tuple[Attempt, str] | None:
-    """A glossary term the passage uses, with a definition its evidence supports; the evidence moves to a sentence that uses the term (a defining one first) when the chosen ones do not."""
+    """A glossary term the passage uses, with a definition its evidence supports; the evidence moves to a sentence
+    that uses the term (a defining one first) when the chosen ones do not."""
     term = clean_text(t.term).strip(" .:;,")
     if not term or len(term.split()) > MAX_TERM_WORDS:
         return None
