@@ -73,6 +73,7 @@ class LLMSettings(Section):
     use_cache: bool = True
     structured_output: Literal["json_schema", "json_object_schema", "none"] | None = None  # override the table
     tokenizer: str | None = None  # override the tokenizer spec: gguf:<path>, tiktoken:<model>, fallback
+    writes_notes: bool | None = None  # override the table: the map model's written notes hold (True) or not (False)
     retry_base_delay: float = Field(default=1.0, ge=0)  # seconds before the first retry; doubles each time (with jitter)
     # embedded server keeps earlier prompt states in RAM (~0.3 GB each, capped at 1 GiB); off: the pipeline never
     # returns to an earlier prefix, and consecutive requests share theirs without it (bench-llm)

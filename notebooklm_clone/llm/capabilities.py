@@ -39,6 +39,9 @@ class ModelCapabilities(BaseModel):
     tokenizer: str  # a notebooklm_clone.llm.tokens spec: gguf:<path>, tiktoken:<model>, fallback
     max_tokens_param: str = "max_tokens"  # newer OpenAI reasoning models take max_completion_tokens
     temperature: bool = True  # False: the model only accepts its default temperature
+    # whether the model's written notes hold and condense their sentences: None probes the first chunks; False (the
+    # embedded Qwen tiers: 1 of 8, 1 of 6 and 0 of 9 held on three documents) has the map choose sentences by id
+    writes_notes: bool | None = None
 
 
 # (endpoint kind, model name glob, capabilities); the first match wins, then llm.* settings override single fields.
@@ -46,9 +49,10 @@ class ModelCapabilities(BaseModel):
 # "{model}" and "{gguf}" in the tokenizer spec are filled in with the model name and the embedded GGUF path.
 CAPABILITY_TABLE: list[tuple[str, str, dict[str, Any]]] = [
     ("embedded", "*", dict(context_size=8192, max_output_tokens=2048, structured_output="json_object_schema",
-                           tokenizer="gguf:{gguf}")),
+                           tokenizer="gguf:{gguf}", writes_notes=False)),
     ("*", "qwen2.5-coder-*-q4_k_m", dict(context_size=8192, max_output_tokens=2048,
-                                         structured_output="json_object_schema", tokenizer="fallback")),
+                                         structured_output="json_object_schema", tokenizer="fallback",
+                                         writes_notes=False)),
     ("*", "gpt-5*", dict(context_size=400_000, max_output_tokens=128_000, structured_output="json_schema",
                          tokenizer="tiktoken:gpt-4o", max_tokens_param="max_completion_tokens", temperature=False)),
     ("*", "o[134]*", dict(context_size=200_000, max_output_tokens=100_000, structured_output="json_schema",

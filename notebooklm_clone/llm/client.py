@@ -152,6 +152,7 @@ class LLM:
             "max_output_tokens": self.config.max_output_tokens,
             "structured_output": self.config.structured_output,
             "tokenizer": self.config.tokenizer,
+            "writes_notes": self.config.writes_notes,
         }
         return lookup_capabilities(self.kind, model, overrides)
 

@@ -63,8 +63,8 @@ class Budget:
 
 def output_schema(model: type[BaseModel], pages: list[int], min_items: dict[str, int] | None = None,
                   ids: list[str] | None = None, **max_items: int) -> dict:
-    """The JSON schema of `model` with every "pages" item limited to `pages`, every "ids" item to `ids`, and list
-    lengths capped.
+    """The JSON schema of `model` with every "pages" item limited to `pages`, every "ids" item (and those of a list
+    marked sentence_ids) to `ids`, and list lengths capped.
 
     llama.cpp turns the schema into a grammar: the model cannot cite a page or a sentence it was not shown nor write a
     40-item list.
@@ -79,8 +79,9 @@ def output_schema(model: type[BaseModel], pages: list[int], min_items: dict[str,
             if isinstance(props, dict):
                 if "pages" in props and allowed:
                     props["pages"]["items"] = {"type": "integer", "enum": allowed}
-                if "ids" in props and ids:
-                    props["ids"]["items"] = {"type": "string", "enum": list(dict.fromkeys(ids))}
+                for name, prop in props.items():
+                    if (name == "ids" or prop.pop("sentence_ids", False)) and ids:
+                        prop["items"] = {"type": "string", "enum": list(dict.fromkeys(ids))}
                 for name, limit in max_items.items():
                     if name in props:
                         props[name]["maxItems"] = limit

@@ -15,6 +15,7 @@ what it shaped. The stage returns a NotesResult; outputs/study.py writes the fil
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -60,7 +61,8 @@ from .verify import gives_reason_if_asked
 
 STUDY_PRODUCTS = ("summary", "notes", "cards", "quiz")
 MAP_LIMITS = {"key_points": 4, "terms": 3, "facts": 3, "questions": 2}
-MAP_MINIMUM = {"key_points": 2, "terms": 1}  # a 0.5B model otherwise answers with empty lists
+# a 0.5B model otherwise answers with empty lists, and the 1.5B asked for ids gives no questions (0 on a 9-page paper)
+MAP_MINIMUM = {"key_points": 2, "terms": 1, "questions": 1}
 MAX_TERM_WORDS = 6
 MAP_PROBE = 2  # chunks mapped with written notes before judging whether the model's notes hold as written ...
 MAP_MIN_WRITTEN = 0.3  # ... the share of its written key points and terms that must hold and condense their evidence
@@ -79,26 +81,29 @@ class _ItemOut(BaseModel):
     text: str
 
 
-class _IdsOut(BaseModel):
-    ids: list[str] = Field(min_length=1, max_length=2)
-
-
 class _TermOut(BaseModel):
     ids: list[str] = Field(min_length=1, max_length=2)
     term: str
     definition: str
 
 
+def _sentence_ids(limit: int) -> Any:
+    """A list of sentence ids (output_schema limits them to those shown): ["s3", "s7"] costs the 1.5B model a third
+    of the tokens of [{"ids": ["s3"]}, {"ids": ["s7"]}] as it spaces them, and a chosen sentence is quoted alone
+    (with the one before when it points back to it, Source.with_referent)."""
+    return Field(max_length=limit, json_schema_extra={"sentence_ids": True})
+
+
 class MapOut(BaseModel):
     key_points: list[_ItemOut] = Field(max_length=MAP_LIMITS["key_points"])
     terms: list[_TermOut] = Field(max_length=MAP_LIMITS["terms"])
-    facts: list[_IdsOut] = Field(max_length=MAP_LIMITS["facts"])  # quoted as written: copying costs tokens
+    facts: list[str] = _sentence_ids(MAP_LIMITS["facts"])  # quoted as written: copying costs tokens
     questions: list[_ItemOut] = Field(max_length=MAP_LIMITS["questions"])
 
 
 class MapSelectOut(BaseModel):  # the map answer of a model whose written notes do not hold: sentences by id, and
-    key_points: list[_IdsOut] = Field(max_length=MAP_LIMITS["key_points"])  # no terms: coverage.py finds them
-    facts: list[_IdsOut] = Field(max_length=MAP_LIMITS["facts"])
+    key_points: list[str] = _sentence_ids(MAP_LIMITS["key_points"])  # no terms: coverage.py finds them
+    facts: list[str] = _sentence_ids(MAP_LIMITS["facts"])
     questions: list[_ItemOut] = Field(max_length=MAP_LIMITS["questions"])
 
 
@@ -178,15 +183,18 @@ class _Draft:
 def map_chunks(chunks: list[Chunk], source: Source, caller: Caller, settings: Settings,
                counts: dict[str, GroundingCounts]) -> list[ChunkNotes]:
     """One call per chunk, every note grounded; one rewrite call per chunk with notes its evidence does not support.
-    When under MAP_MIN_WRITTEN of the first chunks' written key points and terms hold and condense their sentences (a
-    small model garbles or copies them: on a 9-page paper 36 of the 1.5B model's 37 held notes were copies), later
-    chunks' sentences are chosen by id and quoted: writing costs most of the map's generated tokens for notes no better
-    than the quote. A chunk whose answer is unusable yields no notes."""
+    A model known to copy or garble what it condenses (ModelCapabilities.writes_notes False) is asked for sentence ids
+    from the first chunk; one not known is, when under MAP_MIN_WRITTEN of the first chunks' written key points and terms
+    hold and condense their sentences (on a 9-page paper 36 of the 1.5B model's 37 held notes were copies). Chosen
+    sentences are quoted: writing costs most of the map's generated tokens for notes no better than the quote. A chunk
+    whose answer is unusable yields no notes."""
     drafts = [_Draft(chunk, source.offered(sentences_in(chunk, source.index))) for chunk in chunks]
+    writes = caller.llm.capabilities_for(caller.llm.model_for("map")).writes_notes
     written = held = 0
     for batch in (slice(0, MAP_PROBE), slice(MAP_PROBE, None)):
-        select = bool(batch.start and written and held < MAP_MIN_WRITTEN * written)
-        if select and drafts[batch]:
+        probed = bool(batch.start and writes is None and written and held < MAP_MIN_WRITTEN * written)
+        select = writes is False or probed
+        if probed and drafts[batch]:
             caller.warnings.append(f"map: {held} of the first {written} written notes held and condensed their "
                                    f"sentences; those of {len(drafts[batch])} more chunks are chosen by id, quoted")
         model, requests = MapSelectOut if select else MapOut, []
@@ -214,10 +222,10 @@ def _condensed(attempt: Attempt) -> bool:
 
 def _take(draft: _Draft, answer: MapOut | MapSelectOut, source: Source, counts: dict[str, GroundingCounts]) -> None:
     """A chunk's map answer, each item through its first pass (chosen sentences are quoted)."""
-    chosen = [(kind, item) for kind in ("key_points", "facts") for item in getattr(answer, kind)
-              if isinstance(item, _IdsOut)]  # facts, and a select answer's key points
+    chosen = dict.fromkeys((kind, item) for kind in ("key_points", "facts") for item in getattr(answer, kind)
+                           if isinstance(item, str))  # facts, and a select answer's key points: sentence ids
     for kind, item in chosen:
-        quoted = quoted_by_id(source, item.ids, draft.sentences)
+        quoted = quoted_by_id(source, [item], draft.sentences)
         if quoted is None:
             count(counts["key_points"], "")
         else:

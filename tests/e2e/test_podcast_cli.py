@@ -149,7 +149,9 @@ def test_podcast_command_end_to_end(workdir, llm_settings):
     assert stages == ["extract", "chunk", "notes", "script", "speech", "podcast"]
     calls = [e for e in events if e["event"] == "calls"]
     assert calls and all(1 <= e["done"] <= e["total"] for e in calls)
-    assert {e["stage"] for e in calls} >= {"map", "script"}
+    # every stage that called the model reported its calls (the host's questions may all come from the notes)
+    made = {stage for stage, usage in report["usage_by_stage"].items() if usage["calls"]}
+    assert "map" in made and {e["stage"] for e in calls} == made, (made, calls)
     # an ETA as soon as one call was made (its tokens are unknown when its answer never matched the schema)
     assert all(e["eta_s"] is not None and e["tokens_per_s"] is not None for e in calls if e["done"] < e["total"])
     # the two embedded voices, not the espeak fallback (a language name like "English" once sent it there)

@@ -126,7 +126,7 @@ def test_planted_facts_never_reach_the_files_fake_server(tmp_path):
     mapped = {"key_points": [{"ids": [dried], "text": "We dried 150 animals at 85 percent humidity."},
                              {"ids": [goeze], "text": "Spallanzani described the animal in 1773."}],
               "terms": [{"ids": [goeze], "term": "tun", "definition": "A tun is a hard shell that grows in winter."}],
-              "facts": [], "questions": []}
+              "facts": [], "questions": [{"ids": [dried], "text": "How many animals were dried?"}]}
     rewritten = {"rewrites": ["We dried 150 animals.", "Spallanzani described it in 1773."]}
     with FakeLLMServer([ok(json.dumps(mapped)), ok(json.dumps(rewritten))]) as fake:
         settings = fake_settings(fake, tmp_path, structured_output="json_schema", repair_retries=0)
@@ -228,8 +228,8 @@ def test_a_model_whose_written_notes_fail_chooses_sentences_for_later_chunks_fak
     mapped = {"key_points": [{"ids": [dried], "text": (wrong if selected else right)[0]},
                              {"ids": [goeze], "text": (wrong if selected else right)[1]}],
               "terms": [{"ids": [named], "term": "Tardigrada", "definition": "A group named by Goeze in 1801."}],
-              "facts": [], "questions": []}
-    chosen = {"key_points": [{"ids": [named]}, {"ids": [goeze]}], "facts": [], "questions": []}
+              "facts": [], "questions": [{"ids": [dried], "text": "How many animals were dried?"}]}
+    chosen = {"key_points": [named, goeze], "facts": [], "questions": mapped["questions"]}
     replies = [ok(json.dumps(mapped))] * 2 + [ok(json.dumps(chosen if selected else mapped))] * 2 + [ok(json.dumps(
         {"rewrites": ["We dried 150 animals.", "Spallanzani described it.", "Tardigrada: a group."]}))]
     with FakeLLMServer(replies) as fake:
@@ -241,10 +241,10 @@ def test_a_model_whose_written_notes_fail_chooses_sentences_for_later_chunks_fak
             counts = {name: GroundingCounts() for name in ("key_points", "glossary", "questions")}
             notes = map_chunks(chunks, source, caller, settings, counts)
     maps = [r for r in fake.requests if "Take study notes" in r["messages"][-1]["content"]]
-    asked_ids_only = ["by choosing its sentences" in r["messages"][-1]["content"] for r in maps]
+    asked_ids_only = ["chosen by number" in r["messages"][-1]["content"] for r in maps]
     assert asked_ids_only == [False, False, selected, selected]
     schema = json.dumps(maps[-1]["response_format"])
-    assert ('"key_points": {"items": {"$ref": "#/$defs/_IdsOut"}' in schema) is selected
+    assert ('"key_points": {"items": {"type": "string", "enum": [' in schema) is selected  # ids only, flat
     assert ('"terms"' in schema) is not selected  # the terms a document defines are found without the model
     texts = [p.text for n in notes for p in n.key_points]
     assert not any("150" in t or "Spallanzani described" in t for t in texts)

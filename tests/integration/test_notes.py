@@ -151,6 +151,9 @@ def test_every_item_carries_verbatim_evidence_from_the_pages_it_cites(notes_run)
         assert any(term.term.lower() in e.quote.lower() for e in term.evidence), term
     facts = [p for n in result.chunk_notes for p in n.facts]  # chosen by id, so quoted as written
     assert facts and all(p.grounding == "quoted" for p in facts), facts
+    # so are the key points: the embedded model's written notes are known not to hold (writes_notes False)
+    points = [p for n in result.chunk_notes for p in n.key_points]
+    assert points and all(p.grounding == "quoted" for p in points) and "rewrite" not in result.calls, points
     # one sentence, or two when it points back ("This scheme ...") and the one before names what it points to
     assert all(len(p.evidence) == 1 or len(p.evidence) == 2 and _QUOTE_ANAPHOR.match(p.evidence[1].quote)
                for p in facts), facts
@@ -231,7 +234,7 @@ def test_products_choose_the_files(notes_run, tmp_path):
 # No model needed
 
 
-def test_map_prompt_numbers_the_chunks_sentences_first_and_puts_instructions_last(tmp_path):
+def test_map_prompt_numbers_the_chunks_sentences_and_shares_its_instructions_across_chunks(tmp_path):
     from notebooklm_clone.stages.evidence import sentences_in
     from notebooklm_clone.stages.grounding import offered
     from notebooklm_clone.stages.notes import map_messages
@@ -248,6 +251,11 @@ def test_map_prompt_numbers_the_chunks_sentences_first_and_puts_instructions_las
     assert "expert" in system["content"] and "Focus on methods." in system["content"]
     assert user["content"].startswith("<document")
     assert user["content"].index("</document>") < user["content"].index("Take study notes")
+    # what the model is asked for is the same for every chunk, so the server evaluates it once: only the chunk's
+    # sentences and a line after them are new in each call
+    assert "key_points:" in system["content"] and "key_points" not in user["content"]
+    other = map_messages(sentences[:1], ["Other"], settings)
+    assert other[0] == system and len(user["content"].split("</document>")[1].split()) < 20
     for sentence in sentences:
         assert f"[{sentence.id}] " in user["content"]
     headings = [s for s in sentences_in(chunk, index) if s.block_kind == "heading"]
