@@ -23,6 +23,10 @@ MAX_QUESTION_WORDS = 30
 # words a speaker adds about the show or the source rather than its content; not asked of the evidence
 _SHOW_WORDS = {"author", "authors", "researcher", "researchers", "paper", "document", "study", "report", "article",
                "memo", "text", "findings", "finding", "work"}
+# "this dataset", "these results", "your network": what they point to is outside a card ("the document" is not)
+_POINTS_OUTSIDE = re.compile(r"\b(?:(?:this|these|those|such)\s+(?!(?:paper|study|article|work|document|report|memo|"
+                             r"chapter|book|text)s?\b)[^\W\d_]{3,}|your)\b", re.IGNORECASE)
+_ORDINAL = re.compile(r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last)\b", re.IGNORECASE)
 _ASKS_DEFINITION = re.compile(r"^\W*what (?:is|are) (?:an? |the )?([^?]{2,40}?)\s*\?$", re.IGNORECASE)
 
 
@@ -90,6 +94,17 @@ def asks_one_thing(question: str) -> bool:
     """One question, not three run together ("What is X? How does it work? Why use it?"): an answer to all of them
     is rarely in one passage, and the one that seems to answer usually restates them."""
     return question.rstrip().endswith("?") and question.count("?") == 1
+
+
+def stands_alone(question: str, answer: str) -> bool:
+    """A card a student can read alone: neither side points to what only the page around it names ("What are the
+    best published results on this dataset?" read as ImageNet's, and were not), and an ordinal the question asks about
+    is in the answer ("How does the second form ... work?" was answered with the first). Nor is the document's own
+    layout a card ("Which sections are sorted according to their importance?")."""
+    if _POINTS_OUTSIDE.search(question) or _POINTS_OUTSIDE.search(answer) or is_meta_talk(answer):
+        return False
+    said = {w.lower() for w in _ORDINAL.findall(answer)}
+    return all(w.lower() in said for w in _ORDINAL.findall(question))
 
 
 def defines_what_it_asks(question: str, answer: str) -> bool:

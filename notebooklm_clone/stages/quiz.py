@@ -73,6 +73,12 @@ def _technical(name: str) -> bool:
     return bool(re.search(r"[a-z][A-Z]", name))
 
 
+def _glued_mark(name: str, words: set[str]) -> bool:
+    """A word with a footnote mark glued on ("patches4", "publicly1"): the word is in the document without it."""
+    match = re.fullmatch(r"([^\W\d_]{4,})(\d{1,2})", name)
+    return bool(match) and match.group(1).lower() in words
+
+
 def _year(option: str) -> bool:
     return bool(re.fullmatch(r"1[5-9]\d\d|20\d\d", option.strip()))
 
@@ -105,10 +111,13 @@ class DistractorPool:
         self.body = comparable_text(" ".join(plain_text(s.text) for s in clean))
         self.body_stems = set(content_stems(self.body, self.language))
         numbers, names = [], []
+        words = set(re.findall(r"[^\W\d_]+", self.body))
         for s in clean:
             text = _CITED_YEAR.sub("", plain_text(s.text))
-            numbers += [_with_unit(m.group()) for m in _NUMBER.finditer(text) if not _padded(m.group())]
-            names += [n for n in names_in(text, self.language) if _technical(n)
+            numbers += [_with_unit(m.group()) for m in _NUMBER.finditer(text) if not _padded(m.group())
+                        and s.block_kind != "heading" and not _LABELLED.search(text[:m.start()])
+                        ]  # "3.1 ReLU Nonlinearity", "see Section 3.5": no wrong answer to a count
+            names += [n for n in names_in(text, self.language) if _technical(n) and not _glued_mark(n, words)
                       and content_stems(n.lower(), self.language)]  # "QUE" set in capitals is still a stopword
         self.numbers = list(dict.fromkeys(numbers))
         self.terms = list(dict.fromkeys(t.term for t in terms))

@@ -28,7 +28,7 @@ from .grounding import (
     quote_text,
     union_evidence,
 )
-from .questions import asks_one_thing, defines_what_it_asks
+from .questions import asks_one_thing, defines_what_it_asks, stands_alone
 from .quiz import QuizOut, build_quiz
 from .verify import answer_statement, gives_reason_if_asked, verify, verify_answer
 
@@ -171,7 +171,8 @@ class Reducer:
             return None
         quotes = [e.quote for e in evidence]
         reply = clean_text(pair.answer)
-        if reply and gives_reason_if_asked(question, reply) and defines_what_it_asks(question, reply) \
+        if reply and stands_alone(question, reply) and gives_reason_if_asked(question, reply) \
+                and defines_what_it_asks(question, reply) \
                 and verify_answer(question, reply, quotes, self.language).supported \
                 and verify(question, quotes, self.language).supported:
             return QAPair(question=question, answer=reply, pages=pages_of_evidence(evidence), evidence=evidence)
@@ -200,7 +201,8 @@ def answered_by_its_sentences(question: Question, language: str) -> QAPair | Non
     them (as for the model's pairs) and so is its answer (a reason for "why")."""
     quotes = [e.quote for e in question.evidence]
     answer = quote_text(question.evidence)
-    if quotes and asks_one_thing(question.text) and gives_reason_if_asked(question.text, answer) \
+    if quotes and asks_one_thing(question.text) and stands_alone(question.text, answer) \
+            and gives_reason_if_asked(question.text, answer) \
             and defines_what_it_asks(question.text, answer) and verify(question.text, quotes, language).supported \
             and verify_answer(question.text, answer, quotes, language).supported:
         return QAPair(question=question.text, answer=answer, pages=pages_of_evidence(question.evidence),

@@ -33,6 +33,29 @@ def test_a_map_question_answered_by_its_own_sentences_joins_the_qa_and_leaves_ch
     assert unanswered_questions(result) == [other]
 
 
+@pytest.mark.parametrize("asked, answer, alone", [
+    # alexnet's Q&A: the dataset these results are on is named only on the page around them
+    ("What are the best published results on this dataset?", "The best published results on this dataset are "
+     "78.1% and 60.9%.", False),
+    ("What are the best published results?", "The best published results on this dataset are 78.1% and 60.9%.", False),
+    ("What are the top-1 and top-5 test set error rates of your network?", "Our network achieves top-1 and top-5 "
+     "test set error rates of 37.5% and 17.0%.", False),
+    ("How does the second form of data augmentation work?", "The first form of data augmentation consists of "
+     "generating image translations and horizontal reflections.", False),
+    ("Which sections are sorted according to their importance?", "Sections 3.1-3.4 are sorted according to our "
+     "estimation of their importance, with the most important first.", False),
+    ("What does this paper train?", "We trained a large, deep convolutional neural network to classify the 1.2 "
+     "million images.", True),
+    ("What is the first form of data augmentation?", "The first form of data augmentation consists of generating "
+     "image translations and horizontal reflections.", True),
+    ("Which datasets contain labeled images?", "Datasets such as ImageNet contain labeled images.", True),
+])
+def test_a_card_stands_alone(asked, answer, alone):
+    from notebooklm_clone.stages.questions import stands_alone
+
+    assert stands_alone(asked, answer) is alone
+
+
 def test_the_host_asks_a_question_the_notes_asked_of_the_same_sentence_when_it_fits_the_answer():
     from notebooklm_clone.stages.material import Item
     from notebooklm_clone.stages.material import questions_asked
@@ -182,6 +205,24 @@ def test_a_term_blanked_out_of_a_sentence_takes_the_document_s_recurring_nouns_a
     question, answer, wrong, _ = _blank(point, pool, random.Random(0), set())
     assert "_____" in question and answer in {"rewards", "players"}
     assert len(wrong) == 3 and all(w.endswith("s") and w not in sentence.text for w in wrong), wrong
+
+
+def test_wrong_options_are_no_section_numbers_and_no_words_with_a_footnote_mark_glued_on():
+    """alexnet's quiz offered "3.1" (a heading's number), "patches4" and "publicly1" as wrong options."""
+    from notebooklm_clone.models import Block, Document
+    from notebooklm_clone.stages.grounding import Source
+    from notebooklm_clone.stages.quiz import DistractorPool
+
+    body = ("We extract random patches from the images and train on these extracted patches4. The labels are not "
+            "publicly1 available, and the test images are publicly released. The network has 60 million parameters "
+            "and uses the GPU. Averaging the predictions of 5 CNNs gives 16.4% (see Section 3.5).")
+    document = Document(source="x", sha256="0" * 64, title="Nets", page_count=1,
+                        blocks=[Block(page=1, text="3.1 ReLU Nonlinearity", kind="heading"),
+                                Block(page=1, text=body, kind="paragraph")])
+    pool = DistractorPool(Source(document), [])
+    assert "60 million" in pool.numbers and "16.4%" in pool.numbers
+    assert not {"3.1", "3.5"} & set(pool.numbers), pool.numbers
+    assert not {"patches4", "publicly1"} & set(pool.names) and "GPU" in pool.names, pool.names
 
 
 def test_a_note_copied_from_a_sentence_a_page_break_cut_is_not_verified(tmp_path):
