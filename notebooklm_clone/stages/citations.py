@@ -22,9 +22,10 @@ _TEENS = "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen
 _TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
 
 
-def comparable_text(text: str) -> str:
+def comparable_text(text: str, lower: bool = True) -> str:
     """Lowercase, NFKC, one kind of dash and quote, soft hyphens removed, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text).lower().replace("\u00ad", "")
+    text = unicodedata.normalize("NFKC", text)
+    text = (text.lower() if lower else text).replace("\u00ad", "")
     text = re.sub(r"[\u2010-\u2015\u2212]", "-", text)
     text = re.sub(r"[\u2018\u2019\u201b`]", "'", text).replace("\u201c", '"').replace("\u201d", '"')
     return re.sub(r"\s+", " ", text).strip()

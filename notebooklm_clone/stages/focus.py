@@ -40,6 +40,7 @@ DETERMINERS = {
 _NAMED = re.compile(r"\b[a-z][a-z]+,? ([A-Z][\w-]*[A-Za-z])\b")
 _PHRASE_ENDS = set(".;:?!),")
 _PRONOUNS_TOO = {"this", "these", "those", "that"}  # determiners that also stand alone
+_POINTERS = {"this", "these", "those", "such"}  # a noun after one is named elsewhere
 _JOINS = {"and", "or", "nor", "et", "ou", "und", "oder", "y", "o", "e"}
 # a word between one of these and a function word or a mark is a noun too ("to" is left out: "the chance to fail.")
 PREPOSITIONS = {
@@ -146,6 +147,9 @@ class Focus:
         first = re.split(r"(?<=[.!?])\s+", answer.strip(), maxsplit=1)[0]
         keep = {w for w in content_words(first, self.language) if stem(w) not in self.excluded}
         words = _TOKENS_AND_MARKS.findall(comparable_text(first))
+        cased = _TOKENS_AND_MARKS.findall(comparable_text(first, lower=False))
+        cased = cased if len(cased) == len(words) else words
+        stop = stopwords(self.language)
         candidates: list[tuple[tuple, tuple[str, ...], list[str]]] = []
         for k, word in enumerate(words):
             if not word[0].isalpha():
@@ -153,10 +157,15 @@ class Focus:
             after = words[k + 1] if k + 1 < len(words) else ""
             if after[:1].isdigit() or after == "-" and words[k + 2:k + 3] and words[k + 2][:1].isdigit():
                 continue  # a label with its number ("GTX 580", "layer 4", "top-5"): "What about GTX?" asks nothing
+            if k and words[k - 1] in _POINTERS or after == "'" and words[k + 2:k + 3] == ["s"]:
+                continue  # "datasets of this size": the size is named elsewhere; "Amazon's Mechanical Turk"
             spans = [[word]] + ([[word, after]] if after[:1].isalpha() else [])  # no pair across a mark
             for span in spans:
                 key = tuple(stem(w) for w in span)
-                if len(span) == 1 and ((key[0], stem(after)) in self.closed or key[0] in self.vague) \
+                if len(span) == 1 and ((key[0], stem(after)) in self.closed or key[0] in self.vague
+                                       or after[:1].isalpha() and after not in stop
+                                       and self.uses[(key[0], stem(after))] >= 2  # "weight" of "weight decay"
+                                       or self._in_longer_name(cased, k)) \
                         or span[-1].lower() in _NEVER_SUBJECTS:
                     continue  # a modifier ("supplementary" of "the supplementary table."), a vague word, an idiom
                 if not (all(w in keep for w in span) or len(span) == 2 and span[0] in keep
@@ -174,6 +183,13 @@ class Focus:
         if len(key) == 2:  # the single words of an asked phrase are asked too
             self.asked |= {(s,) for s in key}
         return self._said(key, span, first)
+
+    def _in_longer_name(self, cased: list[str], k: int) -> bool:
+        """A capitalised word inside a longer name, and no name on its own ("Object" of "Pascal Visual Object
+        Challenge"; "ImageNet" of "ImageNet Large-Scale ..." is one)."""
+        capital = [w[:1].isupper() for w in cased]
+        return k > 0 and capital[k] and (capital[k - 1] or k + 1 < len(cased) and capital[k + 1]) \
+            and stem(cased[k].lower()) not in self.names
 
     def _subject(self, words: list[str], keep: set[str]) -> str:
         """The word a sentence opens with, when nothing in it is seen as a noun (a short document shows few): the

@@ -26,6 +26,7 @@ _URL = re.compile(r"https?://\S+")
 # what a stripped citation leaves ("(e.g., [11])" -> "(e.g.,)"), and a footnote mark glued to a percentage ("17.0%5")
 _EMPTIED = re.compile(r"\s*\((?:\s*(?:e\.g\.|i\.e\.|cf\.|see|and|or))?[\s,;.]*\)")
 _GLUED_FOOTNOTE = re.compile(r"(?<=%)\d{1,2}(?=[\s.,;:)]|$)")
+_GLUED_WORD_MARK = re.compile(r"\b([a-z]{4,})\d(?=[\s.,;:)]|$)")  # "patches4", "normalization3": a footnote mark
 # "(MacMillan, 2011)", "(Smith et al., 2020; Lee, 2019)": a listener needs the claim, not the reference list
 _AUTHOR_YEAR = re.compile(r"\s*\((?:(?:see|e\.g\.,?|cf\.)\s+)?(?:[A-Z][^()\d]{0,60}?,?\s+(?:1[89]|20)\d{2}[a-z]?"
                           r"(?:,\s*p+\.\s*\d+(?:-\d+)?)?(?:;\s*|\)))+")
@@ -38,7 +39,7 @@ def speakable_turn_text(text: str, speakers: list[Speaker]) -> str:
     text = _BRACKETED.sub(" ", text)
     text = _EMOJI.sub("", text)
     text = _URL.sub("", text)
-    text = _EMPTIED.sub("", _GLUED_FOOTNOTE.sub("", text))
+    text = _EMPTIED.sub("", _GLUED_WORD_MARK.sub(r"\1", _GLUED_FOOTNOTE.sub("", text)))
     text = _MARKUP.sub("", text)
     labels = {s.id.lower() for s in speakers} | {s.name.lower() for s in speakers} | {"host", "narrator", "speaker"}
     while True:
