@@ -114,8 +114,7 @@ class Reader:
 def build_document(parsed: Parsed, source: str, sha: str, path: Path) -> Document:
     """The Document every reader's output becomes (see the module docstring); BadInput if no text is left."""
     segments = parsed.segments
-    hyphenated = {w.lower() for seg in segments for line in seg.lines if "-" in line.text
-                  for w in _HYPHENATED.findall(line.text)}
+    hyphenated = _Spellings(segments)
     for seg in segments:
         if not seg.text:
             seg.text = _join_lines(seg.lines, hyphenated).strip()
@@ -159,7 +158,7 @@ def _located(annotation: Annotation, blocks: list[Block]) -> Annotation:
     return annotation.model_copy(update={"start": found.start(), "end": found.end(), "quote": found.group(0)})
 
 
-def _join_lines(lines: list[Line], hyphenated: set[str]) -> str:
+def _join_lines(lines: list[Line], hyphenated: _Spellings) -> str:
     """Lines of one paragraph joined by spaces, list items by newlines, words broken at a line end made whole."""
     out, soft_break = "", False
     for line in lines:
@@ -180,18 +179,35 @@ def _join_lines(lines: list[Line], hyphenated: set[str]) -> str:
     return out
 
 
-def _dehyphenate(left: str, right: str, hyphenated: set[str]) -> str:
+class _Spellings:
+    """How the document writes words away from line breaks: its hyphenated compounds, and the words inside its lines
+    (a line's first and last words may be the halves of a broken word)."""
+
+    def __init__(self, segments: list[Segment]):
+        self.hyphenated = {w.lower() for seg in segments for line in seg.lines if "-" in line.text
+                           for w in _HYPHENATED.findall(line.text)}
+        self.inner = {w.lower() for seg in segments for line in seg.lines
+                      for w in re.findall(r"[^\W\d_]+", line.text)[1:-1]}
+
+    def compound(self, prefix: str, suffix: str) -> bool:
+        """ "current-/best", "record-/breaking": two words the document uses, never written as one."""
+        prefix, suffix = prefix.lower(), suffix.lower()
+        return f"{prefix}-{suffix}" in self.hyphenated or (
+            min(len(prefix), len(suffix)) >= 3 and prefix.isalpha() and suffix.isalpha()
+            and prefix in self.inner and suffix in self.inner and prefix + suffix not in self.inner)
+
+
+def _dehyphenate(left: str, right: str, hyphenated: _Spellings) -> str:
     """Join `left` (ending in '-') and `right`: drop the hyphen for a word split by a line break, keep it for a compound."""
     # Only the end of `left` is read: it is the paragraph so far, and rescanning it for every line is quadratic
     prefix = re.search(r"[\w-]*-$", left[-LONGEST_WORD:]).group(0)[:-1]
     suffix = re.match(r"[\w-]*", right).group(0)
-    compound = f"{prefix}-{suffix}".lower()
-    keep = ("-" in prefix or not right[0].islower() or compound in hyphenated
+    keep = ("-" in prefix or not right[0].islower() or hyphenated.compound(prefix, suffix)
             or prefix.lower() in _KEEP_HYPHEN_PREFIXES)
     return left + right if keep else left[:-1] + right
 
 
-def _join_hyphen_across_blocks(segments: list[Segment], hyphenated: set[str]) -> None:
+def _join_hyphen_across_blocks(segments: list[Segment], hyphenated: _Spellings) -> None:
     """A paragraph cut by a column break (same page, no sentence end, next part starts in lower case) is joined back;
     across a page break it stays two blocks (a block has one page), but a word split there is moved up whole."""
     for i in range(1, len(segments)):

@@ -121,6 +121,20 @@ def test_hyphenated_line_breaks_joined_and_compounds_kept(tmp_path):
     assert texts(doc) == [pdfs.HYPHEN_TEXT]
 
 
+def test_a_compound_of_two_words_the_document_uses_keeps_its_hyphen_at_a_line_break(tmp_path):
+    """alexnet's "current-/best error rate" became "currentbest": both are words the page uses inside its lines, and
+    it never writes them as one; "infor-/mation" is still joined."""
+    import pymupdf
+
+    lines = ["The best model is not the current one, and the best error rate of the current", "model is the current-",
+             "best error rate we know. We collected the infor-", "mation from every station."]
+    pdf = pymupdf.open()
+    pdf.new_page().insert_text((72, 100), "\n".join(lines), fontname="tiro", fontsize=11)
+    pdf.save(tmp_path / "compound.pdf")
+    text = " ".join(texts(extract_document(tmp_path / "compound.pdf")))
+    assert "the current-best error rate" in text and "the information from" in text, text
+
+
 def test_readers_registry_names_every_suffix_and_the_bytes_decide_first(tmp_path):
     assert SUFFIXES == tuple(sorted(READERS)) and KINDS[".md"] == "markdown" and KINDS[".htm"] == "html"
     disguised = tmp_path / "paper.txt"  # a PDF with a text suffix is read as the PDF it is
