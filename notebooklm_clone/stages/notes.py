@@ -57,7 +57,7 @@ from .grounding import (
 )
 from .reduce import Reducer, flashcards, glossary, key_points, notes_style
 from .themes import shared_themes, source_by_page
-from .verify import gives_reason_if_asked
+from .verify import gives_what_is_asked
 
 STUDY_PRODUCTS = ("summary", "notes", "cards", "quiz")
 MAP_LIMITS = {"key_points": 4, "terms": 3, "facts": 3, "questions": 2}
@@ -315,7 +315,7 @@ def _finish(draft: _Draft, source: Source, rewrites: list[str],
         if kind == "questions" and done.how and not done.text.endswith("?"):
             done.how = ""  # a question that is not one
         if kind == "questions" and done.how and not says_open(done.evidence) \
-                and not gives_reason_if_asked(done.text, quote_text(done.evidence)):
+                and not gives_what_is_asked(done.text, quote_text(done.evidence)):
             done.how = ""  # "why?" where the document gives no reason: nothing to check oneself on
         if kind == "terms" and done.how == "quoted" and not source.defines(term, done.text):
             done.how = ""  # a sentence that only uses the term is no definition of it

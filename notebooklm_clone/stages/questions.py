@@ -15,7 +15,7 @@ from ..text.split import count_words
 from .grounding import Source, legible
 from .script_figures import is_impersonation, is_meta_talk
 from .turns import shingles
-from .verify import QUANTITY, content_stems, gives_reason_if_asked, names_in, numbers_with_units
+from .verify import QUANTITY, content_stems, gives_what_is_asked, names_in, numbers_with_units
 
 QUESTION_IN_ANSWER = 0.5  # share of a question's content words the answer must hold (it answers that question)
 QUESTION_IN_EVIDENCE = 0.6  # ... and the note's evidence (it smuggles in nothing)
@@ -61,7 +61,7 @@ def asks_for(question: str, answer: str, evidence: str, language: str) -> bool:
             and share_in(question, evidence, language) >= QUESTION_IN_EVIDENCE
             and _brings_nothing_new(question, evidence, language)
             and (not QUANTITY.match(question) or bool(re.search(r"\d", answer)))
-            and gives_reason_if_asked(question, answer)
+            and gives_what_is_asked(question, answer)
             and defines_what_it_asks(question, answer)
             and not _echoes(question, answer) and not _gives_away(question, answer) and not _repeats_itself(question)
             and not is_meta_talk(question) and not is_impersonation(question)

@@ -30,7 +30,7 @@ from .grounding import (
 )
 from .questions import asks_one_thing, defines_what_it_asks, stands_alone
 from .quiz import QuizOut, build_quiz
-from .verify import answer_statement, gives_reason_if_asked, verify, verify_answer
+from .verify import answer_statement, gives_what_is_asked, verify, verify_answer
 
 class _QAOut(BaseModel):
     ids: list[str] = Field(min_length=1, max_length=2)
@@ -171,7 +171,7 @@ class Reducer:
             return None
         quotes = [e.quote for e in evidence]
         reply = clean_text(pair.answer)
-        if reply and stands_alone(question, reply) and gives_reason_if_asked(question, reply) \
+        if reply and stands_alone(question, reply) and gives_what_is_asked(question, reply) \
                 and defines_what_it_asks(question, reply) \
                 and verify_answer(question, reply, quotes, self.language).supported \
                 and verify(question, quotes, self.language).supported:
@@ -202,7 +202,7 @@ def answered_by_its_sentences(question: Question, language: str) -> QAPair | Non
     quotes = [e.quote for e in question.evidence]
     answer = quote_text(question.evidence)
     if quotes and asks_one_thing(question.text) and stands_alone(question.text, answer) \
-            and gives_reason_if_asked(question.text, answer) \
+            and gives_what_is_asked(question.text, answer) \
             and defines_what_it_asks(question.text, answer) and verify(question.text, quotes, language).supported \
             and verify_answer(question.text, answer, quotes, language).supported:
         return QAPair(question=question.text, answer=answer, pages=pages_of_evidence(question.evidence),

@@ -359,9 +359,19 @@ REASON = re.compile(r"\b(?:because|since|so that|so as to|in order to|due to|tha
 ASKS_REASON = re.compile(r"(?:^|[.?!]\s+)\W*(?:why|pourquoi|warum|por qué|perché)\b|\breasons?\b", re.IGNORECASE)
 
 
-def gives_reason_if_asked(question: str, answer: str) -> bool:
-    """A "why" question is answered only by an answer that gives a reason ("because", "so that", "due to" ...)."""
-    return not ASKS_REASON.search(question) or bool(REASON.search(answer))
+ASKS_COUNT = re.compile(r"^\W*(?:how (?:many|much)|what (?:percentage|proportion|number|share|fraction))\b",
+                        re.IGNORECASE)
+_COUNTED = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+                      r"fifty|hundreds?|thousands?|millions?|billions?|dozens?|half|twice|single|several|few|"
+                      r"most|none)\b", re.IGNORECASE)
+
+
+def gives_what_is_asked(question: str, answer: str) -> bool:
+    """A "why" question is answered only by an answer that gives a reason ("because", "so that", "due to" ...), a
+    "how many" one by an answer with a count (alexnet's "How many kernels does each convolutional layer have?" was
+    kept on a sentence about which layers connect)."""
+    return (not ASKS_REASON.search(question) or bool(REASON.search(answer))) \
+        and (not ASKS_COUNT.search(question) or bool(_COUNTED.search(answer)))
 
 
 def verify_answer(question: str, answer: str, evidence: list[str] | str, language: str = "en",
