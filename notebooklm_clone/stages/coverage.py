@@ -25,17 +25,15 @@ MIN_SECTION_WORDS = 25  # a shorter section (a caption, a one-line aside) need n
 
 def every_section_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: Source,
                         counts: GroundingCounts) -> list[ChunkNotes]:
-    """A top-level section of the body no key point rests on gets its most central sentence, quoted: a student's
-    notes skip no part of the document, even when one chunk spans several sections and the model noted the first."""
-    def top(sentence: SourceSentence) -> str:
-        return sentence.section[0] if sentence.section else ""
-
-    noted = {top(source.by_id[e.sentence_id]) for n in notes for p in n.key_points + n.facts for e in p.evidence
-             if e.sentence_id in source.by_id}
+    """A section or subsection of the body no key point rests on gets its most central sentence, quoted: a student's
+    notes skip no part of the document, even when one chunk spans several sections and the model noted the first
+    (alexnet's "3.4 Overlapping Pooling" shared a chunk with 3.3 and had no point)."""
+    noted = {tuple(source.by_id[e.sentence_id].section) for n in notes for p in n.key_points + n.facts
+             for e in p.evidence if e.sentence_id in source.by_id}
     owners = _owners(chunks, source)
-    by_section: dict[str, list[SourceSentence]] = {}
+    by_section: dict[tuple[str, ...], list[SourceSentence]] = {}
     for sentence in source.offered([source.by_id[i] for i in owners]):
-        by_section.setdefault(top(sentence), []).append(sentence)
+        by_section.setdefault(tuple(sentence.section), []).append(sentence)
     for section, sentences in by_section.items():
         if section in noted or sum(len(s.text.split()) for s in sentences) < MIN_SECTION_WORDS:
             continue
@@ -118,3 +116,30 @@ def _owner(notes: list[ChunkNotes], chunk: Chunk) -> ChunkNotes:
         notes.append(owner)
         notes.sort(key=lambda n: n.chunk)
     return owner
+
+
+def by_section(notes: list[ChunkNotes], source: Source) -> list[ChunkNotes]:
+    """Each chunk's notes split by the section their sentences are in, in reading order: a chunk spanning "3.3" and
+    "3.4" listed the points on overlapping pooling under local response normalization."""
+    out: list[ChunkNotes] = []
+    for n in notes:
+        parts: dict[tuple[str, ...], ChunkNotes] = {}
+        first: dict[tuple[str, ...], int] = {}
+
+        def part(evidence: list) -> ChunkNotes:
+            sentence = source.by_id.get(evidence[0].sentence_id) if evidence else None
+            key = tuple(sentence.section) if sentence else tuple(n.section)
+            first[key] = min(first.get(key, 1 << 30), source.position.get(sentence.id, 1 << 30) if sentence else 0)
+            if key not in parts:
+                parts[key] = ChunkNotes(chunk=n.chunk, section=list(key), pages=[])
+            return parts[key]
+
+        for kind in ("key_points", "facts", "terms", "questions"):
+            for item in getattr(n, kind):
+                getattr(part(item.evidence), kind).append(item)
+        for key in sorted(parts, key=lambda k: first[k]):
+            held = parts[key]
+            held.pages = sorted({p for kind in ("key_points", "facts", "terms", "questions")
+                                 for item in getattr(held, kind) for p in item.pages}) or n.pages
+            out.append(held)
+    return out

@@ -37,7 +37,7 @@ from ..models import (
 )
 from .calls import Budget, Caller, output_schema, resolve_languages
 from .condense import Render
-from .coverage import every_definition_noted, every_highlight_noted, every_section_noted
+from .coverage import by_section, every_definition_noted, every_highlight_noted, every_section_noted
 from .evidence import numbered_sentences, sentences_in
 from .grounding import (
     Attempt,
@@ -414,8 +414,8 @@ def run_notes(
     notes = every_section_noted(notes, body, source, counts["key_points"])
     notes = every_highlight_noted(notes, body, source, counts["key_points"])
     notes = every_definition_noted(notes, body, source, counts["glossary"])
-    notes = _without_repeats(notes, source.language, counts)  # a sentence added above may say what a later note says
-    result.chunk_notes = notes
+    notes = by_section(_without_repeats(notes, source.language, counts), source)  # a sentence added above may say
+    result.chunk_notes = notes  # what a later note says
     all_points = key_points(notes)
 
     reducer = Reducer(caller, settings, title, source, counts)

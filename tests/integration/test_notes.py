@@ -90,9 +90,17 @@ def test_every_body_chunk_is_mapped_references_are_skipped_and_every_section_not
     for notes in result.chunk_notes:
         assert len(notes.key_points) <= MAP_LIMITS["key_points"] + 1  # + the section's quote when the model had none
         assert len([t for t in notes.terms if t.term.lower() not in defined]) <= MAP_LIMITS["terms"]
-    sections = {(c.section or ["Overview"])[0] for c in body}
-    noted = {(n.section or ["Overview"])[0] for n in result.chunk_notes if n.key_points or n.facts}
-    assert sections == noted
+    # every section and subsection with text to note has a point, listed under it (not under the chunk's first)
+    from notebooklm_clone.stages.coverage import MIN_SECTION_WORDS
+    from notebooklm_clone.stages.evidence import sentences_in
+
+    words: dict[tuple, int] = {}
+    for sentence in source.offered({s.id: s for c in body for s in sentences_in(c, source.index)}.values()):
+        words[tuple(sentence.section)] = words.get(tuple(sentence.section), 0) + len(sentence.text.split())
+    noted = {tuple(n.section) for n in result.chunk_notes if n.key_points or n.facts}
+    assert {section for section, n in words.items() if n >= MIN_SECTION_WORDS} <= noted, (words, noted)
+    for n in result.chunk_notes:
+        assert all(tuple(source.by_id[p.evidence[0].sentence_id].section) == tuple(n.section) for p in n.points())
 
 
 @pytest.mark.llm
