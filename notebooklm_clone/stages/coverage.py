@@ -62,12 +62,17 @@ def every_highlight_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: 
             continue
         noted.add(sentence.id)
         evidence = source.with_referent(source.evidence([sentence.id]))
-        text = quote_text(evidence)
-        if not drop_duplicates([text], str, source.language, earlier=[p.text for n in notes for p in n.points()]):
-            continue  # a point says it already, from another sentence (a caption printed under two tables)
+        point = Cited(text=quote_text(evidence), pages=pages_of_evidence(evidence), evidence=evidence,
+                      grounding="quoted")
+        said = next(((n, kind, k) for n in notes for kind in ("key_points", "facts")
+                     for k, p in enumerate(getattr(n, kind))
+                     if not drop_duplicates([point.text], str, source.language, earlier=[p.text])), None)
+        if said is not None:  # a point says much the same from another sentence: the one the document stresses wins
+            holder, kind, k = said  # (the minutes' decision, not the request it approves)
+            getattr(holder, kind)[k] = point
+            continue
         count(counts, "quoted")
-        _owner(notes, chunk).key_points.append(Cited(text=text, pages=pages_of_evidence(evidence),
-                                                     evidence=evidence, grounding="quoted"))
+        _owner(notes, chunk).key_points.append(point)
     return notes
 
 

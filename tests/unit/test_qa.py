@@ -162,6 +162,32 @@ def test_a_decision_set_in_capitals_is_emphasized_but_not_recitals_labels_or_run
                      "NOW, THEREFORE, BE IT RESOLVED that the council adopts the budget for the coming year."]
 
 
+def test_a_stressed_sentence_replaces_a_point_that_says_much_the_same():
+    """French minutes: the map's point quoted the request ("ATTENDU la demande ... démolition partielle ..."), and the
+    decision approving it (set in capitals) was dropped as its duplicate; the decision is what a reader needs."""
+    from notebooklm_clone.config import ChunkSettings
+    from notebooklm_clone.llm.tokens import get_tokenizer
+    from notebooklm_clone.models import Block, ChunkNotes, Cited, Document, GroundingCounts
+    from notebooklm_clone.stages.chunk import chunk_document
+    from notebooklm_clone.stages.coverage import every_highlight_noted
+    from notebooklm_clone.stages.grounding import Source, quote_text
+
+    paragraphs = ["ATTENDU la demande 2023-0379, visant la démolition partielle d’un bâtiment, soit la partie arrière "
+                  "du 1069, boulevard de Sainte-Adèle;", "IL EST RÉSOLU À L’UNANIMITÉ",
+                  "D’APPROUVER la demande de démolition partielle, soit de la partie arrière du bâtiment situé au "
+                  "1069, boulevard de Sainte-Adèle, en vertu du règlement 1314-2023-DEM."]
+    document = Document(source="x", sha256="0" * 64, title="Procès-verbal", page_count=1, language="fr",
+                        blocks=[Block(page=1, text=text, kind="paragraph") for text in paragraphs])
+    source = Source(document)
+    chunks = chunk_document(document, ChunkSettings(), get_tokenizer("fallback"))
+    request = source.evidence([source.index[0].id])
+    notes = [ChunkNotes(chunk=chunks[0].index, pages=[1], key_points=[
+        Cited(text=quote_text(request), pages=[1], evidence=request, grounding="quoted")])]
+    notes = every_highlight_noted(notes, chunks, source, GroundingCounts())
+    points = [p.text for n in notes for p in n.key_points]
+    assert len(points) == 1 and points[0].startswith("IL EST RÉSOLU"), points
+
+
 @pytest.mark.parametrize("term, sentence, defines", [
     ("gamification", "Gamification, or the incorporation of game elements into non-game settings, helps.", True),
     ("tun", "A tun is a dried, barrel-shaped state.", True),
