@@ -359,6 +359,7 @@ REASON = re.compile(r"\b(?:because|since|so that|so as to|in order to|due to|tha
 ASKS_REASON = re.compile(r"(?:^|[.?!]\s+)\W*(?:why|pourquoi|warum|por qué|perché)\b|\breasons?\b", re.IGNORECASE)
 
 
+_YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")  # "in 1773" counts nothing
 ASKS_COUNT = re.compile(r"^\W*(?:how (?:many|much)|what (?:percentage|proportion|number|share|fraction))\b",
                         re.IGNORECASE)
 _COUNTED = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
@@ -371,7 +372,7 @@ def gives_what_is_asked(question: str, answer: str) -> bool:
     "how many" one by an answer with a count (alexnet's "How many kernels does each convolutional layer have?" was
     kept on a sentence about which layers connect)."""
     return (not ASKS_REASON.search(question) or bool(REASON.search(answer))) \
-        and (not ASKS_COUNT.search(question) or bool(_COUNTED.search(answer)))
+        and (not ASKS_COUNT.search(question) or bool(_COUNTED.search(_YEAR.sub("", answer))))
 
 
 def verify_answer(question: str, answer: str, evidence: list[str] | str, language: str = "en",

@@ -385,3 +385,26 @@ def test_a_quiz_blank_never_asks_for_a_label_s_number(tmp_path):
     points = [Cited(text=s.text, pages=[s.page], evidence=source.evidence([s.id])) for s in source.index if offered(s)]
     quiz = build_quiz([], points, source, [], [], GroundingCounts(), 8)
     assert quiz and not any(q.correct in ("2", "580") for q in quiz), [(q.question, q.correct) for q in quiz]
+
+
+def test_a_check_yourself_question_asks_one_thing_with_what_its_sentences_answer(tmp_path):
+    """Two questions run together ("What is ...? What are ...?") and a "how many" asked of a sentence without a
+    count are not kept; one question its sentence answers is."""
+    from notebooklm_clone.config import Settings
+    from notebooklm_clone.llm.tokens import get_tokenizer
+    from notebooklm_clone.stages.chunk import chunk_document
+    from notebooklm_clone.stages.notes import _Draft, _finish
+
+    document = extract_document(one_page(tmp_path / "methods.pdf"))
+    source = Source(document)
+    dried, goeze = sid(source, "We dried 120"), sid(source, "Goeze")
+    chunk = next(c for c in chunk_document(document, Settings().chunk, get_tokenizer("fallback"))
+                 if not c.is_references)
+    draft = _Draft(chunk, source.offered(source.index))
+    for text, ids in (("How many animals were dried at 85 percent humidity? For how long?", [dried]),
+                      ("How many animals did Goeze describe in 1773?", [goeze]),
+                      ("How many animals were dried at 85 percent humidity?", [dried])):
+        draft.items.append(("questions", first_pass(source, text, ids, [], question=True), ""))
+    counts = {"key_points": GroundingCounts(), "glossary": GroundingCounts(), "questions": GroundingCounts()}
+    notes = _finish(draft, source, [], counts)
+    assert [q.text for q in notes.questions] == ["How many animals were dried at 85 percent humidity?"]
