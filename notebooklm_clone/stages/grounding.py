@@ -318,6 +318,9 @@ _ROADMAP = re.compile(r"^(?:(?:below|above|here|next|in (?:this|the next|the fol
                       r"chapter)|this (?:paper|article|report) is (?:organi[sz]ed|structured))", re.IGNORECASE)
 
 
+_OPENS_MIDWAY = re.compile(r"\W*[a-z]{2,}[\s,;:.]")  # "capabilities, and create ...": the rest of one a break cut
+
+
 def quotable(sentence: SourceSentence | None, language: str = "en") -> bool:
     """A sentence that reads as a study note on its own: offered, of QUOTE_MIN_WORDS to QUOTE_MAX_WORDS words, closed
     like a sentence, not the document's roadmap, and in a caption only with a number."""
@@ -328,7 +331,8 @@ def quotable(sentence: SourceSentence | None, language: str = "en") -> bool:
         return False  # a caption's sentence names what a figure shows ("Residual learning: a building block.", "No
         # regularization of any kind was employed."): alone it misleads or says nothing; one with a number is a result
     return QUOTE_MIN_WORDS <= len(text.split()) <= QUOTE_MAX_WORDS and not is_debris(text) and not text.endswith("?") \
-        and bool(_CLOSED.search(text)) and legible(text, language) and not _ROADMAP.match(text)
+        and bool(_CLOSED.search(text)) and legible(text, language) and not _ROADMAP.match(text) \
+        and not _OPENS_MIDWAY.match(text)
 
 
 def highlighted(source: Source) -> list[SourceSentence]:

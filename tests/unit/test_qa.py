@@ -122,6 +122,8 @@ def test_a_definition_that_only_uses_its_own_term_is_circular(term, definition, 
     ("The temperature fell to \u22124 degrees during the night of the test.", True),  # a negative number is fine
     ("3We cannot describe this network in detail due to space constraints.", False),  # a footnote
     ("3D models of the cell were built from 42 sections of the tissue.", True),
+    ("capabilities, and create an environment in which effort, not mastery, is rewarded.", False),  # a page break cut
+    ("mRNA levels rose threefold within two hours of drying in every sample.", True),
 ])
 def test_a_quote_must_close_like_a_sentence(text, quotable):
     from notebooklm_clone.models import SourceSentence
