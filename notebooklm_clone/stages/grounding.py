@@ -318,7 +318,8 @@ _ROADMAP = re.compile(r"^(?:(?:below|above|here|next|in (?:this|the next|the fol
                       r"chapter)|this (?:paper|article|report) is (?:organi[sz]ed|structured))", re.IGNORECASE)
 
 
-_OPENS_MIDWAY = re.compile(r"\W*[a-z]{2,}[\s,;:.]")  # "capabilities, and create ...": the rest of one a break cut
+# "capabilities, and create ...": the rest of one a break cut; "A −tB = rAB c −v and ...", "4“Time” here denotes ..."
+_OPENS_MIDWAY = re.compile(r"\W*[a-z]{2,}[\s,;:.]|\d{1,2}[“\"‘']|\S{1,3}\s+[−=′∂]")
 
 
 def quotable(sentence: SourceSentence | None, language: str = "en") -> bool:

@@ -124,6 +124,8 @@ def test_a_definition_that_only_uses_its_own_term_is_circular(term, definition, 
     ("3D models of the cell were built from 42 sections of the tissue.", True),
     ("capabilities, and create an environment in which effort, not mastery, is rewarded.", False),  # a page break cut
     ("mRNA levels rose threefold within two hours of drying in every sample.", True),
+    ("A −tB = rAB c −v and t′ c + v where rAB denotes the length of the moving rod.", False),  # an equation's end
+    ("4“Time” here denotes “time of the stationary system” and the position of the hands.", False),  # a footnote
 ])
 def test_a_quote_must_close_like_a_sentence(text, quotable):
     from notebooklm_clone.models import SourceSentence
