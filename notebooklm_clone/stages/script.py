@@ -138,9 +138,17 @@ def third_person(text: str, language: str) -> str:
             seen.append(word)
             return said[:1].upper() + said[1:] if word[:1].isupper() else said
         return _FIRST_PERSON.sub(swap, part)
-    return "".join(sentence(part) for part in re.split(r"((?<=[.!?])\s+)", text))
+    text = "".join(sentence(part) for part in re.split(r"((?<=[.!?])\s+)", text))
+    return _SINGULAR_VERB.sub(_plural_verb, text)  # "How does the authors ..."
 
 
+def _plural_verb(match: re.Match) -> str:
+    verb = _PLURAL_OF[match.group(1).lower()]
+    return (verb.capitalize() if match.group(1)[:1].isupper() else verb) + match.group(2)
+
+
+_SINGULAR_VERB = re.compile(r"\b(does|has|is|was)(\s+the authors\b)(?!['’])", re.IGNORECASE)
+_PLURAL_OF = {"does": "do", "has": "have", "is": "are", "was": "were"}
 _LEANS = re.compile(r"\b(?:these|those|such|the above|ces|diese|estos|estas)\s+\w+", re.IGNORECASE)
 # discourse markers that tie a sentence to the one before it in the source; said after a question they dangle
 _DANGLING = re.compile(r"^(?:however|after all|moreover|furthermore|in addition|additionally|thus|therefore|hence|"

@@ -335,6 +335,8 @@ def test_topics_follow_the_sections_and_merge_small_neighbours_beyond_the_cap():
     ("The axiom governing our reasoning is simple. We use it.", "The axiom governing the authors' reasoning is "
                                                                  "simple. The authors use it."),
     ("The US army paid for it.", "The US army paid for it."),
+    ("How does the authors' method work? Does the authors mean time?", "How does the authors' method work? Do the "
+                                                                       "authors mean time?"),  # the verb agrees
 ])
 def test_the_hosts_speak_of_the_authors_in_the_third_person(text, spoken):
     assert third_person(text, "en") == spoken
