@@ -157,7 +157,8 @@ class Focus:
             after = words[k + 1] if k + 1 < len(words) else ""
             if after[:1].isdigit() or after == "-" and words[k + 2:k + 3] and words[k + 2][:1].isdigit():
                 continue  # a label with its number ("GTX 580", "layer 4", "top-5"): "What about GTX?" asks nothing
-            if k and words[k - 1] in _POINTERS or after == "'" and words[k + 2:k + 3] == ["s"]:
+            if k and words[k - 1] in _POINTERS or after == "'" and words[k + 2:k + 3] == ["s"] \
+                    or any(w[:1].isdigit() for w in words[max(0, k - 2):k]):  # "18 degrees Celsius": a unit
                 continue  # "datasets of this size": the size is named elsewhere; "Amazon's Mechanical Turk"
             spans = [[word]] + ([[word, after]] if after[:1].isalpha() else [])  # no pair across a mark
             for span in spans:

@@ -139,11 +139,14 @@ def test_a_word_mostly_written_after_a_modifier_or_a_verb_after_a_pronoun_is_no_
 def test_no_focus_on_a_pointed_to_noun_a_possessor_a_compound_s_modifier_or_a_word_of_a_longer_name():
     """What the graders heard as awkward on a 9-page paper: "What about the size?" (of "datasets of this size"),
     "What about Amazon?" ("Amazon's Mechanical Turk"), "And what about the weight?" ("weight decay"), "And what
-    about the Object?" ("Pascal Visual Object Challenge"). Each was the focus before."""
+    about the Object?" ("Pascal Visual Object Challenge"), "And what about Celsius?" ("18 degrees Celsius"). Each
+    was the focus before."""
     text = ("We trained the network with weight decay. The weight decay was 0.0005 and the weight decay helped. "
             "The images came from the web. The labels came from Amazon's Mechanical Turk. Each label has a score. "
             "The scores were compared at the Pascal Visual Object Challenge. Each object in the images has a box. "
-            "A model of this size overfits. They set the weight. The size of the model grew. It has a size.")
+            "A model of this size overfits. They set the weight. The size of the model grew. It has a size. "
+            "The Celsius scale is used. It was 18 degrees Celsius.")
     for answer in ("It needs a small amount of weight decay.", "It was done with Amazon's Mechanical Turk.",
-                   "It works well at this size.", "It began at the Pascal Visual Object Challenge."):
+                   "It works well at this size.", "It began at the Pascal Visual Object Challenge.",
+                   "It stayed at 18 degrees Celsius."):
         assert Focus(text, "Deep networks", "en").term(answer) == "", answer
