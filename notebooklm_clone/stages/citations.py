@@ -23,7 +23,8 @@ _TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
 
 
 def comparable_text(text: str, lower: bool = True) -> str:
-    """Lowercase, NFKC, one kind of dash and quote, soft hyphens removed, whitespace collapsed."""
+    """Lowercase (unless `lower` is False: the same tokens with their capitals), NFKC, one kind of dash and quote,
+    soft hyphens removed, whitespace collapsed."""
     text = unicodedata.normalize("NFKC", text)
     text = (text.lower() if lower else text).replace("\u00ad", "")
     text = re.sub(r"[\u2010-\u2015\u2212]", "-", text)

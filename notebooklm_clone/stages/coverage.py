@@ -126,25 +126,20 @@ def _owner(notes: list[ChunkNotes], chunk: Chunk) -> ChunkNotes:
 def by_section(notes: list[ChunkNotes], source: Source) -> list[ChunkNotes]:
     """Each chunk's notes split by the section their sentences are in, in reading order: a chunk spanning "3.3" and
     "3.4" listed the points on overlapping pooling under local response normalization."""
+    kinds = ("key_points", "facts", "terms", "questions")
     out: list[ChunkNotes] = []
     for n in notes:
         parts: dict[tuple[str, ...], ChunkNotes] = {}
-        first: dict[tuple[str, ...], int] = {}
-
-        def part(evidence: list) -> ChunkNotes:
-            sentence = source.by_id.get(evidence[0].sentence_id) if evidence else None
-            key = tuple(sentence.section) if sentence else tuple(n.section)
-            first[key] = min(first.get(key, 1 << 30), source.position.get(sentence.id, 1 << 30) if sentence else 0)
-            if key not in parts:
-                parts[key] = ChunkNotes(chunk=n.chunk, section=list(key), pages=[])
-            return parts[key]
-
-        for kind in ("key_points", "facts", "terms", "questions"):
+        starts: dict[tuple[str, ...], int] = {}  # a part's first sentence in the document
+        for kind in kinds:
             for item in getattr(n, kind):
-                getattr(part(item.evidence), kind).append(item)
-        for key in sorted(parts, key=lambda k: first[k]):
-            held = parts[key]
-            held.pages = sorted({p for kind in ("key_points", "facts", "terms", "questions")
-                                 for item in getattr(held, kind) for p in item.pages}) or n.pages
-            out.append(held)
+                sentence = source.by_id.get(item.evidence[0].sentence_id) if item.evidence else None
+                key, at = (tuple(sentence.section), source.position[sentence.id]) if sentence else (tuple(n.section), 0)
+                starts[key] = min(starts.get(key, at), at)
+                part = parts.setdefault(key, ChunkNotes(chunk=n.chunk, section=list(key), pages=[]))
+                getattr(part, kind).append(item)
+        for key in sorted(parts, key=starts.__getitem__):
+            part = parts[key]
+            part.pages = sorted({p for kind in kinds for item in getattr(part, kind) for p in item.pages}) or n.pages
+            out.append(part)
     return out

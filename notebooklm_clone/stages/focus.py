@@ -148,7 +148,7 @@ class Focus:
         keep = {w for w in content_words(first, self.language) if stem(w) not in self.excluded}
         words = _TOKENS_AND_MARKS.findall(comparable_text(first))
         cased = _TOKENS_AND_MARKS.findall(comparable_text(first, lower=False))
-        cased = cased if len(cased) == len(words) else words
+        capital = [w[:1].isupper() for w in cased] if len(cased) == len(words) else [False] * len(words)
         stop = stopwords(self.language)
         candidates: list[tuple[tuple, tuple[str, ...], list[str]]] = []
         for k, word in enumerate(words):
@@ -158,15 +158,15 @@ class Focus:
             if after[:1].isdigit() or after == "-" and words[k + 2:k + 3] and words[k + 2][:1].isdigit():
                 continue  # a label with its number ("GTX 580", "layer 4", "top-5"): "What about GTX?" asks nothing
             if k and words[k - 1] in _POINTERS or after == "'" and words[k + 2:k + 3] == ["s"] \
-                    or any(w[:1].isdigit() for w in words[max(0, k - 2):k]):  # "18 degrees Celsius": a unit
-                continue  # "datasets of this size": the size is named elsewhere; "Amazon's Mechanical Turk"
+                    or any(w[:1].isdigit() for w in words[max(0, k - 2):k]):
+                continue  # "datasets of this size" (named elsewhere), "Amazon's ...", "18 degrees Celsius" (a unit)
             spans = [[word]] + ([[word, after]] if after[:1].isalpha() else [])  # no pair across a mark
             for span in spans:
                 key = tuple(stem(w) for w in span)
                 if len(span) == 1 and ((key[0], stem(after)) in self.closed or key[0] in self.vague
                                        or after[:1].isalpha() and after not in stop
                                        and self.uses[(key[0], stem(after))] >= 2  # "weight" of "weight decay"
-                                       or self._in_longer_name(cased, k)) \
+                                       or self._in_longer_name(words[k], capital, k)) \
                         or span[-1].lower() in _NEVER_SUBJECTS:
                     continue  # a modifier ("supplementary" of "the supplementary table."), a vague word, an idiom
                 if not (all(w in keep for w in span) or len(span) == 2 and span[0] in keep
@@ -185,12 +185,11 @@ class Focus:
             self.asked |= {(s,) for s in key}
         return self._said(key, span, first)
 
-    def _in_longer_name(self, cased: list[str], k: int) -> bool:
+    def _in_longer_name(self, word: str, capital: list[bool], k: int) -> bool:
         """A capitalised word inside a longer name, and no name on its own ("Object" of "Pascal Visual Object
         Challenge"; "ImageNet" of "ImageNet Large-Scale ..." is one)."""
-        capital = [w[:1].isupper() for w in cased]
-        return k > 0 and capital[k] and (capital[k - 1] or k + 1 < len(cased) and capital[k + 1]) \
-            and stem(cased[k].lower()) not in self.names
+        return k > 0 and capital[k] and (capital[k - 1] or k + 1 < len(capital) and capital[k + 1]) \
+            and stem(word) not in self.names
 
     def _subject(self, words: list[str], keep: set[str]) -> str:
         """The word a sentence opens with, when nothing in it is seen as a noun (a short document shows few): the

@@ -415,8 +415,8 @@ def run_notes(
     notes = every_section_noted(notes, body, source, counts["key_points"])
     notes = every_highlight_noted(notes, body, source, counts["key_points"])
     notes = every_definition_noted(notes, body, source, counts["glossary"])
-    notes = by_section(_without_repeats(notes, source.language, counts), source)  # a sentence added above may say
-    result.chunk_notes = notes  # what a later note says
+    notes = _without_repeats(notes, source.language, counts)  # a sentence added above may say what a later note says
+    result.chunk_notes = notes = by_section(notes, source)
     all_points = key_points(notes)
 
     reducer = Reducer(caller, settings, title, source, counts)

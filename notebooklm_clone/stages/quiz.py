@@ -114,9 +114,9 @@ class DistractorPool:
         words = set(re.findall(r"[^\W\d_]+", self.body))
         for s in clean:
             text = _CITED_YEAR.sub("", plain_text(s.text))
-            numbers += [_with_unit(m.group()) for m in _NUMBER.finditer(text) if not _padded(m.group())
-                        and s.block_kind != "heading" and not _LABELLED.search(text[:m.start()])
-                        ]  # "3.1 ReLU Nonlinearity", "see Section 3.5": no wrong answer to a count
+            if s.block_kind != "heading":  # "3.1 ReLU Nonlinearity", "see Section 3.5": no wrong answer to a count
+                numbers += [_with_unit(m.group()) for m in _NUMBER.finditer(text) if not _padded(m.group())
+                            and not _LABELLED.search(text[:m.start()])]
             names += [n for n in names_in(text, self.language) if _technical(n) and not _glued_mark(n, words)
                       and content_stems(n.lower(), self.language)]  # "QUE" set in capitals is still a stopword
         self.numbers = list(dict.fromkeys(numbers))
