@@ -66,7 +66,7 @@ NAME_RUN_SHARE = 0.8
 _NEVER_SUBJECTS = set("""contrary final former latter same whole following above below rest first second third last
     next other unlike despite like besides instead rather thus hence therefore moreover furthermore finally overall
     indeed notably similarly likewise nevertheless nonetheless meanwhile otherwise also still yet then here there
-    recently later earlier given according""".split())
+    recently later earlier given according whereas attendu considérant considerando""".split())
 _NOT_NOUNS = ("ed", "ively", "ally", "ously", "essly", "fully", "ately", "ently", "antly")  # English endings
 _TOKENS_AND_MARKS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|[^\w\s]|\d+")
 

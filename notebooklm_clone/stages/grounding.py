@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from ..models import Cited, Document, Evidence, GroundingCounts, SourceSentence
 from ..sources.structure import CAPTION
 from ..text.citations import strip_citation_marks
+from ..text.recitals import RECITAL, readable
 from .evidence import evidence_for, find_evidence, is_debris, plain_text, sentence_index
 from .verify import DUPLICATE_SIMILARITY, Verdict, comparable_text, content_stems, duplicates, stopwords, verify
 
@@ -47,22 +48,6 @@ def clean_text(text: str) -> str:
     """One line, no bullet marks, no "(p. 6)" or "[s12]" of the model's own, no replacement characters."""
     text = re.sub(r"\[\s*[sk]\d+(?:\s*,\s*[sk]?\d+)*\s*\]", "", text)
     return " ".join(strip_citation_marks(text).replace("\ufffd", " ").split()).strip(" -*•")
-
-
-# the formula opening each recital of a resolution or a rule ("WHEREAS the rear portion ... is in poor condition;"):
-# a note or an answer says the recital, not the formula, and ends it with a stop
-_RECITAL = re.compile(r"^(?:(?:ATTENDU|Attendu|CONSIDÉRANT|Considérant) QU[’']|(?:WHEREAS|Whereas|ATTENDU QUE|"
-                      r"ATTENDU|Attendu que|CONSIDÉRANT QUE|Considérant que|CONSIDERANDO QUE|Considerando que)"
-                      r"[,\s]+)(?=\w)")  # "ATTENDU QU'aucune opposition ..." loses "QU'" too
-_RECITAL_END = re.compile(r"\s*(?:;|,)\s*(?:and|et|y)?\s*$")
-
-
-def readable(text: str) -> str:
-    """A quoted sentence as a note reads it: a recital's opening formula and its closing ";" (or "; and") left out."""
-    bare = _RECITAL.sub("", text)
-    if bare != text:
-        bare = bare[:1].upper() + bare[1:]
-    return _RECITAL_END.sub(".", bare) if bare != text or text.rstrip().endswith(";") else bare
 
 
 def quote_text(evidence: list[Evidence]) -> str:
@@ -358,7 +343,7 @@ def emphasized(source: Source) -> list[SourceSentence]:
         text = plain_text(sentence.text)
         lead = _CAPITALS_LEAD.match(text)
         if lead and re.match(r"\s*[a-zà-ÿ]", text[lead.end():]) and quotable(sentence, source.language) \
-                and not _RECITAL.match(text) and source.offered([sentence]):
+                and not RECITAL.match(text) and source.offered([sentence]):
             found.append(sentence)
     return found[:MAX_EMPHASIZED]
 

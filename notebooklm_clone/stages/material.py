@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ..config import Settings
 from ..models import Document, Evidence, NotesResult, Theme
+from ..text.recitals import readable
 from ..text.split import count_words
 from .evidence import evidence_for, plain_text
 from .grounding import AFFILIATION, ANAPHOR, Source, quotable, quote_text
@@ -86,7 +87,7 @@ def gather_items(notes: NotesResult, source: Source) -> list[Item]:
     noted = {e.sentence_id for item in found for e in item.evidence}
     headed = any(s.section for s in source.index)  # then the text before the first heading is front matter
     notebook = bool(source.document.page_sources)
-    found += [Item(plain_text(s.text), evidence_for(source.index, [s.id]), "source") for s in source.offered(source.index)
+    found += [Item(readable(plain_text(s.text)), evidence_for(source.index, [s.id]), "source") for s in source.offered(source.index)
               if s.id not in noted and (s.section or not headed) and quotable(s, source.language)
               and not ANAPHOR.match(s.text)
               and not is_meta_talk(s.text) and not AFFILIATION.search(s.text)]

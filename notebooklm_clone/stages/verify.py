@@ -39,11 +39,11 @@ _STOP = {
         is it in on of to a an as at be by or if so we he she they their there which that this these those has have
         been its into than then thus only well much many more most such very each both other same new high low
         first second third while where when what whose whom does did done can could would should shall may might
-        must will just often even still yet out off own too due upon onto per among able""".split()),
+        must will just often even still yet out off own too due upon onto per among able whereas""".split()),
     "fr": set("""les des une est dans pour par sur avec sont aux que qui pas ces son ses leur leurs mais elle ils
         elles nous vous tout tous cette cet comme plus moins être avoir fait été était ont entre sans aussi
         dont où ainsi très peut quel quelle quels quelles lequel laquelle lesquels comment pourquoi combien quand
-        qu'est""".split()),
+        qu'est attendu considérant""".split()),  # a recital's formula ("Attendu la demande ...")
     "de": set("""der die das den dem des ein eine einer eines einem und oder aber ist sind war waren wird werden
         mit von für auf aus bei nach über unter zum zur nicht kein keine sich auch als wie noch nur sehr dass
         diese dieser dieses hat haben wurde wurden kann können was wer wen wem wessen warum wann welche welcher

@@ -195,6 +195,8 @@ def test_plain_text_drops_reference_markers_but_quotes_keep_them():
     assert first.text == "Tardigrades survive vacuum [12]."
     assert plain_text(first.text) == "Tardigrades survive vacuum."
     assert plain_text("They were named in 1776 (p. 4).") == "They were named in 1776."
+    # a footnote's number glued to a percentage (alexnet: "17.0%5.") is no number of the statement
+    assert plain_text("Error rates of 37.5% and 17.0%5. A 20% rise.") == "Error rates of 37.5% and 17.0%. A 20% rise."
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -320,6 +322,13 @@ def test_a_quoted_recital_reads_without_its_formula_and_ends_with_a_stop():
     assert quoted(recital) == "Le projet prévoit l’ajout de 43 logements."
     assert quoted("WHEREAS the Commission received 14 comments; and") == "The Commission received 14 comments."
     assert quoted("ATTENDU QU’aucune opposition n’a été reçue;") == "Aucune opposition n’a été reçue."  # elided
+    # the second clause's "et que" goes with the formula; a recited noun keeps its formula, else it has no verb
+    assert quoted("ATTENDU QUE la portion arrière est en mauvais état et que son niveau d’authenticité est peu élevé;") \
+        == "La portion arrière est en mauvais état et son niveau d’authenticité est peu élevé."
+    assert quoted("ATTENDU QUE le comité constate que le toit fuit et que le mur penche;") \
+        == "Le comité constate que le toit fuit et que le mur penche."
+    assert quoted("ATTENDU la demande 2023-0379, visant la démolition partielle d’un bâtiment;") \
+        == "Attendu la demande 2023-0379, visant la démolition partielle d’un bâtiment."
     assert quoted("Membres: M. Gaëtan Gagné;") == "Membres: M. Gaëtan Gagné."
     assert quoted("The tun forms; it survives.") == "The tun forms; it survives."
     assert quoted("Whereabouts of the tuns are unknown.") == "Whereabouts of the tuns are unknown."
