@@ -121,11 +121,15 @@ PHRASES: dict[str, dict] = {
 }
 
 
+def _form_pattern(piece: str) -> str:
+    """One sentence of a form as a pattern: any title or topic where it has a value, French "de" maybe elided."""
+    return re.sub(r"\\\{\w+\\\}", r".{1,400}?", re.escape(piece.strip())).replace("de\\ .", "(?:de\\ |d').")
+
+
 # the frame names only the title and the topics: a sentence that is one of its forms (any language) with any title or
 # topic put in is no claim about the document; one or more forms in a row ("That was X, from A to B. Thanks for
 # listening." is one sentence when B ends in "A.")
-_FRAME_FORMS = "|".join(sorted({re.sub(r"\\\{\w+\\\}", r".{1,400}?", re.escape(piece.strip()))
-                                for table in PHRASES.values() for form in table.values()
+_FRAME_FORMS = "|".join(sorted({_form_pattern(piece) for table in PHRASES.values() for form in table.values()
                                 for f in ([form] if isinstance(form, str) else form)
                                 for piece in re.split(r"(?<=[.!?])\s+", f)}, key=len, reverse=True))
 _FRAME = re.compile(rf"(?:{_FRAME_FORMS})(?:\s+(?:{_FRAME_FORMS}))*", re.IGNORECASE)
@@ -141,6 +145,14 @@ class Phrases:
 
     def __init__(self, language: str):
         self.table = PHRASES.get(language_code(language), PHRASES["en"])
+        self.elides = self.table is PHRASES["fr"]
+
+    def fill(self, form: str, **values: object) -> str:
+        """The form with its values put in; in French "de" before a vowel elided ("d'Adoption de l'ordre du jour")."""
+        if self.elides:
+            form = re.sub(r"\b([Dd])e \{(\w+)\}", lambda m: f"{m[1]}'{{{m[2]}}}" if _VOWEL.match(str(values[m[2]]))
+                          else m[0], form)
+        return form.format(**values)
 
     def listing(self, topics: list[str]) -> str:
         """"a, b and c" in the language."""
@@ -151,11 +163,11 @@ class Phrases:
 
     def welcome(self, title: str, topics: list[str]) -> str:
         """The welcome and the plan: up to MAX_PLANNED topics by name, more as their span ("from A to B")."""
-        text = self.table["welcome"].format(title=title)
+        text = self.fill(self.table["welcome"], title=title)
         if len(topics) > MAX_PLANNED:
-            text += " " + self.table["plan_span"].format(n=len(topics), first=topics[0], last=topics[-1])
+            text += " " + self.fill(self.table["plan_span"], n=len(topics), first=topics[0], last=topics[-1])
         elif topics and self.listing(topics) != title:  # a notebook's title already lists its sources, its topics
-            text += " " + self.table["plan_one" if len(topics) == 1 else "plan"].format(topics=self.listing(topics))
+            text += " " + self.fill(self.table["plan_one" if len(topics) == 1 else "plan"], topics=self.listing(topics))
         return _stops(text)
 
     def opening(self) -> str:
@@ -164,7 +176,7 @@ class Phrases:
     def transition(self, n: int, topic: str) -> str:
         """The host's line that opens the n-th topic (0-based); the first topic always gets the first form."""
         forms = self.table["transitions"]
-        return (forms[0] if n == 0 else forms[1 + (n - 1) % (len(forms) - 1)]).format(topic=topic)
+        return self.fill(forms[0] if n == 0 else forms[1 + (n - 1) % (len(forms) - 1)], topic=topic)
 
     def question(self, n: int) -> str:
         """A plain question for when the model's question cannot be used; rotated so none repeats back to back."""
@@ -174,28 +186,31 @@ class Phrases:
     def about(self, n: int, term: str) -> str:
         """A question naming what the answer is about (stages/focus.py); rotated like the plain ones."""
         forms = self.table.get("about") or PHRASES["en"]["about"]
-        return forms[n % len(forms)].format(term=term)
+        return self.fill(forms[n % len(forms)], term=term)
 
     def recap(self, title: str, topics: list[str]) -> str:
         """The close names the span of the episode, not the whole list again (the welcome said it)."""
         if not topics:
-            return _stops(self.table["recap_none"].format(title=title))
+            return _stops(self.fill(self.table["recap_none"], title=title))
         if len(topics) == 1:
-            return _stops(self.table["recap_one"].format(title=title, topic=topics[0]))
-        return _stops(self.table["recap"].format(title=title, first=topics[0], last=topics[-1]))
+            return _stops(self.fill(self.table["recap_one"], title=title, topic=topics[0]))
+        return _stops(self.fill(self.table["recap"], title=title, first=topics[0], last=topics[-1]))
 
     def links(self) -> str:
         """The title of a notebook's segment on the themes its sources share."""
         return self.table["links"]
 
     def link_first(self, theme: str, first: str, second: str) -> str:
-        return _stops(self.table["link_first"].format(theme=theme, first=first, second=second))
+        return _stops(self.fill(self.table["link_first"], theme=theme, first=first, second=second))
 
     def link_second(self, theme: str, second: str) -> str:
-        return _stops(self.table["link_second"].format(theme=theme, second=second))
+        return _stops(self.fill(self.table["link_second"], theme=theme, second=second))
 
     def goodbye(self) -> str:
         return self.table["goodbye"]
+
+
+_VOWEL = re.compile(r"[aeiouyàâäéèêëîïôöûüœæ]", re.IGNORECASE)
 
 
 def _stops(text: str) -> str:

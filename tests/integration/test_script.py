@@ -369,7 +369,7 @@ def test_a_question_is_kept_only_when_its_answer_answers_it(question, kept):
 
 
 def test_the_frame_names_title_and_topics_in_each_language_and_is_no_claim():
-    from notebooklm_clone.stages.phrases import Phrases
+    from notebooklm_clone.stages.phrases import Phrases, is_frame
     from notebooklm_clone.stages.script_figures import states_fact
     from notebooklm_clone.text.sentences import split_sentences
 
@@ -385,7 +385,11 @@ def test_the_frame_names_title_and_topics_in_each_language_and_is_no_claim():
     assert [en.question(n) for n in range(8)] == list(dict.fromkeys(en.question(n) for n in range(8)))  # no repeat
     fr = Phrases("fr")
     assert fr.welcome("Procès-verbal", ["Urbanisme"]) == ("Bienvenue. Aujourd'hui, nous lisons Procès-verbal. "
-                                                          "Nous allons parler de Urbanisme.")
+                                                          "Nous allons parler d'Urbanisme.")  # elided
+    assert fr.recap("PV", ["Adoption de l’ordre du jour", "Résolution"]) == "C'était PV, d'Adoption de l’ordre du " \
+                                                                           "jour à Résolution."
+    assert fr.recap("PV", ["Varia", "Levée"]) == "C'était PV, de Varia à Levée."
+    assert is_frame(fr.recap("PV", ["Adoption", "Levée"])) and is_frame(fr.welcome("PV", ["Urbanisme"]))
     assert Phrases("xx").goodbye() == en.goodbye()  # a language without a set speaks English
     for line in (en.welcome("Gamification in Education", ["Definitions and Uses", "Goals and Techniques"]),
                  en.welcome("Airworthiness Directives", many), Phrases("de").welcome("Regeln", many),
