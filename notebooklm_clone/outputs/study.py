@@ -94,7 +94,7 @@ ACROSS_SOURCES = "Across the sources"
 
 
 def sections(result: NotesResult) -> list[tuple[list[str], list[Cited]]]:
-    """The key points and facts by section, each point once, under the section it first appears in: what notes.md
+    """The key points and facts by section, each point once, each section once: what notes.md
     and the study page both show. In a notebook, the themes its sources share come first ("Across the sources >
     Trehalose"), each with every source's points on it; those points are not shown again under their source."""
     out: list[tuple[list[str], list[Cited]]] = []
@@ -115,8 +115,9 @@ def sections(result: NotesResult) -> list[tuple[list[str], list[Cited]]]:
         points = [p for p in chunk.key_points + chunk.facts if first_time(p)]
         if not points:
             continue
-        if out and out[-1][0] == chunk.section:
-            out[-1][1].extend(points)
+        earlier = next((group for section, group in out if section == chunk.section), None)
+        if earlier is not None:  # a chunk's note on a sentence of an earlier section joins that section's points
+            earlier.extend(points)
         else:
             out.append((chunk.section, points))
     return out

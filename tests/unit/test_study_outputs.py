@@ -55,3 +55,19 @@ def test_a_one_page_summary_says_page_and_has_no_empty_section_list():
     two = memo.model_copy(update={"page_count": 2})
     text = summary_markdown(summary, two)
     assert "(2 pages)" in text and "## Section by section" in text and "### Memo (p. 1)" in text
+
+
+def test_each_section_is_listed_once_even_when_a_later_chunk_notes_an_earlier_sections_sentence():
+    """alexnet's notes listed "2 The Dataset" twice: a point that chunk 9 took from section 2 came after section 5."""
+    from notebooklm_clone.models import ChunkNotes, Cited
+    from notebooklm_clone.outputs.study import sections
+
+    def chunk(n: int, section: str, text: str) -> ChunkNotes:
+        return ChunkNotes(chunk=n, section=[section], pages=[n], key_points=[Cited(text=text, pages=[n])])
+
+    notes = NotesResult(document="0" * 64, title="Paper", chunk_notes=[
+        chunk(0, "2 The Dataset", "ImageNet has 15 million images."), chunk(1, "5 Details", "The batch size is 128."),
+        chunk(2, "2 The Dataset", "Test labels of ILSVRC-2012 are unavailable.")])
+    assert [(s, [p.text for p in points]) for s, points in sections(notes)] == [
+        (["2 The Dataset"], ["ImageNet has 15 million images.", "Test labels of ILSVRC-2012 are unavailable."]),
+        (["5 Details"], ["The batch size is 128."])]
