@@ -56,7 +56,7 @@ from .grounding import (
     says_open,
 )
 from .reduce import Reducer, flashcards, glossary, key_points, notes_style
-from .questions import asks_one_thing
+from .questions import about_the_content, asks_one_thing
 from .themes import shared_themes, source_by_page
 from .verify import gives_what_is_asked
 
@@ -313,8 +313,9 @@ def _finish(draft: _Draft, source: Source, rewrites: list[str],
         at = failed.get(id(attempt))
         rewrite = _named(kind, term, rewrites[at] if at is not None and at < len(rewrites) else None)
         done = after_rewrite(source, attempt, rewrite, quote_allowed=kind != "questions")
-        if kind == "questions" and done.how and not asks_one_thing(done.text):
-            done.how = ""  # not a question, or several run together ("What is the capital? What are ...?")
+        if kind == "questions" and done.how and not (asks_one_thing(done.text)
+                                                     and about_the_content(done.text, quote_text(done.evidence))):
+            done.how = ""  # several run together ("What is the capital? What are ...?"), "this dataset", the layout
         if kind == "questions" and done.how and not says_open(done.evidence) \
                 and not gives_what_is_asked(done.text, quote_text(done.evidence)):
             done.how = ""  # "why?" where the document gives no reason: nothing to check oneself on

@@ -101,10 +101,16 @@ def stands_alone(question: str, answer: str) -> bool:
     best published results on this dataset?" read as ImageNet's, and were not), and an ordinal the question asks about
     is in the answer ("How does the second form ... work?" was answered with the first). Nor is the document's own
     layout a card ("Which sections are sorted according to their importance?")."""
-    if _POINTS_OUTSIDE.search(question) or _POINTS_OUTSIDE.search(answer) or is_meta_talk(answer):
+    if not about_the_content(question, answer) or _POINTS_OUTSIDE.search(answer):
         return False
     said = {w.lower() for w in _ORDINAL.findall(answer)}
     return all(w.lower() in said for w in _ORDINAL.findall(question))
+
+
+def about_the_content(question: str, evidence: str) -> bool:
+    """A question to check oneself on: none the page around it must explain ("What are the best published results on
+    this dataset?"), none on the document's layout (its evidence says "the remaining sections are sorted ...")."""
+    return not _POINTS_OUTSIDE.search(question) and not is_meta_talk(evidence)
 
 
 def defines_what_it_asks(question: str, answer: str) -> bool:
