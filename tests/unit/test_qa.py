@@ -56,6 +56,18 @@ def test_a_card_stands_alone(asked, answer, alone):
     assert stands_alone(asked, answer) is alone
 
 
+def test_a_check_yourself_question_is_about_the_content_not_the_page_around_it_or_the_layout():
+    """alexnet's "Check yourself" listed "Which sections are sorted according to their importance?"."""
+    from notebooklm_clone.stages.questions import about_the_content
+
+    assert not about_the_content("Which sections are sorted according to their importance?", "Sections 3.1-3.4 are "
+                                 "sorted according to our estimation of their importance, with the most important first.")
+    assert not about_the_content("What are the best published results on this dataset?", "They are 78.1% and 60.9%.")
+    # the evidence may point back: only the question is what the student reads
+    assert about_the_content("What are some examples of reasonable top-5 labels?", "Most of the top-5 labels appear "
+                             "reasonable. For example, only other types of cat are considered plausible labels.")
+
+
 def test_the_host_asks_a_question_the_notes_asked_of_the_same_sentence_when_it_fits_the_answer():
     from notebooklm_clone.stages.material import Item
     from notebooklm_clone.stages.material import questions_asked
