@@ -307,15 +307,19 @@ _ROADMAP = re.compile(r"^(?:(?:below|above|here|next|in (?:this|the next|the fol
 _OPENS_MIDWAY = re.compile(r"\W*[a-z]{2,}[\s,;:.]|\d{1,2}[“\"‘']|\S{1,3}\s+[−=′∂]")
 
 
+_NAMED_NUMBER = re.compile(r"[^\W\d_][\w]*-\s?\d+|\b(?:19|20)\d\d\b")
+
+
 def quotable(sentence: SourceSentence | None, language: str = "en") -> bool:
     """A sentence that reads as a study note on its own: offered, of QUOTE_MIN_WORDS to QUOTE_MAX_WORDS words, closed
     like a sentence, not the document's roadmap, and in a caption only with a number."""
     if not offered(sentence):
         return False
     text = plain_text(sentence.text)
-    if sentence.block_kind == "caption" and not re.search(r"\d", CAPTION.sub("", text)):
+    if sentence.block_kind == "caption" and not re.search(r"\d", _NAMED_NUMBER.sub("", CAPTION.sub("", text))):
         return False  # a caption's sentence names what a figure shows ("Residual learning: a building block.", "No
         # regularization of any kind was employed."): alone it misleads or says nothing; one with a number is a result
+        # (a name's or a year's is none: "Table 1: Comparison of results on ILSVRC-2010 test set.")
     return QUOTE_MIN_WORDS <= len(text.split()) <= QUOTE_MAX_WORDS and not is_debris(text) and not text.endswith("?") \
         and bool(_CLOSED.search(text)) and legible(text, language) and not _ROADMAP.match(text) \
         and not _OPENS_MIDWAY.match(text)

@@ -290,6 +290,9 @@ def test_a_note_copied_from_a_sentence_a_page_break_cut_is_not_verified(tmp_path
     ("No regularization of any kind was employed.", False),  # of Figure 1's caption: alone it says the net used none
     ("In italics are best results achieved by others.", False),
     ("Table 3: Variations on the Transformer architecture.", False),  # what a table shows, nothing it says
+    ("Table 1: Comparison of results on ILSVRC- 2010 test set.", False),  # a name's number is no result
+    ("Table 2: Results of the 2012 contest on the validation and test sets.", False),  # nor a year
+    ("Figure 3: 96 convolutional kernels of size 11×11×3 learned by the first convolutional layer.", True),
     ("Figure 1: The network reaches a 25% training error rate six times faster than with tanh neurons.", True),
 ])
 def test_a_caption_s_sentence_is_quoted_only_when_it_states_a_number(text, quotable):
