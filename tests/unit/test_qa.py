@@ -302,3 +302,29 @@ def test_a_caption_s_sentence_is_quoted_only_when_it_states_a_number(text, quota
     sentence = SourceSentence(id="s1", page=1, start=0, end=len(text), text=text, block_kind="caption")
     assert is_quotable(sentence) is quotable
     assert is_quotable(sentence.model_copy(update={"block_kind": "paragraph"}))  # the same words in the text are
+
+
+def test_a_section_with_no_note_gets_its_central_sentence_but_an_affiliation_is_no_note():
+    """gamification's author line was taken for a heading, and its one sentence ("Hammer is a Mellon ... Fellow at the
+    Institute ...") became that section's key point."""
+    from notebooklm_clone.config import ChunkSettings
+    from notebooklm_clone.llm.tokens import get_tokenizer
+    from notebooklm_clone.models import Block, Document, GroundingCounts
+    from notebooklm_clone.stages.chunk import chunk_document
+    from notebooklm_clone.stages.coverage import every_section_noted
+    from notebooklm_clone.stages.grounding import Source
+
+    blocks = [Block(page=1, text="Joey J. Lee, Teachers College Columbia University", kind="heading", level=1),
+              Block(page=1, text="Hammer is a Mellon Interdisciplinary Graduate Research Fellow at the Institute for "
+                    "Social and Economic Research and Policy, where she studies games and learning in schools.",
+                    kind="paragraph", section=["Joey J. Lee, Teachers College Columbia University"]),
+              Block(page=1, text="Introduction", kind="heading", level=1),
+              Block(page=1, text="Schools face major problems around student motivation and engagement. Students get "
+                    "points for completing assignments correctly, and they level up at the end of every academic "
+                    "year.", kind="paragraph", section=["Introduction"])]
+    document = Document(source="x", sha256="0" * 64, title="Gamification", page_count=1, blocks=blocks)
+    source = Source(document)
+    chunks = chunk_document(document, ChunkSettings(), get_tokenizer("fallback"))
+    notes = every_section_noted([], chunks, source, GroundingCounts())
+    points = [p.text for n in notes for p in n.key_points]
+    assert len(points) == 1 and "Hammer" not in points[0], points
