@@ -233,12 +233,17 @@ def _body_size(segments: list[Segment]) -> float:
     return weights.most_common(1)[0][0] if weights else 0.0
 
 
+# a magazine's jump line ("A. R. HOARE--cont'd from page 580", "Continued on page 12"): no heading, but the article
+# it carries on resumes there
+_JUMP_LINE = re.compile(r"\bcont(?:inued|['’]?d)\.?\s+(?:from|on)\s+(?:p\.|page)\s*\d+", re.IGNORECASE)
+
+
 def _is_heading_like(seg: Segment) -> bool:
-    """Short, has letters, does not end like a sentence, is not a formula, a caption or a list item."""
+    """Short, has letters, does not end like a sentence, is not a formula, a caption, a jump line or a list item."""
     text = seg.text
     return (len(text) <= 160 and len(text.split()) <= 18 and not text.endswith((".", ",", ";", ":"))
             and any(ch.isalpha() for ch in text) and not FORMULA.search(text)  # a displayed rule, set large
-            and not CAPTION.match(text)
+            and not CAPTION.match(text) and not _JUMP_LINE.search(text)
             and (not BULLET.match(text) or bool(_NUMBERING.match(text))))
 
 
@@ -342,7 +347,7 @@ def _blocks_with_sections(segments: list[Segment]) -> list[Block]:
 
 def _mark_references(blocks: list[Block]) -> None:
     """From a "References"/"Bibliography" heading (or a lone line saying so) to the next heading of the same or a
-    higher level (or, for a lone line, any heading)."""
+    higher level (or, for a lone line, any heading), or to a jump line."""
     start = None
     for i, block in enumerate(blocks):
         if _REFERENCES.match(block.text.strip()) and (block.kind == "heading" or len(block.text) < 40):
@@ -353,8 +358,8 @@ def _mark_references(blocks: list[Block]) -> None:
     level = blocks[start].level if blocks[start].kind == "heading" else 99
     blocks[start].kind = "references"
     for block in blocks[start + 1:]:
-        if block.kind == "heading" and block.level <= level:
-            break
+        if block.kind == "heading" and block.level <= level or _JUMP_LINE.search(block.text):
+            break  # (an article continued from another page resumes after a jump line)
         block.kind = "references"
 
 

@@ -307,6 +307,8 @@ _ROADMAP = re.compile(r"^(?:(?:below|above|here|next|in (?:this|the next|the fol
 _OPENS_MIDWAY = re.compile(r"\W*[a-z]{2,}[\s,;:.]|\d{1,2}[“\"‘']|\S{1,3}\s+[−=′∂]")
 
 
+# "A language undefined; (2) a comprehensive evaluation ...": a list's later item, its first one cut off before
+_LATER_ITEM, _FIRST_ITEM = re.compile(r"[;,]\s*\((?:2|ii|b)\)\s"), re.compile(r"\((?:1|i|a)\)\s")
 _NAMED_NUMBER = re.compile(r"[^\W\d_][\w]*-\s?\d+|\b(?:19|20)\d\d\b")
 
 
@@ -322,7 +324,7 @@ def quotable(sentence: SourceSentence | None, language: str = "en") -> bool:
         # (a name's or a year's is none: "Table 1: Comparison of results on ILSVRC-2010 test set.")
     return QUOTE_MIN_WORDS <= len(text.split()) <= QUOTE_MAX_WORDS and not is_debris(text) and not text.endswith("?") \
         and bool(_CLOSED.search(text)) and legible(text, language) and not _ROADMAP.match(text) \
-        and not _OPENS_MIDWAY.match(text)
+        and not _OPENS_MIDWAY.match(text) and not (_LATER_ITEM.search(text) and not _FIRST_ITEM.search(text))
 
 
 def highlighted(source: Source) -> list[SourceSentence]:

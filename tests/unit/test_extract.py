@@ -86,6 +86,23 @@ def test_a_title_wrapped_over_two_blocks_holds_no_section(tmp_path):
     assert next(b for b in doc.blocks if b.text == pdfs.METHODS).section == ["2 Methods"]
 
 
+def test_a_jump_line_is_no_heading_and_the_article_it_carries_on_is_no_reference(tmp_path):
+    """A journal page ends one article's references, then carries another on ("C. A. R. HOARE--cont'd from page
+    580"): that line titled a section of its own, and its text was read as references or under it."""
+    writer = pdfs.Writer()
+    writer.new_page()
+    writer.heading("1 Introduction", 1)
+    writer.text(pdfs.INTRO)
+    writer.text("REFERENCES", "sans-bold", 13)
+    writer.text(pdfs.REFERENCES[0])
+    writer.text("C. A. R. HOARE--cont'd from page 580", "sans-bold", 13)
+    writer.text(pdfs.METHODS)
+    doc = extract_document(writer.save(tmp_path / "jump.pdf", toc=False))
+    assert [b.text for b in doc.blocks if b.kind == "heading"] == ["1 Introduction"]
+    assert next(b for b in doc.blocks if b.text == pdfs.METHODS).kind == "paragraph"
+    assert next(b for b in doc.blocks if b.text == pdfs.REFERENCES[0]).kind == "references"
+
+
 def test_a_formula_or_code_line_set_large_is_no_heading(tmp_path):
     writer = pdfs.Writer()
     writer.new_page()

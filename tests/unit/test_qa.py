@@ -138,6 +138,8 @@ def test_a_definition_that_only_uses_its_own_term_is_circular(term, definition, 
     ("mRNA levels rose threefold within two hours of drying in every sample.", True),
     ("A −tB = rAB c −v and t′ c + v where rAB denotes the length of the moving rod.", False),  # an equation's end
     ("4“Time” here denotes “time of the stationary system” and the position of the hands.", False),  # a footnote
+    ("A language undefined; (2) a comprehensive evaluation of the possible benefits to be gained.", False),  # item 1 cut
+    ("It needs (1) a rigorous definition; (2) a comprehensive evaluation of the possible benefits.", True),
 ])
 def test_a_quote_must_close_like_a_sentence(text, quotable):
     from notebooklm_clone.models import SourceSentence
