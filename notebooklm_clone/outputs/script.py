@@ -9,17 +9,22 @@ from ..store import atomic_write_json, atomic_write_text
 
 
 def script_markdown(script: Script) -> str:
+    """The script for reading: one paragraph per turn, under its segment's title."""
     names = {s.id: s.name for s in script.speakers}
     lines = [f"# {script.title}", ""]
     lines += [f"- **{s.name}** ({s.id}): {s.role}" for s in script.speakers]
     lines += ["", f"*{script.word_count()} words*", ""]
-    current = None
+    current, previous = None, None
     for turn in script.turns:
         if turn.segment != current:
-            current = turn.segment
+            current, previous = turn.segment, None
             title = script.segments[current].title if current < len(script.segments) else f"Part {current + 1}"
             lines += [f"## {title}", ""]
-        lines += [f"**{names.get(turn.speaker, turn.speaker)}:** {turn.text}", ""]
+        if turn.speaker == previous:  # a long turn split for speech reads as the one turn it is
+            lines[-2] += f" {turn.text}"
+        else:
+            lines += [f"**{names.get(turn.speaker, turn.speaker)}:** {turn.text}", ""]
+        previous = turn.speaker
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -69,3 +69,17 @@ def test_a_failed_write_leaves_the_previous_mp3_whole(tmp_path, monkeypatch):
         write_podcast(_mixed(), tmp_path, "other title", "a", "b", stem="show")
     assert (tmp_path / "show.mp3").read_bytes() == before
     assert not list(tmp_path.glob(".*.part"))
+
+
+def test_script_md_reads_a_turn_split_for_speech_as_one_turn():
+    from notebooklm_clone.models import Script, Segment, Speaker, Turn
+    from notebooklm_clone.outputs.script import script_markdown
+
+    speakers = [Speaker(id="host", name="Alex", role="host"), Speaker(id="expert", name="Sam", role="expert")]
+    script = Script(title="Axioms", speakers=speakers, segments=[Segment(title="Proofs", words=40)], turns=[
+        Turn(speaker="host", text="How is a program proved correct?", segment=0),
+        Turn(speaker="expert", text="By assertions about its variables.", segment=0),
+        Turn(speaker="expert", text="The hardware may be proved too.", segment=0)])
+    text = script_markdown(script)
+    assert "**Sam:** By assertions about its variables. The hardware may be proved too.\n" in text
+    assert text.count("**Sam:**") == 1 and text.count("**Alex:**") == 1
