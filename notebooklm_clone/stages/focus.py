@@ -67,6 +67,9 @@ _NEVER_SUBJECTS = set("""contrary final former latter same whole following above
     next other unlike despite like besides instead rather thus hence therefore moreover furthermore finally overall
     indeed notably similarly likewise nevertheless nonetheless meanwhile otherwise also still yet then here there
     recently later earlier given according whereas attendu considérant considerando""".split())
+# the document's own parts, alone ("As discussed in the introduction, ...": the answer is not about the introduction)
+_DOCUMENT_PARTS = set("introduction conclusion conclusions abstract appendix section sections chapter figure table "
+                      "paper".split())
 _NOT_NOUNS = ("ed", "ively", "ally", "ously", "essly", "fully", "ately", "ently", "antly")  # English endings
 _TOKENS_AND_MARKS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|[^\w\s]|\d+")
 
@@ -167,7 +170,7 @@ class Focus:
                                        or after[:1].isalpha() and after not in stop
                                        and self.uses[(key[0], stem(after))] >= 2  # "weight" of "weight decay"
                                        or self._in_longer_name(words[k], capital, k)) \
-                        or span[-1].lower() in _NEVER_SUBJECTS:
+                        or span[-1].lower() in _NEVER_SUBJECTS or span == [word] and word.lower() in _DOCUMENT_PARTS:
                     continue  # a modifier ("supplementary" of "the supplementary table."), a vague word, an idiom
                 if not (all(w in keep for w in span) or len(span) == 2 and span[0] in keep
                         and key in self.closed and key[1] not in self.titled):  # "the supplementary table"
@@ -203,7 +206,7 @@ class Focus:
         key = (stem(word),)
         lower = word.lower()
         participle = self.language == "en" and lower.endswith(("ing",) + _NOT_NOUNS) and key[0] not in self.names
-        if key in self.asked or lower in _NEVER_SUBJECTS or "-" in word or participle:
+        if key in self.asked or lower in _NEVER_SUBJECTS | _DOCUMENT_PARTS or "-" in word or participle:
             return ""
         self.asked.add(key)
         if word[1:].islower() and key[0] not in self.names:

@@ -309,6 +309,7 @@ _OPENS_MIDWAY = re.compile(r"\W*[a-z]{2,}[\s,;:.]|\d{1,2}[“\"‘']|\S{1,3}\s+[
 
 # "A language undefined; (2) a comprehensive evaluation ...": a list's later item, its first one cut off before
 _LATER_ITEM, _FIRST_ITEM = re.compile(r"[;,]\s*\((?:2|ii|b)\)\s"), re.compile(r"\((?:1|i|a)\)\s")
+_PANEL = re.compile(r"\((?:left|right|top|bottom|middle|center|[a-h])\)", re.IGNORECASE)
 _NAMED_NUMBER = re.compile(r"[^\W\d_][\w]*-\s?\d+|\b(?:19|20)\d\d\b")
 
 
@@ -318,10 +319,12 @@ def quotable(sentence: SourceSentence | None, language: str = "en") -> bool:
     if not offered(sentence):
         return False
     text = plain_text(sentence.text)
-    if sentence.block_kind == "caption" and not re.search(r"\d", _NAMED_NUMBER.sub("", CAPTION.sub("", text))):
+    if sentence.block_kind == "caption" and (not re.search(r"\d", _NAMED_NUMBER.sub("", CAPTION.sub("", text)))
+                                             or _PANEL.search(text)):
         return False  # a caption's sentence names what a figure shows ("Residual learning: a building block.", "No
         # regularization of any kind was employed."): alone it misleads or says nothing; one with a number is a result
-        # (a name's or a year's is none: "Table 1: Comparison of results on ILSVRC-2010 test set.")
+        # (a name's or a year's is none: "Table 1: Comparison of results on ILSVRC-2010 test set."), nor one that
+        # points into the figure ("Training error (left) and test error (right) on CIFAR-10 ...")
     return QUOTE_MIN_WORDS <= len(text.split()) <= QUOTE_MAX_WORDS and not is_debris(text) and not text.endswith("?") \
         and bool(_CLOSED.search(text)) and legible(text, language) and not _ROADMAP.match(text) \
         and not _OPENS_MIDWAY.match(text) and not (_LATER_ITEM.search(text) and not _FIRST_ITEM.search(text))

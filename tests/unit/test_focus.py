@@ -150,3 +150,17 @@ def test_no_focus_on_a_pointed_to_noun_a_possessor_a_compound_s_modifier_or_a_wo
                    "It works well at this size.", "It began at the Pascal Visual Object Challenge.",
                    "It stayed at 18 degrees Celsius."):
         assert Focus(text, "Deep networks", "en").term(answer) == "", answer
+
+
+def test_a_part_of_the_document_or_a_recital_formula_is_no_subject():
+    """resnet's episode asked "What about the introduction?" of "As the authors discussed in the introduction, ...",
+    and the French minutes' "Et attendu ?" of "ATTENDU la pertinence du projet ..."."""
+    text = ("As we discussed in the introduction, depth matters. The introduction shows the degradation problem. "
+            "Layers can be added. A deeper model has no higher training error.")
+    focus = Focus(text, "Deep Residual Learning", "en")
+    asked = focus.term("As we discussed in the introduction, if the added layers are identity mappings, a deeper "
+                       "model should have training error no greater than its shallower counterpart.")
+    assert "introduction" not in asked  # (another subject, or a plain question)
+    french = Focus("Attendu la pertinence du projet. Attendu la demande de démolition. Le projet est pertinent.",
+                   "Procès-verbal", "fr")
+    assert "ttendu" not in french.term("Attendu la pertinence du projet de remplacement proposé.")

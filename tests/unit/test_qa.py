@@ -295,6 +295,7 @@ def test_a_note_copied_from_a_sentence_a_page_break_cut_is_not_verified(tmp_path
     ("Table 1: Comparison of results on ILSVRC- 2010 test set.", False),  # a name's number is no result
     ("Table 2: Results of the 2012 contest on the validation and test sets.", False),  # nor a year
     ("Figure 3: 96 convolutional kernels of size 11×11×3 learned by the first convolutional layer.", True),
+    ("Training error (left) and test error (right) on CIFAR-10 with 20-layer and 56-layer networks.", False),
     ("Figure 1: The network reaches a 25% training error rate six times faster than with tanh neurons.", True),
 ])
 def test_a_caption_s_sentence_is_quoted_only_when_it_states_a_number(text, quotable):
