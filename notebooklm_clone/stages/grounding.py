@@ -271,9 +271,12 @@ def _balanced(text: str) -> bool:
     return True
 
 
-# a sentence left dangling once its citation is gone: "... appears in.", "... as in.", "... such as and."
+# a sentence left dangling once its citation is gone: "... appears in.", "... as in.", "... such as and.", and inside
+# it: "Unlike VGG-16 used in, our ResNet ...", "based on the RPN framework of with a few modifications"
 _DANGLING = re.compile(r"(?:\s(?:of|by|from|and|see|the|an|de|du|des|et|und|von)|(?:\)|\b(?:as|appears?|practice|"
-                       r"proposed|described|introduced|used|given|found|shown|reported|proved))\s+in)[.,]\s*$", re.I)
+                       r"proposed|described|introduced|used|given|found|shown|reported|proved))\s+in)[.,]\s*$"
+                       r"|\s(?:of|the|an)[,;]\s|\b(?:as|used|proposed|described|introduced|shown|reported)\s+in,\s"
+                       r"|\bof\s+(?:with|of|in|by|for|on|to|from)\b(?!-)", re.I)
 # a reference list's entry: "McCARTHY, J. Towards ...", "DE BAKKER, J. W. Axiomatics ..."
 _REFERENCE_ENTRY = re.compile(r"^[A-Z][\w'\-]+(?:\s[A-Z][\w'\-]+)?,\s+(?:[A-Z]\.\s?){1,3}(?:,|\s+[A-Z])")
 

@@ -118,6 +118,10 @@ def test_a_definition_that_only_uses_its_own_term_is_circular(term, definition, 
     ("We show that: 1) deep residual nets are easy to optimize, and 2) they gain accuracy from depth.", True),
     ("The error fell by 3.5% (Table 2) and the model is ~5 times smaller than before.", True),
     ("The suggestion to use axioms for the definition of the semantics appears in.", False),  # its citation gone
+    ("Unlike VGG-16 used in, our ResNet has no hidden fc layers.", False),  # inside the sentence too
+    ("Our localization algorithm is based on the RPN framework of with a few modifications.", False),
+    ("The drying rate and, in turn, the survival of the animals depend on the humidity.", True),
+    ("We used a set of in-house tools and of off-the-shelf parts for the whole test.", True),
     ("McCARTHY, J. Towards a mathematical theory of computation.", False),  # a reference list's entry
     ("altitude and airspeed, and would be limited such that the pilot can keep control.", False),  # a tail
     ("AOA sensor system test ....................... 2 work-hours at $85 per hour.", False),  # dot leaders
