@@ -273,7 +273,7 @@ def _balanced(text: str) -> bool:
 
 # a sentence left dangling once its citation is gone: "... appears in.", "... as in.", "... such as and.", and inside
 # it: "Unlike VGG-16 used in, our ResNet ...", "based on the RPN framework of with a few modifications"
-_DANGLING = re.compile(r"(?:\s(?:of|by|from|and|see|the|an|de|du|des|et|und|von)|(?:\)|\b(?:as|appears?|practice|"
+_DANGLING = re.compile(r"(?:\s(?:of|by|from|and|see|the|an|following|de|du|des|et|und|von)|(?:\)|\b(?:as|appears?|practice|"
                        r"proposed|described|introduced|used|given|found|shown|reported|proved))\s+in)[.,]\s*$"
                        r"|\s(?:of|the|an)[,;]\s|\b(?:as|used|proposed|described|introduced|shown|reported)\s+in,\s"
                        r"|\bof\s+(?:with|of|in|by|for|on|to|from)\b(?!-)", re.I)
@@ -312,7 +312,8 @@ _OPENS_MIDWAY = re.compile(r"\W*[a-z]{2,}[\s,;:.]|\d{1,2}[“\"‘']|\S{1,3}\s+[
 
 # "A language undefined; (2) a comprehensive evaluation ...": a list's later item, its first one cut off before
 _LATER_ITEM, _FIRST_ITEM = re.compile(r"[;,]\s*\((?:2|ii|b)\)\s"), re.compile(r"\((?:1|i|a)\)\s")
-_PANEL = re.compile(r"\((?:left|right|top|bottom|middle|center|[a-h])\)", re.IGNORECASE)
+_PANEL = re.compile(r"\((?:left|right|top|bottom|middle|center|[a-h])\)|^(?:left|right|top|bottom|middle)\s*:",
+                    re.IGNORECASE)  # "(left)", "Right: a residual network with 34 layers."
 _NAMED_NUMBER = re.compile(r"[^\W\d_][\w]*-\s?\d+|\b(?:19|20)\d\d\b")
 
 

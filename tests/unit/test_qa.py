@@ -119,6 +119,7 @@ def test_a_definition_that_only_uses_its_own_term_is_circular(term, definition, 
     ("The error fell by 3.5% (Table 2) and the model is ~5 times smaller than before.", True),
     ("The suggestion to use axioms for the definition of the semantics appears in.", False),  # its citation gone
     ("Unlike VGG-16 used in, our ResNet has no hidden fc layers.", False),  # inside the sentence too
+    ("We adopt batch normalization right after each convolution and before activation, following.", False),
     ("Our localization algorithm is based on the RPN framework of with a few modifications.", False),
     ("The drying rate and, in turn, the survival of the animals depend on the humidity.", True),
     ("We used a set of in-house tools and of off-the-shelf parts for the whole test.", True),
@@ -300,6 +301,7 @@ def test_a_note_copied_from_a_sentence_a_page_break_cut_is_not_verified(tmp_path
     ("Table 2: Results of the 2012 contest on the validation and test sets.", False),  # nor a year
     ("Figure 3: 96 convolutional kernels of size 11×11×3 learned by the first convolutional layer.", True),
     ("Training error (left) and test error (right) on CIFAR-10 with 20-layer and 56-layer networks.", False),
+    ("Right: a residual network with 34 parameter layers (3.6 billion FLOPs).", False),
     ("Figure 1: The network reaches a 25% training error rate six times faster than with tanh neurons.", True),
 ])
 def test_a_caption_s_sentence_is_quoted_only_when_it_states_a_number(text, quotable):
