@@ -67,7 +67,7 @@ def _technical(name: str) -> bool:
     if len(name) <= 2 or len(letters) < 2:
         return False
     if any(c.isdigit() for c in name):
-        return True
+        return any(c.isupper() for c in name)  # "CIFAR-10", not "plain-110"
     if all(c.isupper() for c in letters):
         return len(letters) <= 5
     return bool(re.search(r"[a-z][A-Z]", name))
@@ -91,7 +91,16 @@ def _padded(number: str) -> bool:
 def _with_unit(number: str) -> str:
     """A number as an option: with its unit when the word after it is one ("85 percent"), else the digits alone."""
     number = number.strip()
-    return number if _unit(number) else re.match(r"\d[\d,]*(?:\.\d+)?", number).group()
+    return number if _unit(number) else _digits(number)
+
+
+def _digits(number: str) -> str:
+    match = re.match(r"\d[\d,]*(?:\.\d+)?", number.strip())
+    return match.group() if match else ""
+
+
+def _whole(number: str) -> bool:
+    return "." not in _digits(number)
 
 
 def _unit(option: str) -> str:
@@ -132,18 +141,38 @@ class DistractorPool:
         stems = content_stems(option, self.language)
         return _kind(option, self.language) == "phrase" and len(stems) >= 2 and set(stems) <= self.body_stems
 
-    def candidates(self, answer: str) -> list[str]:
+    def candidates(self, answer: str) -> list[list[str]]:
+        """Wrong options of the answer's kind, best first, in tiers to draw from in turn: numbers with the answer's
+        unit (then the document's unitless numbers of its form, given that unit: "152 layers" takes "34 layers", not
+        "7.32"), names for a name ("ImageNet" takes "CIFAR-10", not "error"), terms and recurring nouns for a term."""
         kind = _kind(answer, self.language)
         if kind == "number":
-            unit, year = _unit(answer), _year(answer)
+            unit, year, whole = _unit(answer), _year(answer), _whole(answer)
             same = [n for n in self.numbers if _unit(n) == unit and _year(n) == year]
-            return same + [n for n in self.numbers if n not in same and _year(n) == year]
+            suffix = answer.strip()[len(_digits(answer)):] if unit else ""
+            alike = [n + suffix for n in self.numbers if n not in same and not _unit(n) and _year(n) == year
+                     and _whole(n) == whole]
+            tiers = [[n for n in same if _whole(n) == whole], alike, same,
+                     [n for n in self.numbers if n not in same and _year(n) == year]]
+            plural = suffix.endswith("s")  # no "1 layers"
+            return [[n for n in tier if not (plural and _digits(n) in ("0", "1"))] for tier in tiers]
         key = comparable_text(answer)
+        if kind == "name" and _technical(answer):
+            return [self.names, self.terms]
         kinds = self.terms + self.subjects
         if any(comparable_text(t) == key for t in kinds):
             plural = key.endswith("s")  # "video _____" takes "games", not "school"; a word takes a word
-            return [t for t in kinds if (" " in t) == (" " in key) and (" " in key or t.endswith("s") == plural)]
-        return self.names if kind == "name" else []
+            return [[t for t in kinds if (" " in t) == (" " in key) and (" " in key or t.endswith("s") == plural)]]
+        return [self.names] if kind == "name" else []
+
+    def shuffled(self, answer: str, rng: random.Random) -> list[str]:
+        """The candidates, each tier in random order: which wrong options a question gets is not the document's order."""
+        out: list[str] = []
+        for tier in self.candidates(answer):
+            tier = [c for c in tier if c not in out]
+            rng.shuffle(tier)
+            out += tier
+        return out
 
 
 MIN_SUBJECT_USES = 3
@@ -228,8 +257,7 @@ def _draft(item: _QuizItemOut, points: list[Cited], pool: DistractorPool, rng: r
     evidence_text = comparable_text(" ".join(quotes))
     kind = _kind(answer, pool.language)
     offered = [clean_text(d).rstrip(" .") for d in item.distractors]
-    spare = pool.candidates(answer)
-    rng.shuffle(spare)
+    spare = pool.shuffled(answer, rng)
     wrong: list[str] = []
     for option in offered + spare:
         key = comparable_text(option)
@@ -275,8 +303,7 @@ def _blank(point: Cited, pool: DistractorPool, rng: random.Random, used: set[str
         for answer in targets:
             if sentence.count(answer) != 1:
                 continue
-            spare = [c for c in pool.candidates(answer) if comparable_text(c) not in comparable_text(sentence)]
-            rng.shuffle(spare)
+            spare = [c for c in pool.shuffled(answer, rng) if comparable_text(c) not in comparable_text(sentence)]
             wrong = list(dict.fromkeys(c for c in spare if comparable_text(c) != comparable_text(answer)))[:3]
             if len(wrong) == 3:
                 lead = _BLANK_LEAD.get(pool.language.split("-")[0], _BLANK_LEAD["en"])

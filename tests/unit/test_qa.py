@@ -337,3 +337,29 @@ def test_a_section_with_no_note_gets_its_central_sentence_but_an_affiliation_is_
     notes = every_section_noted([], chunks, source, GroundingCounts())
     points = [p.text for n in notes for p in n.key_points]
     assert len(points) == 1 and "Hammer" not in points[0], points
+
+
+def test_wrong_options_take_the_answer_s_form_a_number_its_unit_and_a_name_other_names():
+    """resnet's quiz offered "128", "18" and "7.32" against "152 layers", and "error", "test", "resnet" against
+    "ImageNet": the one option with a unit, or the one name, gives the answer away."""
+    import random
+
+    from notebooklm_clone.models import Block, Document
+    from notebooklm_clone.stages.grounding import Source
+    from notebooklm_clone.stages.quiz import DistractorPool
+
+    text = ("The deepest net has 152 layers and reaches 3.57% error on ImageNet. A plain net of 34 layers is worse. "
+            "The error of the 18 plain nets is 7.32 on CIFAR-10 and 4.82 on COCO. The test error drops by 28 points "
+            "on VGG data, and 11 runs give an error of 6.43 in the test. The error of the test is low. The error "
+            "of each test is reported. The nets train on 128 GPUs in 3 weeks.")
+    source = Source(Document(source="x", sha256="0" * 64, title="Deep nets", page_count=1,
+                             blocks=[Block(page=1, text=text, kind="paragraph")]))
+    pool = DistractorPool(source, [])
+    for seed in range(5):
+        layers = [w for w in pool.shuffled("152 layers", random.Random(seed)) if w != "152 layers"][:3]
+        assert all(w.endswith(" layers") and w[0].isdigit() for w in layers), layers
+        assert all("." not in w for w in layers), layers  # whole numbers for a count
+        percent = [w for w in pool.shuffled("3.57%", random.Random(seed)) if w != "3.57%"][:3]
+        assert all(w.endswith("%") for w in percent), percent
+        names = [w for w in pool.shuffled("ImageNet", random.Random(seed)) if w != "ImageNet"][:3]
+        assert set(names) <= {"CIFAR-10", "COCO", "VGG", "GPUs"}, names
