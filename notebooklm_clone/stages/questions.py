@@ -27,6 +27,10 @@ _SHOW_WORDS = {"author", "authors", "researcher", "researchers", "paper", "docum
 _POINTS_OUTSIDE = re.compile(r"\b(?:(?:this|these|those|such)\s+(?!(?:paper|study|article|work|document|report|memo|"
                              r"chapter|book|text)s?\b)[^\W\d_]{3,}|your)\b", re.IGNORECASE)
 _ORDINAL = re.compile(r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last)\b", re.IGNORECASE)
+_OPEN_QUESTION = re.compile(r"^\W*(?:what|which|who|whom|whose|where|when|how|why|que|qu['’]|quel|quelle|quels|"
+                            r"quelles|qui|où|quand|comment|pourquoi|combien|was|wer|wie|wo|wann|warum|welche)\b",
+                            re.IGNORECASE)
+ECHO_SHARE = 0.6  # of the answer's 5-word shingles an open question may hold before it only reads the answer out
 _ASKS_DEFINITION = re.compile(r"^\W*what (?:is|are) (?:an? |the )?([^?]{2,40}?)\s*\?$", re.IGNORECASE)
 
 
@@ -70,9 +74,13 @@ def asks_for(question: str, answer: str, evidence: str, language: str) -> bool:
 
 def _echoes(question: str, answer: str) -> bool:
     """A question that reads its answer out first ("Does the tun lose most of its water?" before "The tun loses
-    most of its water"): a third of its 5-word shingles in the answer."""
-    own = shingles(question)
-    return bool(own) and len(own & shingles(answer)) >= max(1, len(own) // 3)
+    most of its water"): a third of its 5-word shingles in the answer. An open question ("What dataset do the authors
+    evaluate their method on?") shares the answer's words by nature: it echoes only when the answer adds little to it
+    ("How do the authors combine the new predictions with the original ones?")."""
+    own, theirs = shingles(question), shingles(answer)
+    if _OPEN_QUESTION.match(question):
+        return bool(theirs) and len(own & theirs) >= ECHO_SHARE * len(theirs)
+    return bool(own) and len(own & theirs) >= max(1, len(own) // 3)
 
 
 def _gives_away(question: str, answer: str) -> bool:

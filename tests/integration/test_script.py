@@ -368,6 +368,19 @@ def test_a_question_is_kept_only_when_its_answer_answers_it(question, kept):
     assert asks_for(question, ANSWER, ANSWER, "en") is kept
 
 
+@pytest.mark.parametrize("question,answer,kept", [
+    # resnet's episode: an open question shares its answer's words and still asks something
+    ("What dataset do the authors evaluate their method on?", "The authors evaluate their method on the ImageNet 2012 "
+     "classification dataset that consists of 1000 classes.", True),
+    ("How do the authors combine these 300 new predictions with the original 300 predictions?", "The authors combine "
+     "these 300 new predictions with the original 300 predictions.", False),  # the answer only repeats it
+])
+def test_an_open_question_may_share_its_answer_s_words_but_not_be_its_answer(question, answer, kept):
+    from notebooklm_clone.stages.questions import asks_for
+
+    assert asks_for(question, answer, answer, "en") is kept
+
+
 def test_the_frame_names_title_and_topics_in_each_language_and_is_no_claim():
     from notebooklm_clone.stages.phrases import Phrases, is_frame
     from notebooklm_clone.stages.script_figures import states_fact
