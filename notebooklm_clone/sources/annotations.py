@@ -41,8 +41,9 @@ def take_annotations(doc: pymupdf.Document) -> list[Annotation]:
 
 
 def _words_under(words: list[tuple], vertices: list) -> str:
-    """The page's words whose middle lies in one of the marked quads (four points each), in reading order."""
+    """The page's words whose middle lies in one of the marked quads (four points each), in reading order; a glyph
+    the font maps to no character (U+FFFD, "q · k = \ufffddk") left out, as it is of every note."""
     rects = [pymupdf.Quad(vertices[i:i + 4]).rect for i in range(0, len(vertices) - 3, 4)]
     chosen = [w[4] for w in words
               if any(pymupdf.Point((w[0] + w[2]) / 2, (w[1] + w[3]) / 2) in r for r in rects)]
-    return fix_characters(" ".join(chosen)).strip()
+    return " ".join(fix_characters(" ".join(chosen)).replace("\ufffd", " ").split())  # a glyph with no character

@@ -84,3 +84,14 @@ def test_without_a_highlight_no_point_is_added(tmp_path):
     chunks = chunk_document(doc, ChunkSettings(), get_tokenizer("fallback"))
     notes = every_highlight_noted([], chunks, Source(doc), GroundingCounts())
     assert notes == []
+
+
+def test_a_highlight_over_a_glyph_with_no_character_quotes_the_words_without_it():
+    """attention-2017's reader highlighted "q · k = \ufffddk i=1 qiki": no output holds a replacement character."""
+    import pymupdf
+
+    from notebooklm_clone.sources.annotations import _words_under
+
+    words = [(0, 0, 10, 10, "q"), (12, 0, 20, 10, "·"), (22, 0, 40, 10, "\ufffddk"), (42, 0, 60, 10, "qiki")]
+    quad = pymupdf.Rect(0, 0, 60, 10).quad
+    assert _words_under(words, [quad.ul, quad.ur, quad.ll, quad.lr]) == "q · dk qiki"
