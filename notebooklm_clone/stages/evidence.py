@@ -43,13 +43,19 @@ _QUOTES = {ord("\u2018"): "'", ord("\u2019"): "'", ord("\u201b"): "'", ord("`"):
 _FOLD = {**_DASHES, **_QUOTES}
 
 
+# a footnote set apart at the foot of a page ("∗Equal contribution. Listing order is random. Jakob proposed ...",
+# "†Work performed while at Google Brain.", "4To illustrate why ..."): who did what, where, or an aside
+_FOOTNOTE_BLOCK = re.compile(r"^\s*(?:[∗†‡‖]|[*§¶](?=[^\W\d_])|\d{1,2}(?=[A-Z][a-z]))")  # not "§ 39.13"
+
+
 def sentence_index(document: Document) -> list[SourceSentence]:
-    """Every sentence of the body blocks with its page, exact span in the page text, section and debris flag."""
+    """Every sentence of the body blocks with its page, exact span in the page text, section and debris flag (set
+    for debris, running headers and footnotes)."""
     headers = _running_headers(document)
     out: list[SourceSentence] = []
     previous = None
     for block, base in _body_blocks_with_offsets(document):
-        header = _header_key(block.text) in headers and block.kind != "heading"
+        aside = (_header_key(block.text) in headers and block.kind != "heading") or bool(_FOOTNOTE_BLOCK.match(block.text))
         cursor = 0
         for k, sentence in enumerate(split_sentences(block.text)):
             span = _locate(block.text, sentence, cursor)
@@ -64,7 +70,7 @@ def sentence_index(document: Document) -> list[SourceSentence]:
                 start = lead.start - base
             out.append(SourceSentence(
                 id=f"s{len(out) + 1}", page=block.page, start=base + start, end=base + end, text=text,
-                section=list(block.section), block_kind=block.kind, clean=not header and not is_debris(text),
+                section=list(block.section), block_kind=block.kind, clean=not aside and not is_debris(text),
             ))  # fmt: skip
         previous = block
     return out

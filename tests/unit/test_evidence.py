@@ -348,3 +348,16 @@ def test_a_note_cites_the_one_sentence_that_says_it_not_a_neighbour_the_model_al
     verdict, cited = source.supports("The rear portion is in poor condition and its renovation would cost more than "
                                      "1,200,000 dollars.", both)
     assert verdict.supported and len(cited) == 2  # a note that needs both keeps both
+
+
+def test_a_footnote_set_apart_is_no_sentence_to_take_notes_on():
+    """attention-2017's episode read "†Work performed while at Google Brain." and the authors' contributions
+    ("∗Equal contribution. ... Jakob proposed replacing RNNs ...") aloud as the introduction's content."""
+    document = doc((1, "Recurrent networks model sequences one step at a time.", "paragraph"),
+                   (1, "∗Equal contribution. Listing order is random. Jakob proposed replacing RNNs.", "paragraph"),
+                   (1, "†Work performed while at Google Brain.", "paragraph"),
+                   (1, "4To illustrate why the dot products get large, assume unit variance. Then it grows.", "paragraph"),
+                   (1, "§ 39.13 [Amended] The section is amended by adding a new directive.", "paragraph"))
+    clean = [s.text for s in sentence_index(document) if s.clean]
+    assert clean == ["Recurrent networks model sequences one step at a time.", "§ 39.13 [Amended] The section is "
+                     "amended by adding a new directive."]
