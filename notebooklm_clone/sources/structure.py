@@ -233,17 +233,20 @@ def _body_size(segments: list[Segment]) -> float:
     return weights.most_common(1)[0][0] if weights else 0.0
 
 
+_NUMBER_CELL = re.compile(r"[-+]?\d+(?:[.,]\d+)*%?")
 # a magazine's jump line ("A. R. HOARE--cont'd from page 580", "Continued on page 12"): no heading, but the article
 # it carries on resumes there
 _JUMP_LINE = re.compile(r"\bcont(?:inued|['’]?d)\.?\s+(?:from|on)\s+(?:p\.|page)\s*\d+", re.IGNORECASE)
 
 
 def _is_heading_like(seg: Segment) -> bool:
-    """Short, has letters, does not end like a sentence, is not a formula, a caption, a jump line or a list item."""
+    """Short, has letters, does not end like a sentence, is not a formula, a caption, a jump line, a table's row
+    ("row a b c A 1 4 7 B 2 5 8") or a list item."""
     text = seg.text
     return (len(text) <= 160 and len(text.split()) <= 18 and not text.endswith((".", ",", ";", ":"))
             and any(ch.isalpha() for ch in text) and not FORMULA.search(text)  # a displayed rule, set large
             and not CAPTION.match(text) and not _JUMP_LINE.search(text)
+            and sum(bool(_NUMBER_CELL.fullmatch(w)) for w in text.split()[1:]) < 3  # a table's row, set in bold
             and (not BULLET.match(text) or bool(_NUMBERING.match(text))))
 
 

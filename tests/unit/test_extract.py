@@ -103,7 +103,7 @@ def test_a_jump_line_is_no_heading_and_the_article_it_carries_on_is_no_reference
     assert next(b for b in doc.blocks if b.text == pdfs.REFERENCES[0]).kind == "references"
 
 
-def test_a_formula_or_code_line_set_large_is_no_heading(tmp_path):
+def test_a_formula_code_or_table_row_set_large_is_no_heading(tmp_path):
     writer = pdfs.Writer()
     writer.new_page()
     writer.heading("1 Introduction", 1)
@@ -111,6 +111,8 @@ def test_a_formula_or_code_line_set_large_is_no_heading(tmp_path):
     writer.text("If ~-P{Q}R and ~-R D S then ~-P{Q}S", "sans-bold", 14)  # an OCR'd inference rule
     writer.text('R> hod2 <- count(deaths, c("hod", "cod"))', "sans-bold", 14)  # code in a bold face
     writer.text(pdfs.BACKGROUND)
+    writer.text("row a b c A 1 4 7 B 2 5 8 C 3 6 9", "sans-bold", 14)  # a table's row set in bold (tidy_data)
+    writer.text(pdfs.RESULTS)
     writer.heading("2 Methods", 1)
     writer.text(pdfs.METHODS)
     doc = extract_document(writer.save(tmp_path / "rule.pdf", toc=False))
