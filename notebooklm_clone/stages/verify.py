@@ -355,13 +355,15 @@ def answer_statement(question: str, answer: str, language: str = "en", always: b
 
 
 REASON = re.compile(r"\b(?:because|since|so that|so as to|in order to|due to|thanks to|as a result|owing to|"
-                   r"the reason|parce que|afin de|weil|porque|perché)\b", re.IGNORECASE)
-ASKS_REASON = re.compile(r"(?:^|[.?!]\s+)\W*(?:why|pourquoi|warum|por qué|perché)\b|\breasons?\b", re.IGNORECASE)
+                   r"the reason|parce que|afin de|puisque|en raison de|grâce à|pour que|weil|damit|porque|"
+                   r"perché)\b", re.IGNORECASE)
+ASKS_REASON = re.compile(r"(?:^|[.?!]\s+)\W*(?:why|pourquoi|warum|por qué|perché)\b|\b(?:reasons?|raisons?|"
+                         r"gründe?|razón|razones|motivos?|ragione)\b", re.IGNORECASE)
 
 
 _YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")  # "in 1773" counts nothing
-ASKS_COUNT = re.compile(r"^\W*(?:how (?:many|much)|what (?:percentage|proportion|number|share|fraction))\b",
-                        re.IGNORECASE)
+ASKS_COUNT = re.compile(r"^\W*(?:how (?:many|much)|what (?:percentage|proportion|number|share|fraction)|combien|"
+                        r"wie ?viele?|cuánt[oa]s?)\b", re.IGNORECASE)
 _COUNTED = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
                       r"fifty|hundreds?|thousands?|millions?|billions?|dozens?|half|twice|single|several|few|"
                       r"most|none)\b", re.IGNORECASE)

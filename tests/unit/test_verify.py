@@ -175,3 +175,9 @@ def test_a_why_question_is_answered_only_by_a_reason_and_a_how_many_one_by_a_cou
     assert gives_what_is_asked("How many animals recovered?", "Eleven tuns did not recover; most were walking.")
     assert not gives_what_is_asked("How many kernels does each convolutional layer have?", "The kernels of the third "
                                    "convolutional layer are connected to all kernel maps in the second layer.")
+    # the French minutes' host asked "Quelle est la raison ..." of a recital that gives none
+    assert not gives_what_is_asked("Quelle est la raison pour laquelle le projet vise à préserver la partie avant ?",
+                                   "Le projet vise la préservation de la partie avant du bâtiment.")
+    assert gives_what_is_asked("Pourquoi la portion arrière est-elle démolie ?", "Elle est démolie puisque son "
+                               "niveau d’authenticité est peu élevé.")
+    assert not gives_what_is_asked("Combien de logements le projet ajoute-t-il ?", "Le projet agrandit l’arrière.")
