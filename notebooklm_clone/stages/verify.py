@@ -358,7 +358,7 @@ REASON = re.compile(r"\b(?:because|since|so that|so as to|in order to|due to|tha
                    r"the reason|parce que|afin de|puisque|en raison de|grâce à|pour que|weil|damit|porque|"
                    r"perché)\b", re.IGNORECASE)
 ASKS_REASON = re.compile(r"(?:^|[.?!]\s+)\W*(?:why|pourquoi|warum|por qué|perché)\b|\b(?:reasons?|raisons?|"
-                         r"gründe?|razón|razones|motivos?|ragione)\b", re.IGNORECASE)
+                         r"grund|gründe|razón|razones|motivos?|ragione)\b", re.IGNORECASE)
 
 
 _YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")  # "in 1773" counts nothing
