@@ -34,8 +34,10 @@ KEEP_OVERLAP = 0.9
 MIN_CONTENT_WORDS = 3  # "Pope, 2003" or "See Figure 2." is no study note
 AFFILIATION = re.compile(r"\b(?:professor|lecturer|ph\.?\s?d|fellow|university|universit[éy]|institute|department|college|"
                           r"laborator(?:y|ies)|school of|faculty|author|correspond\w*|e-?mail)\b", re.IGNORECASE)
-ANAPHOR = re.compile(r"\W*(?:it|its|they|them|their|this|these|that|those|he|she|his|her|such|the latter|the former|"
-                      r"both|there|here|il|elle|ils|elles|cela|ceci|er|sie|es|dies|diese)\b", re.IGNORECASE)
+# (not a resolution's formula in capitals: "IL EST RÉSOLU ..." points back to nothing)
+ANAPHOR = re.compile(r"\W*(?!(?-i:IL [A-ZÀ-Ý]{2,}))(?:it|its|they|them|their|this|these|that|those|he|she|his|her|"
+                     r"such|the latter|the former|both|there|here|il|elle|ils|elles|cela|ceci|er|sie|es|dies|"
+                     r"diese)\b", re.IGNORECASE)
 
 
 # a quote's opening that points back: a demonstrative, a pronoun, a consequence drawn from the sentence before

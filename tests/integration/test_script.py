@@ -408,3 +408,19 @@ def test_the_frame_names_title_and_topics_in_each_language_and_is_no_claim():
                  en.welcome("Airworthiness Directives", many), Phrases("de").welcome("Regeln", many),
                  en.recap("Gamification in Education", ["Definitions and Uses", "Risks and Benefits"])):
         assert not any(states_fact(s) for s in split_sentences(line)), line
+
+
+def test_the_opening_says_what_a_resolution_decides_not_a_recital():
+    """The French minutes opened on a recital ("La portion arrière ... est en mauvais état"): the decision, in
+    capitals ("IL EST RÉSOLU ..."), was taken for a sentence pointing back ("il")."""
+    from notebooklm_clone.models import Cited, NotesResult, Summary
+    from notebooklm_clone.stages.script import opening_line
+
+    decision = "IL EST RÉSOLU À L’UNANIMITÉ D’APPROUVER la demande de démolition partielle du bâtiment."
+    recital = "La portion arrière, visée par la demande, est en mauvais état."
+    notes = NotesResult(document="0" * 64, title="Procès-verbal", summary=Summary(abstract=[
+        Cited(text=decision, pages=[2]), Cited(text=recital, pages=[1])]))
+    assert opening_line(notes, "fr")[0] == decision
+    pointing = NotesResult(document="0" * 64, title="Memo", summary=Summary(abstract=[
+        Cited(text="Il est protégé par le règlement 1274 depuis 2010.", pages=[1]), Cited(text=recital, pages=[1])]))
+    assert opening_line(pointing, "fr")[0] == recital
