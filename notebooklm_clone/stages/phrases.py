@@ -25,6 +25,7 @@ PHRASES: dict[str, dict] = {
         "questions": ["What else stands out?", "What comes next?", "What else is there?", "What's the next point?",
                       "Anything else worth knowing?", "And after that?", "What else did they report?",
                       "Where does it go next?"],
+        "first_questions": ["What does it say?", "Where does it start?", "What is there to know?"],
         "recap_none": "That was {title}.", "recap_one": "That was {title}, on {topic}.",
         "recap": "That was {title}, from {first} to {last}.",
         "goodbye": "Thanks for listening.",
@@ -42,6 +43,7 @@ PHRASES: dict[str, dict] = {
         "transitions": ["D'abord, {topic}.", "Passons à {topic}.", "Ensuite, {topic}.", "Maintenant, {topic}."],
         "about": ["Et {term} ?", "Que retenir sur {term} ?"],
         "questions": ["Qu'y a-t-il d'autre ?", "Que se passe-t-il ensuite ?", "Que dit encore le document ?", "Quel est le point suivant ?"],
+        "first_questions": ["Que dit cette partie ?", "Par quoi commence-t-elle ?"],
         "recap_none": "C'était {title}.", "recap_one": "C'était {title}, sur {topic}.",
         "recap": "C'était {title}, de {first} à {last}.",
         "goodbye": "Merci de nous avoir écoutés.",
@@ -59,6 +61,7 @@ PHRASES: dict[str, dict] = {
         "transitions": ["Zuerst: {topic}.", "Weiter mit {topic}.", "Jetzt zu {topic}.", "Als Nächstes: {topic}."],
         "about": ["Und {term}?"],
         "questions": ["Was fällt noch auf?", "Wie geht es weiter?", "Was sagt das Dokument noch?", "Was ist der nächste Punkt?"],
+        "first_questions": ["Was steht hier?", "Womit beginnt es?"],
         "recap_none": "Das war {title}.", "recap_one": "Das war {title}, über {topic}.",
         "recap": "Das war {title}, von {first} bis {last}.",
         "goodbye": "Danke fürs Zuhören.",
@@ -76,6 +79,7 @@ PHRASES: dict[str, dict] = {
         "transitions": ["Primero, {topic}.", "Ahora, {topic}.", "Pasemos a {topic}.", "Siguiente: {topic}."],
         "about": ["¿Y {term}?"],
         "questions": ["¿Qué más destaca?", "¿Qué viene después?", "¿Qué más dice el documento?", "¿Cuál es el siguiente punto?"],
+        "first_questions": ["¿Qué dice esta parte?", "¿Por dónde empieza?"],
         "recap_none": "Eso fue {title}.", "recap_one": "Eso fue {title}, sobre {topic}.",
         "recap": "Eso fue {title}, de {first} a {last}.",
         "goodbye": "Gracias por escuchar.",
@@ -93,6 +97,7 @@ PHRASES: dict[str, dict] = {
         "transitions": ["Prima di tutto, {topic}.", "Ora, {topic}.", "Passiamo a {topic}.", "Poi, {topic}."],
         "about": ["E {term}?"],
         "questions": ["Che altro emerge?", "E poi cosa succede?", "Che altro dice il documento?", "Qual è il punto successivo?"],
+        "first_questions": ["Che cosa dice questa parte?", "Da dove comincia?"],
         "recap_none": "Era {title}.", "recap_one": "Era {title}, su {topic}.",
         "recap": "Era {title}, da {first} a {last}.",
         "goodbye": "Grazie per l'ascolto.",
@@ -110,6 +115,7 @@ PHRASES: dict[str, dict] = {
         "transitions": ["Primeiro, {topic}.", "Agora, {topic}.", "Passemos a {topic}.", "A seguir, {topic}."],
         "about": ["E {term}?"],
         "questions": ["O que mais se destaca?", "O que vem depois?", "O que mais diz o documento?", "Qual é o próximo ponto?"],
+        "first_questions": ["O que diz esta parte?", "Por onde começa?"],
         "recap_none": "Foi {title}.", "recap_one": "Foi {title}, sobre {topic}.",
         "recap": "Foi {title}, de {first} a {last}.",
         "goodbye": "Obrigado por ouvir.",
@@ -178,9 +184,11 @@ class Phrases:
         forms = self.table["transitions"]
         return self.fill(forms[0] if n == 0 else forms[1 + (n - 1) % (len(forms) - 1)], topic=topic)
 
-    def question(self, n: int) -> str:
-        """A plain question for when the model's question cannot be used; rotated so none repeats back to back."""
-        forms = self.table["questions"]
+    def question(self, n: int, first: bool = False) -> str:
+        """A plain question for when the model's question cannot be used; rotated so none repeats back to back. The
+        first of a topic asks what it says, not what else ("Now, Introduction. What else is there?")."""
+        forms = self.table.get("first_questions", PHRASES["en"]["first_questions"]) if first else \
+            self.table["questions"]
         return forms[n % len(forms)]
 
     def about(self, n: int, term: str) -> str:

@@ -226,7 +226,7 @@ def build_exchanges(topic: Topic, title: str, speakers: list[Speaker], caller: C
                 question = phrases.about(counts.about_questions, term)
                 counts.about_questions += 1
             else:
-                question = phrases.question(counts.plain_questions)  # each form once before any comes again
+                question = phrases.question(counts.plain_questions, first=not exchanges)  # each form in turn
                 counts.plain_questions += 1
         if focus is not None:
             focus.ask(question)

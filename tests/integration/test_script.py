@@ -396,6 +396,8 @@ def test_the_frame_names_title_and_topics_in_each_language_and_is_no_claim():
                                                             "to Comments Invited.")  # not a roll call of ten
     assert en.recap("Water Bears", []) == "That was Water Bears."
     assert [en.question(n) for n in range(8)] == list(dict.fromkeys(en.question(n) for n in range(8)))  # no repeat
+    firsts = {en.question(n, first=True) for n in range(3)}  # a topic's first plain question asks no "what else"
+    assert firsts and not any("else" in q or "next" in q for q in firsts) and all(is_frame(q) for q in firsts)
     fr = Phrases("fr")
     assert fr.welcome("Procès-verbal", ["Urbanisme"]) == ("Bienvenue. Aujourd'hui, nous lisons Procès-verbal. "
                                                           "Nous allons parler d'Urbanisme.")  # elided
