@@ -23,7 +23,7 @@ PHRASES: dict[str, dict] = {
                         "On to {topic}."],
         "about": ["What about {term}?", "And what about {term}?", "What do we learn about {term}?"],
         "questions": ["What else stands out?", "What comes next?", "What else is there?", "What's the next point?",
-                      "Anything else worth knowing?", "And after that?", "What else did they report?",
+                      "Anything else worth knowing?", "What else does it cover?", "What else did they report?",
                       "Where does it go next?"],
         "first_questions": ["What does it say?", "Where does it start?", "What is there to know?"],
         "recap_none": "That was {title}.", "recap_one": "That was {title}, on {topic}.",

@@ -396,6 +396,11 @@ def test_the_frame_names_title_and_topics_in_each_language_and_is_no_claim():
                                                             "to Comments Invited.")  # not a roll call of ten
     assert en.recap("Water Bears", []) == "That was Water Bears."
     assert [en.question(n) for n in range(8)] == list(dict.fromkeys(en.question(n) for n in range(8)))  # no repeat
+    from notebooklm_clone.stages.phrases import PHRASES
+    from notebooklm_clone.stages.script_figures import is_filler
+
+    assert not [q for language, table in PHRASES.items() for q in table["questions"] + table["first_questions"]
+                if is_filler(q, language)]  # "And after that?" counted as a filler turn in every episode
     firsts = {en.question(n, first=True) for n in range(3)}  # a topic's first plain question asks no "what else"
     assert firsts and not any("else" in q or "next" in q for q in firsts) and all(is_frame(q) for q in firsts)
     fr = Phrases("fr")
