@@ -48,9 +48,13 @@ _FOLD = {**_DASHES, **_QUOTES}
 _FOOTNOTE_BLOCK = re.compile(r"^\s*(?:[∗†‡‖]|[*§¶](?=[^\W\d_])|\d{1,2}(?=[A-Z][a-z]))")  # not "§ 39.13"
 
 
+# a sentence cut off on a word that cannot end one: what follows it is its rest
+_CUT_AFTER = re.compile(r"\b(?:and|or|the|of|where|with|is|are|that|which|to|in|by|for|a|an)\s*$", re.IGNORECASE)
+
+
 def sentence_index(document: Document) -> list[SourceSentence]:
     """Every sentence of the body blocks with its page, exact span in the page text, section and debris flag (set
-    for debris, running headers and footnotes)."""
+    for debris, running headers, footnotes and the rest of a debris sentence cut off mid-way)."""
     headers = _running_headers(document)
     out: list[SourceSentence] = []
     previous = None
@@ -68,9 +72,12 @@ def sentence_index(document: Document) -> list[SourceSentence]:
                 lead = out.pop()
                 text = document.page_text(block.page)[lead.start: base + end]
                 start = lead.start - base
+            rest_of_debris = bool(out) and not out[-1].clean and out[-1].page == block.page \
+                and bool(_CUT_AFTER.search(out[-1].text))  # "..., and" + "Di is the average over ...": one sentence
             out.append(SourceSentence(
                 id=f"s{len(out) + 1}", page=block.page, start=base + start, end=base + end, text=text,
-                section=list(block.section), block_kind=block.kind, clean=not aside and not is_debris(text),
+                section=list(block.section), block_kind=block.kind,
+                clean=not aside and not rest_of_debris and not is_debris(text),
             ))  # fmt: skip
         previous = block
     return out

@@ -361,3 +361,12 @@ def test_a_footnote_set_apart_is_no_sentence_to_take_notes_on():
     clean = [s.text for s in sentence_index(document) if s.clean]
     assert clean == ["Recurrent networks model sequences one step at a time.", "§ 39.13 [Amended] The section is "
                      "amended by adding a new directive."]
+
+
+def test_the_rest_of_a_debris_sentence_cut_off_mid_way_is_debris_too():
+    """alexnet's notes quoted "Di is the average over the ith batch Di of the derivative ...": the rest of an update
+    rule whose formula was lost ("... ϵ is the learning rate, and")."""
+    document = doc((1, "vi+1 := 0.9 vi \ufffd where v is the momentum variable, and", "paragraph"),
+                   (1, "Di is the average over the ith batch Di of the derivative of the objective.", "paragraph"),
+                   (1, "We initialized the weights in each layer from a zero-mean Gaussian distribution.", "paragraph"))
+    assert [s.clean for s in sentence_index(document)] == [False, False, True]
