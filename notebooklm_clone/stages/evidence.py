@@ -45,11 +45,12 @@ _FOLD = {**_DASHES, **_QUOTES}
 
 # a footnote set apart at the foot of a page ("∗Equal contribution. Listing order is random. Jakob proposed ...",
 # "†Work performed while at Google Brain.", "4To illustrate why ..."): who did what, where, or an aside
-_FOOTNOTE_BLOCK = re.compile(r"^\s*(?:[∗†‡‖]|[*§¶](?=[^\W\d_])|\d{1,2}(?=[A-Z][a-z]))")  # not "§ 39.13"
+_FOOTNOTE_BLOCK = re.compile(r"^\s*(?:[∗†‡‖]|[§¶](?=[^\W\d_])|\*(?=[^\W\d_])(?![^*\n]*\*)"
+                             r"|\d{1,2}(?=[A-Z][a-z]+\s))")  # not "§ 39.13", "*italic*", "40Ar/39Ar", "14C"
 
 
 # a sentence cut off on a word that cannot end one: what follows it is its rest
-_CUT_AFTER = re.compile(r"\b(?:and|or|the|of|where|with|is|are|that|which|to|in|by|for|a|an)\s*$", re.IGNORECASE)
+_CUT_AFTER = re.compile(r"\b(?:and|or|the|of|where|with|is|are|that|which|to|in|by|for|a|an)\s*$")
 
 
 def sentence_index(document: Document) -> list[SourceSentence]:
@@ -72,7 +73,7 @@ def sentence_index(document: Document) -> list[SourceSentence]:
                 lead = out.pop()
                 text = document.page_text(block.page)[lead.start: base + end]
                 start = lead.start - base
-            rest_of_debris = bool(out) and not out[-1].clean and out[-1].page == block.page \
+            rest_of_debris = bool(out) and out[-1].page == block.page and is_debris(out[-1].text) \
                 and bool(_CUT_AFTER.search(out[-1].text))  # "..., and" + "Di is the average over ...": one sentence
             out.append(SourceSentence(
                 id=f"s{len(out) + 1}", page=block.page, start=base + start, end=base + end, text=text,

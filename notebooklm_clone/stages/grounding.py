@@ -277,8 +277,9 @@ def _balanced(text: str) -> bool:
 # it: "Unlike VGG-16 used in, our ResNet ...", "based on the RPN framework of with a few modifications"
 _DANGLING = re.compile(r"(?:\s(?:of|by|from|and|see|the|an|following|de|du|des|et|und|von)|(?:\)|\b(?:as|appears?|practice|"
                        r"proposed|described|introduced|used|given|found|shown|reported|proved))\s+in)[.,]\s*$"
-                       r"|\s(?:of|the|an)[,;]\s|\b(?:as|used|proposed|described|introduced|shown|reported)\s+in,\s"
-                       r"|\bof\s+(?:with|of|in|by|for|on|to|from)\b(?!-)", re.I)
+                       r"|\sthe[,;]\s|\b(?:as|used|proposed|described|introduced|shown|reported)\s+in,\s"
+                       r"|(?<!instead )(?<!because )(?<!ahead )(?<!out )\bof\s+(?:with|of|by|for|on|to|"
+                       r"in(?!\s+(?:vitro|vivo|situ|silico|vacuo)))\b(?!-)", re.I)
 # a reference list's entry: "McCARTHY, J. Towards ...", "DE BAKKER, J. W. Axiomatics ..."
 _REFERENCE_ENTRY = re.compile(r"^[A-Z][\w'\-]+(?:\s[A-Z][\w'\-]+)?,\s+(?:[A-Z]\.\s?){1,3}(?:,|\s+[A-Z])")
 
@@ -301,11 +302,11 @@ def legible(text: str, language: str) -> bool:
 
 
 # the document's roadmap: "Below, we describe ...", "Sections 3.1-3.4 are sorted ...", "The rest of this paper ..."
-_ROADMAP = re.compile(r"^(?:(?:below|above|here|next|in (?:this|the next|the following) (?:section|chapter|part)),? we "
-                      r"(?:describe|present|discuss|outline|review|summari[sz]e|detail)|(?:sub)?sections? \d[\d.]*"
-                      r"(?:\s*(?:-|–|and|to)\s*\d[\d.]*)? (?:is|are|describes?|presents?|discuss(?:es)?|introduces?|"
-                      r"covers?|turns?|concludes?)\b|the (?:rest|remainder) of (?:this|the) (?:paper|article|report|"
-                      r"chapter)|this (?:paper|article|report) is (?:organi[sz]ed|structured))", re.IGNORECASE)
+ROADMAP = re.compile(r"^(?:(?:below|above|here|next|in (?:this|the next|the following) (?:section|chapter|part)),? we "
+                     r"(?:describe|present|discuss|outline|review|summari[sz]e|detail)|(?:sub)?sections? \d[\d.]*"
+                     r"(?:\s*(?:-|–|and|to)\s*\d[\d.]*)? (?:is|are|describes?|presents?|discuss(?:es)?|introduces?|"
+                     r"covers?|turns?|concludes?)\b|the (?:rest|remainder) of (?:this|the) (?:paper|article|report|"
+                     r"chapter)|this (?:paper|article|report) is (?:organi[sz]ed|structured))", re.IGNORECASE)
 
 
 # "capabilities, and create ...": the rest of one a break cut; "A −tB = rAB c −v and ...", "4“Time” here denotes ..."
@@ -314,9 +315,9 @@ _OPENS_MIDWAY = re.compile(r"\W*[a-z]{2,}[\s,;:.]|\d{1,2}[“\"‘']|\S{1,3}\s+[
 
 # "A language undefined; (2) a comprehensive evaluation ...": a list's later item, its first one cut off before
 _LATER_ITEM, _FIRST_ITEM = re.compile(r"[;,]\s*\((?:2|ii|b)\)\s"), re.compile(r"\((?:1|i|a)\)\s")
-_PANEL = re.compile(r"\((?:left|right|top|bottom|middle|center|[a-h])\)|^(?:left|right|top|bottom|middle)\s*:",
-                    re.IGNORECASE)  # "(left)", "Right: a residual network with 34 layers."
-_NAMED_NUMBER = re.compile(r"[^\W\d_][\w]*-\s?\d+|\b(?:19|20)\d\d\b")
+_PANEL = re.compile(r"\((?i:left|right|top|bottom|middle|center)\)|\([a-h]\)(?=\s+[A-Z])|^\([a-h]\)"
+                    r"|^(?i:left|right|top|bottom|middle)\s*:")  # "(left)", "Right: a residual network ..."
+_NAMED_NUMBER = re.compile(r"[^\W\d_][\w]*-\s?\d+|\b(?:19|20)\d\d\b(?!\s+[a-z]+s\b)")  # not "2048 images"
 
 
 def quotable(sentence: SourceSentence | None, language: str = "en") -> bool:
@@ -332,7 +333,7 @@ def quotable(sentence: SourceSentence | None, language: str = "en") -> bool:
         # (a name's or a year's is none: "Table 1: Comparison of results on ILSVRC-2010 test set."), nor one that
         # points into the figure ("Training error (left) and test error (right) on CIFAR-10 ...")
     return QUOTE_MIN_WORDS <= len(text.split()) <= QUOTE_MAX_WORDS and not is_debris(text) and not text.endswith("?") \
-        and bool(_CLOSED.search(text)) and legible(text, language) and not _ROADMAP.match(text) \
+        and bool(_CLOSED.search(text)) and legible(text, language) and not ROADMAP.match(text) \
         and not _OPENS_MIDWAY.match(text) and not (_LATER_ITEM.search(text) and not _FIRST_ITEM.search(text))
 
 

@@ -89,7 +89,7 @@ def gather_items(notes: NotesResult, source: Source) -> list[Item]:
     notebook = bool(source.document.page_sources)
     found += [Item(readable(plain_text(s.text)), evidence_for(source.index, [s.id]), "source") for s in source.offered(source.index)
               if s.id not in noted and (s.section or not headed) and quotable(s, source.language)
-              and not ANAPHOR.match(s.text)
+              and not ANAPHOR.match(readable(s.text))  # as said: "ATTENDU QU'elle ..." reads "Elle ..."
               and not is_meta_talk(s.text) and not AFFILIATION.search(s.text)]
     for item in found:
         place(item, source, notes.title, notebook)

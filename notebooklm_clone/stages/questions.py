@@ -12,7 +12,7 @@ import re
 
 from ..text.speakable import FORMULA
 from ..text.split import count_words
-from .grounding import Source, legible
+from .grounding import ROADMAP, Source, legible
 from .script_figures import is_impersonation, is_meta_talk
 from .turns import shingles
 from .verify import QUANTITY, content_stems, gives_what_is_asked, names_in, numbers_with_units
@@ -28,7 +28,7 @@ _POINTS_OUTSIDE = re.compile(r"\b(?:(?:this|these|those|such)\s+(?!(?:paper|stud
                              r"chapter|book|text)s?\b)[^\W\d_]{3,}|your)\b", re.IGNORECASE)
 _ORDINAL = re.compile(r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last)\b", re.IGNORECASE)
 _OPEN_QUESTION = re.compile(r"^\W*(?:what|which|who|whom|whose|where|when|how|why|que|qu['’]|quel|quelle|quels|"
-                            r"quelles|qui|où|quand|comment|pourquoi|combien|was|wer|wie|wo|wann|warum|welche)\b",
+                            r"quelles|qui|où|quand|comment|pourquoi|combien|wer|wie|wo|wann|warum|welche)\b",  # not "was": English
                             re.IGNORECASE)
 ECHO_SHARE = 0.6  # of the answer's 5-word shingles an open question may hold before it only reads the answer out
 _ASKS_DEFINITION = re.compile(r"^\W*what (?:is|are) (?:an? |the )?([^?]{2,40}?)\s*\?$", re.IGNORECASE)
@@ -118,7 +118,7 @@ def stands_alone(question: str, answer: str) -> bool:
 def about_the_content(question: str, evidence: str) -> bool:
     """A question to check oneself on: none the page around it must explain ("What are the best published results on
     this dataset?"), none on the document's layout (its evidence says "the remaining sections are sorted ...")."""
-    return not _POINTS_OUTSIDE.search(question) and not is_meta_talk(evidence)
+    return not _POINTS_OUTSIDE.search(question) and not ROADMAP.match(evidence)
 
 
 def defines_what_it_asks(question: str, answer: str) -> bool:

@@ -53,6 +53,8 @@ class QuizOut(BaseModel):
 
 
 def _kind(option: str, language: str) -> str:
+    if " " not in option.strip() and _technical(option.strip()):
+        return "name"  # "CIFAR-10", "ResNet-152": a name with digits, not a quantity
     if re.search(r"\d", option):
         return "number"
     if names_in(" " + option, language) and len(option.split()) <= 4:
@@ -149,7 +151,8 @@ class DistractorPool:
         if kind == "number":
             unit, year, whole = _unit(answer), _year(answer), _whole(answer)
             same = [n for n in self.numbers if _unit(n) == unit and _year(n) == year]
-            suffix = answer.strip()[len(_digits(answer)):] if unit else ""
+            digits = re.search(r"\d[\d,]*(?:\.\d+)?", answer)
+            suffix = answer[digits.end():].rstrip() if unit and digits else ""
             alike = [n + suffix for n in self.numbers if n not in same and not _unit(n) and _year(n) == year
                      and _whole(n) == whole]
             tiers = [[n for n in same if _whole(n) == whole], alike, same,

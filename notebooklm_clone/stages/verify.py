@@ -355,10 +355,11 @@ def answer_statement(question: str, answer: str, language: str = "en", always: b
 
 
 REASON = re.compile(r"\b(?:because|since|so that|so as to|in order to|due to|thanks to|as a result|owing to|"
-                   r"the reason|parce que|afin de|puisque|en raison de|grâce à|pour que|weil|damit|porque|"
-                   r"perché)\b", re.IGNORECASE)
-ASKS_REASON = re.compile(r"(?:^|[.?!]\s+)\W*(?:why|pourquoi|warum|por qué|perché)\b|\b(?:reasons?|raisons?|"
-                         r"grund|gründe|razón|razones|motivos?|ragione)\b", re.IGNORECASE)
+                    r"the reason|parce qu(?:e\b|['’])|afin de|puisqu(?:e\b|['’])|en raison de|grâce à|"
+                    r"pour qu(?:e\b|['’])|weil|damit|porque|perché)\b", re.IGNORECASE)
+ASKS_REASON = re.compile(r"(?:^|[.?!]\s+)\W*(?:why|pourquoi|warum|por qué|perché)\b|\breasons?\b|"
+                         r"\b(?:la|les|quelles?) raisons?\b|\bgrund\b|\bgründe\b|\b(?:la|las|qué) raz(?:ón|ones)\b|"
+                         r"\bmotivos?\b", re.IGNORECASE)  # not "avoir raison" (be right)
 
 
 _YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")  # "in 1773" counts nothing
@@ -366,7 +367,9 @@ ASKS_COUNT = re.compile(r"^\W*(?:how (?:many|much)|what (?:percentage|proportion
                         r"wie ?viele?|cuánt[oa]s?)\b", re.IGNORECASE)
 _COUNTED = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
                       r"fifty|hundreds?|thousands?|millions?|billions?|dozens?|half|twice|single|several|few|"
-                      r"most|none)\b", re.IGNORECASE)
+                      r"most|none|deux|trois|quatre|cinq|sept|huit|neuf|dix|cent|mille|plusieurs|zwei|drei|vier|"
+                      r"fünf|sechs|sieben|acht|neun|zehn|hundert|tausend|mehrere|dos|tres|cuatro|cinco|seis|siete|"
+                      r"ocho|nueve|diez|cien|mil|varios)\b", re.IGNORECASE)
 
 
 def gives_what_is_asked(question: str, answer: str) -> bool:

@@ -11,7 +11,7 @@ CITATION_MARK = re.compile(
       | \[\s*(?:pp?\.|pages?)\s*\d+(?:\s*[-–—,]\s*\d+)*\s*\]             # [p. 4] [pages 3, 4]
       | \[\d+(?:\s*[-–—,]\s*\d+)*\]                                     # [12] [1, 3] [2-4]
       | \[\^?\w+\](?!\()                                                 # [^1] footnote markers
-      | (?<=\d%)\d{1,2}\b                                               # 17.0%5 a footnote's number
+      | (?<=\d%)\d{1,2}\b(?![.,]\d)                                     # 17.0%5 a footnote's number
     )""",
     re.VERBOSE | re.IGNORECASE,
 )

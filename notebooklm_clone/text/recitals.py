@@ -11,16 +11,22 @@ RECITAL = re.compile(r"^(?:(?:ATTENDU|Attendu|CONSIDÉRANT|Considérant) QU[’'
                      r"[,\s]+)(?=\w)")  # "ATTENDU QU'aucune opposition ..." loses "QU'" too
 _RECITAL_END = re.compile(r"\s*(?:;|,)\s*(?:and|et|y)?\s*$")
 # "ATTENDU la demande ..." recites a noun, not a clause: without its formula it has no verb, so the formula stays
-_NOUN_RECITAL = re.compile(r"^(ATTENDU|CONSIDÉRANT|CONSIDERANDO)\s+(?!QU|qu)(?=\w)", re.IGNORECASE)
+_NOUN_RECITAL = re.compile(r"^(ATTENDU|CONSIDÉRANT|CONSIDERANDO)\s+(?!qu(?:e\b|['’]))(?=\w)", re.IGNORECASE)
 
 
 def readable(text: str) -> str:
     """A quoted sentence as a note reads it: a recital's opening formula and its closing ";" (or "; and") left out,
-    and the "et que" of its second clause read as "et"; a recited noun keeps its formula ("Attendu la demande ...")."""
+    and the "et que" of its second clause read as "et"; a recited noun keeps its formula ("Attendu la demande ...").
+    A formula in lower case is one only where the sentence closes like a recital ("Whereas the first model overfits,
+    the second generalizes." is a contrast)."""
     noun = _NOUN_RECITAL.match(text)
-    bare = text[:noun.end(1)].capitalize() + text[noun.end(1):] if noun else RECITAL.sub("", text)
-    if bare != text and not noun:
+    if noun:
+        return _RECITAL_END.sub(".", text[:noun.end(1)].capitalize() + text[noun.end(1):])
+    formula = RECITAL.match(text)
+    if formula and (formula.group().strip(" ,").isupper() or _RECITAL_END.search(text)):
+        bare = text[formula.end():]
         bare = bare[:1].upper() + bare[1:]
         if not re.search(r"\bque?\b", bare.split(" et qu")[0]):
             bare = re.sub(r"\bet qu(?:e\b|[’'](?=\w))\s*", "et ", bare, count=1)
-    return _RECITAL_END.sub(".", bare) if bare != text or text.rstrip().endswith(";") else bare
+        return _RECITAL_END.sub(".", bare)
+    return _RECITAL_END.sub(".", text) if text.rstrip().endswith(";") else text

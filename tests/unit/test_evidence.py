@@ -329,6 +329,9 @@ def test_a_quoted_recital_reads_without_its_formula_and_ends_with_a_stop():
         == "Le comité constate que le toit fuit et que le mur penche."
     assert quoted("ATTENDU la demande 2023-0379, visant la démolition partielle d’un bâtiment;") \
         == "Attendu la demande 2023-0379, visant la démolition partielle d’un bâtiment."
+    assert quoted("Whereas the first model overfits, the second one generalizes well.") \
+        == "Whereas the first model overfits, the second one generalizes well."  # a contrast, no recital
+    assert quoted("CONSIDÉRANT quelques difficultés;") == "Considérant quelques difficultés."
     assert quoted("Membres: M. Gaëtan Gagné;") == "Membres: M. Gaëtan Gagné."
     assert quoted("The tun forms; it survives.") == "The tun forms; it survives."
     assert quoted("Whereabouts of the tuns are unknown.") == "Whereabouts of the tuns are unknown."
@@ -359,6 +362,9 @@ def test_a_footnote_set_apart_is_no_sentence_to_take_notes_on():
                    (1, "4To illustrate why the dot products get large, assume unit variance. Then it grows.", "paragraph"),
                    (1, "§ 39.13 [Amended] The section is amended by adding a new directive.", "paragraph"))
     clean = [s.text for s in sentence_index(document) if s.clean]
+    markdown = doc((1, "*Tardigrades* are tiny animals that survive drying.", "paragraph"),
+                   (1, "40Ar/39Ar dating of the rocks gave an age of two million years.", "paragraph"))
+    assert all(s.clean for s in sentence_index(markdown))  # italics and an isotope are no footnote marks
     assert clean == ["Recurrent networks model sequences one step at a time.", "§ 39.13 [Amended] The section is "
                      "amended by adding a new directive."]
 

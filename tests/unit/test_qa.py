@@ -123,6 +123,9 @@ def test_a_definition_that_only_uses_its_own_term_is_circular(term, definition, 
     ("Our localization algorithm is based on the RPN framework of with a few modifications.", False),
     ("The drying rate and, in turn, the survival of the animals depend on the humidity.", True),
     ("We used a set of in-house tools and of off-the-shelf parts for the whole test.", True),
+    ("We train the whole network instead of in the first stage only, on all the data.", True),
+    ("The results of in vitro experiments agree with the model in every case.", True),
+    ("We are aware of, and have addressed, the limits of the method in this study.", True),
     ("McCARTHY, J. Towards a mathematical theory of computation.", False),  # a reference list's entry
     ("altitude and airspeed, and would be limited such that the pilot can keep control.", False),  # a tail
     ("AOA sensor system test ....................... 2 work-hours at $85 per hour.", False),  # dot leaders
@@ -302,6 +305,8 @@ def test_a_note_copied_from_a_sentence_a_page_break_cut_is_not_verified(tmp_path
     ("Figure 3: 96 convolutional kernels of size 11×11×3 learned by the first convolutional layer.", True),
     ("Training error (left) and test error (right) on CIFAR-10 with 20-layer and 56-layer networks.", False),
     ("Right: a residual network with 34 parameter layers (3.6 billion FLOPs).", False),
+    ("Table 3: Survival time (d) of tuns dried at 85 percent humidity.", True),  # a unit, no panel
+    ("Figure 2: Training with mini-batches of 2048 images takes one hour.", True),  # a count, no year
     ("Figure 1: The network reaches a 25% training error rate six times faster than with tanh neurons.", True),
 ])
 def test_a_caption_s_sentence_is_quoted_only_when_it_states_a_number(text, quotable):
@@ -363,3 +368,4 @@ def test_wrong_options_take_the_answer_s_form_a_number_its_unit_and_a_name_other
         assert all(w.endswith("%") for w in percent), percent
         names = [w for w in pool.shuffled("ImageNet", random.Random(seed)) if w != "ImageNet"][:3]
         assert set(names) <= {"CIFAR-10", "COCO", "VGG", "GPUs"}, names
+        assert not any(w[0].isdigit() for w in pool.shuffled("CIFAR-10", random.Random(seed))[:4])  # a name

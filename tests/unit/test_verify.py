@@ -181,3 +181,11 @@ def test_a_why_question_is_answered_only_by_a_reason_and_a_how_many_one_by_a_cou
     assert gives_what_is_asked("Pourquoi la portion arrière est-elle démolie ?", "Elle est démolie puisque son "
                                "niveau d’authenticité est peu élevé.")
     assert not gives_what_is_asked("Combien de logements le projet ajoute-t-il ?", "Le projet agrandit l’arrière.")
+
+
+def test_reasons_and_counts_in_other_languages_read_their_own_words():
+    from notebooklm_clone.stages.verify import gives_what_is_asked
+
+    assert gives_what_is_asked("Pourquoi la demande est-elle approuvée ?", "Parce qu’elle préserve la façade.")
+    assert gives_what_is_asked("Qui a raison selon le document ?", "Le comité.")  # "avoir raison": no reason asked
+    assert gives_what_is_asked("Combien de séances le conseil a-t-il tenues ?", "Le conseil a tenu trois séances.")
