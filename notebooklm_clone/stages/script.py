@@ -55,6 +55,7 @@ from .material import (
     topic_title,
 )
 from .phrases import Phrases
+from .person import third_person
 from .questions import asks_for, share_in
 from .script_figures import body_sections, is_fragment, is_impersonation, is_meta_talk
 from .turns import Said, clean_turns, speakable, validate_script, words_in
@@ -117,38 +118,6 @@ def make_speakers(settings: Settings) -> list[Speaker]:
 # Writing and checking exchanges
 
 
-_FIRST_PERSON = re.compile(r"(?<![Ll]et )\b(?:[Ww]e|[Oo]urs|[Oo]ur|[Oo]urselves|us)\b(?!')")
-_THIRD = {"we": ("the authors", "they"), "our": ("the authors'", "their"), "ours": ("the authors'", "theirs"),
-          "ourselves": ("the authors themselves", "themselves"), "us": ("the authors", "them")}
-
-
-def third_person(text: str, language: str) -> str:
-    """The authors' "we" as the hosts say it: "the authors" the first time in a sentence (a "they" alone would have
-    no one to refer to), "they" after that (English only; other languages are asked to in the prompt)."""
-    if language_code(language) != "en":
-        return text
-
-    def sentence(part: str) -> str:
-        seen = []
-
-        def swap(match: re.Match) -> str:
-            word = match.group(0)
-            first, later = _THIRD[word.lower()]
-            said = later if seen else first
-            seen.append(word)
-            return said[:1].upper() + said[1:] if word[:1].isupper() else said
-        return _FIRST_PERSON.sub(swap, part)
-    text = "".join(sentence(part) for part in re.split(r"((?<=[.!?])\s+)", text))
-    return _SINGULAR_VERB.sub(_plural_verb, text)  # "How does the authors ..."
-
-
-def _plural_verb(match: re.Match) -> str:
-    verb = _PLURAL_OF[match.group(1).lower()]
-    return (verb.capitalize() if match.group(1)[:1].isupper() else verb) + match.group(2)
-
-
-_SINGULAR_VERB = re.compile(r"\b(does|has|is|was)(\s+the authors\b)(?!['’])", re.IGNORECASE)
-_PLURAL_OF = {"does": "do", "has": "have", "is": "are", "was": "were"}
 _LEANS = re.compile(r"\b(?:these|those|such|the above|ces|diese|estos|estas)\s+\w+", re.IGNORECASE)
 # discourse markers that tie a sentence to the one before it in the source; said after a question they dangle
 _DANGLING = re.compile(r"^(?:however|after all|moreover|furthermore|in addition|additionally|thus|therefore|hence|"

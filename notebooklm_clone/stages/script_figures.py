@@ -55,6 +55,9 @@ _IMPERSONATION = re.compile("|".join([
      r"professor|engineer|postdoc|students?|(?:co-?)?authors?|investigators?)\b"),
     r"\bi (?:work|worked|study|studied|do research) at\b|\bi(?:'ve| have) been (?:studying|researching|working on)\b",
     r"\bin my (?:lab|laboratory|research|study|experiments?)\b",
+    (r"\bmy (?:own )?(?:work|paper|study|research|lab|laboratory|experiments?|findings|results|data|analysis|"
+     r"packages?|book|thesis)\b"),
+    rf"\bi (?:also\s+|then\s+|first\s+)?(?:{_RESEARCH_VERBS}|call|argue|show)\b",
     r"\bas one of the (?:co-?)?authors\b|\bas (?:a|an|the) co-?author\b|\bmy co-?authors?\b|\bwe (?:co-?)?wrote\b",
     (r"\bour (?:own )?(?:study|paper|lab|laboratory|experiments?|research|group|team|findings|results|data|analysis|"
      r"field ?work|survey|samples?|measurements|colleagues)\b"),

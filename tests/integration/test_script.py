@@ -16,7 +16,8 @@ from notebooklm_clone.stages.evidence import sentence_index
 from notebooklm_clone.stages.material import Item, choose, group_topics
 from notebooklm_clone.stages.verify import verify
 from notebooklm_clone.text.sentences import split_sentences
-from notebooklm_clone.stages.script import make_speakers, run_script, third_person
+from notebooklm_clone.stages.person import third_person
+from notebooklm_clone.stages.script import make_speakers, run_script
 from notebooklm_clone.stages.script_figures import script_figures
 from notebooklm_clone.stages.turns import (
     Said,
@@ -337,6 +338,13 @@ def test_topics_follow_the_sections_and_merge_small_neighbours_beyond_the_cap():
     ("The US army paid for it.", "The US army paid for it."),
     ("How does the authors' method work? Does the authors mean time?", "How does the authors' method work? Do the "
                                                                        "authors mean time?"),  # the verb agrees
+    # a single author (tidy_data: "an aspect of data cleaning that I call data tidying", "my work in the plyr package")
+    ("It is an aspect that I call data tidying. It underlies my work.", "It is an aspect that the author calls data "
+                                                                        "tidying. It underlies the author's work."),
+    ("I also argue that it helps. I have shown this.", "The author also argues that it helps. The author has shown "
+                                                       "this."),
+    ("In Table I the results are shown. Experiment I was a success.", "In Table I the results are shown. Experiment "
+                                                                      "I was a success."),  # numerals
 ])
 def test_the_hosts_speak_of_the_authors_in_the_third_person(text, spoken):
     assert third_person(text, "en") == spoken

@@ -173,6 +173,9 @@ def test_thanks_for_joining_is_only_impersonation_mid_show():
     ("As one of the authors, I can tell you it was hard.", False, True),
     ("In our study most animals recovered.", False, True),
     ("We propose a new way to dry them.", False, True),
+    ("It is an aspect of data cleaning that I call data tidying.", False, True),  # a single author's "I"
+    ("It underlies my work in the plyr and ggplot packages.", False, True),
+    ("The author calls it data tidying.", False, False),
     ("Our guests today know tardigrades well.", False, True),
     ("Thanks so much for inviting me.", False, True),
     ("I\u2019m a professor at Leipzig.", False, True),
