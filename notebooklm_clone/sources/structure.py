@@ -129,21 +129,33 @@ def build_document(parsed: Parsed, source: str, sha: str, path: Path) -> Documen
             title_segment = _title_by_size(segments)
         else:
             title_segment = _headings_from_fonts(segments)
+    metadata = parsed.metadata
+    authors = [a.strip() for a in re.split(r";|,|&|\band\b", metadata.get("author", "")) if a.strip()]
+    _no_masthead_or_byline(segments, _good_title(metadata.get("title", "")) or parsed.title_hint, authors)
     blocks = _blocks_with_sections(segments)
     if not any(b.text.strip() for b in blocks):
         why = "; ".join(parsed.warnings)
         raise BadInput(f"no extractable text in {source}" + (f" ({why})" if why else ""))
     _mark_references(blocks)
-    metadata = parsed.metadata
     title = _good_title(metadata.get("title", "")) or parsed.title_hint or (title_segment.text if title_segment else "")
     if not title:
         title = next((b.text for b in blocks if b.kind == "heading"), "") or portable_name(path.stem)
-    authors = [a.strip() for a in re.split(r";|,|&|\band\b", metadata.get("author", "")) if a.strip()]
     body = " ".join(b.text for b in blocks if b.kind != "references")
     return Document(source=source, sha256=sha, title=" ".join(title.split())[:300], authors=authors,
                     language=parsed.language or guess_language(body), page_count=parsed.page_count,
                     pages=parsed.pages, blocks=blocks, metadata=metadata, warnings=parsed.warnings,
                     annotations=[_located(a, blocks) for a in parsed.annotations])
+
+
+def _no_masthead_or_byline(segments: list[Segment], title: str, authors: list[str]) -> None:
+    """Large print above the title on the first page (a journal's masthead, "JSS") and an author's name set large
+    (tidy_data's "Hadley Wickham") title no section: the abstract would be filed under them."""
+    names = {_norm_title(a) for a in authors}
+    key = _norm_title(title) if title else None
+    at_title = next((k for k, s in enumerate(segments) if s.page == 1 and _norm_title(s.text) == key), -1)
+    for k, seg in enumerate(segments):
+        if seg.kind == "heading" and (k < at_title or _norm_title(seg.text) in names):
+            seg.kind = "paragraph"
 
 
 def _located(annotation: Annotation, blocks: list[Block]) -> Annotation:

@@ -12,7 +12,8 @@ import re
 
 from ..text.speakable import FORMULA
 from ..text.split import count_words
-from .grounding import ROADMAP, Source, legible
+from .grounding import Source
+from .legible import ROADMAP, legible
 from .script_figures import is_impersonation, is_meta_talk
 from .turns import shingles
 from .verify import QUANTITY, content_stems, gives_what_is_asked, names_in, numbers_with_units

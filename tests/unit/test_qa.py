@@ -136,6 +136,7 @@ def test_a_definition_that_only_uses_its_own_term_is_circular(term, definition, 
     ("Sections 3.1-3.4 are sorted according to our estimation of their importance, with the most important first.",
      False),
     ("The rest of this paper is organized as follows, from the data to the results.", False),
+    ("Keywords: data cleaning, data tidying, relational databases, R.", False),  # a label, said as an answer
     ("The results, detailed in Section 4, show a drop in error of 1.7%.", True),  # a fact that points on
     ("The standard way to model a neuron's output is with f(x) = tanh(x) or f(x) = (1 + e\u2212x)\u22121.", False),
     ("We used the Adam optimizer with a learning rate of 10\u22124 and a batch of 128.", False),  # 10^-4 flattened
