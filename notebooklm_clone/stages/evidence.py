@@ -32,6 +32,7 @@ HEADER_MIN_SHARE = 0.2  # of the pages that have body text
 LEAD_MAX_WORDS = 12  # an unclosed paragraph this short that the next completes is one sentence with it
 MIN_LETTER_SHARE = 0.5  # below both this share of letters among characters and this share of words among tokens:
 MIN_WORD_SHARE = 0.5  # debris (an equation or a row of numbers)
+DATA_ROW_NUMBERS = 4  # tokens with digits, half the tokens or more: a table's row
 MAX_WINDOW = 3  # a near-verbatim statement is matched against runs of up to this many sentences of one page
 MIN_RECALL = 0.6  # share of a statement's content words a run must hold to count as its source
 MIN_F1 = 0.45
@@ -113,6 +114,11 @@ def is_debris(text: str) -> bool:
     words = _WORD.findall(plain)
     if not any(len(w) >= 3 for w in words):
         return True
+    tokens = plain.split()
+    numbers = sum(any(c.isdigit() for c in t) for t in tokens)
+    if numbers >= DATA_ROW_NUMBERS and numbers >= 0.5 * len(tokens) and len(re.findall(r"\b[a-z]{3,}", plain)) < 4:
+        return True  # a table's row ("2000-09-02 1 91 2000 2Ge+her 3:15 The Hardest Part Of..."), not a sentence
+        # of numbers ("We compare n = {3, 5, 7, 9}, leading to 20, 32, 44, and 56-layer networks.")
     chars = [c for c in plain if not c.isspace()]
     letters = sum(c.isalpha() for c in chars)
     return letters < MIN_LETTER_SHARE * len(chars) and len(words) < MIN_WORD_SHARE * len(plain.split())

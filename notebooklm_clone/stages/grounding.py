@@ -251,8 +251,9 @@ def offered(sentence: SourceSentence | None) -> bool:
 
 
 _CLOSED = re.compile(r"[.!?;\u2026][\"')\]\u201d\u2019\u00bb]*\s*$")
-# "capabilities, and create ...": the rest of one a break cut; "A −tB = rAB c −v and ...", "4“Time” here denotes ..."
-_OPENS_MIDWAY = re.compile(r"\W*[a-z]{2,}[\s,;:.]|\d{1,2}[“\"‘']|\S{1,3}\s+[−=′∂]")
+# "capabilities, and create ...": the rest of one a break cut; "A −tB = rAB c −v and ...", "4“Time” here denotes ...";
+# a list's item that goes on from its lead-in ("2. treatment, with two possible values (a and b).")
+_OPENS_MIDWAY = re.compile(r"\W*[a-z]{2,}[\s,;:.]|\d{1,2}[“\"‘']|\S{1,3}\s+[−=′∂]|(?:\d{1,2}|[a-z])[.)]\s+[a-z]")
 
 
 # "A language undefined; (2) a comprehensive evaluation ...": a list's later item, its first one cut off before

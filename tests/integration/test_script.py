@@ -149,6 +149,8 @@ SPEAKERS = [Speaker(id="host", name="Alex"), Speaker(id="expert", name="Sam")]
     ("We train on these extracted patches4. ResNet50 and mp3 stay.", "We train on these extracted patches. ResNet50 "
      "and mp3 stay."),
     ("It is 3.5% (p < 0.05) here (i.e., the input).", "It is 3.5% (p < 0.05) here (i.e., the input)."),
+    ("2. Each observation forms a row.", "Each observation forms a row."),  # a list's number is not read
+    ("\u2022 Filter: subsetting observations.", "Filter: subsetting observations."),
 ])
 def test_speakable_turn_text_removes_what_tts_would_read_aloud(raw, clean):
     assert speakable_turn_text(raw, SPEAKERS) == clean

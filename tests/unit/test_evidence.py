@@ -184,6 +184,9 @@ def test_running_headers_the_reader_kept_are_flagged():
     ("[3, 4].", True),
     ("(2)", True),
     ("The sample held \ufffd grams.", True),
+    ("2000-09-02 1 91 2000 2Ge+her 3:15 The Hardest Part Of ...", True),  # a table's row (tidy_data's episode said it)
+    ("plain ResNet 18 layers 27.94 27.88 34 layers 28.54", True),
+    ("We compare n = {3, 5, 7, 9}, leading to 20, 32, 44, and 56-layer networks.", False),  # a sentence of numbers
 ])
 def test_debris_by_its_own_text(text, debris):
     assert is_debris(text) is debris

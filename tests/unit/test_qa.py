@@ -149,6 +149,8 @@ def test_a_definition_that_only_uses_its_own_term_is_circular(term, definition, 
     ("4“Time” here denotes “time of the stationary system” and the position of the hands.", False),  # a footnote
     ("A language undefined; (2) a comprehensive evaluation of the possible benefits to be gained.", False),  # item 1 cut
     ("It needs (1) a rigorous definition; (2) a comprehensive evaluation of the possible benefits.", True),
+    ("2. treatment, with two possible values (a and b) in every trial.", False),  # a list item going on from its lead
+    ("2. Each observation forms a row of the table.", True),
 ])
 def test_a_quote_must_close_like_a_sentence(text, quotable):
     from notebooklm_clone.models import SourceSentence
