@@ -58,7 +58,7 @@ from .phrases import Phrases
 from .person import third_person
 from .questions import asks_for, share_in
 from .script_figures import body_sections, is_fragment, is_impersonation, is_meta_talk
-from .turns import Said, clean_turns, speakable, validate_script, words_in
+from .turns import URL, Said, clean_turns, speakable, validate_script, words_in
 
 # (id, name, role) for 1-4 speakers; the first is always the host who opens and closes the show
 CAST = [
@@ -129,9 +129,11 @@ _DANGLING = re.compile(r"^(?:however|after all|moreover|furthermore|in addition|
 
 def spoken_answer(item: Item, language: str, said: Said) -> str:
     """The note as the expert says it: speakable, the authors in the third person, without sentences already said,
-    meta-talk or a claim to the work (all recorded in `said`)."""
+    meta-talk, a claim to the work (all recorded in `said`) or a web address ("Go to https://..." is no sentence
+    once the address is left unsaid)."""
     kept = []
-    for sentence in split_sentences(third_person(speakable(item.text), language)):
+    text = " ".join(s for s in split_sentences(item.text) if not URL.search(s))
+    for sentence in split_sentences(third_person(speakable(text), language)):
         if re.search(r"\w", sentence) and not is_meta_talk(sentence) and not is_impersonation(sentence):
             novel = said.novel(sentence)  # its part not said yet ("... in sample B. Most animals ..." after the first)
             if novel:
@@ -294,6 +296,7 @@ def opening_line(notes: NotesResult, language: str, avoid: set[str] = frozenset(
     one resting on a sentence in `avoid` (a notebook's links between sources say it) opens nothing either."""
     abstract = notes.summary.abstract if notes.summary else []
     usable = [s for s in abstract if speakable(s.text) and not is_meta_talk(s.text) and not is_fragment(s.text)
+              and not URL.search(s.text)
               and MIN_OPENING_WORDS <= count_words(s.text) <= 60 and not {e.sentence_id for e in s.evidence} & avoid]
     usable.sort(key=lambda s: bool(ANAPHOR.match(s.text) or _LEANS.search(s.text)))
     if not usable:

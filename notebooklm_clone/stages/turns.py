@@ -22,7 +22,7 @@ _BRACKETED = re.compile(r"\[[^\]]*\]|\*[^*\n]{1,40}\*(?=\s|$)|\((?:laughs?|chuck
 _EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]")
 # markdown marks; not "~5", "p > 0.05" or "x_i", which speech normalisation reads out
 _MARKUP = re.compile(r"[*#`|\u2022\u25aa\u25cf\u25e6\u2023\u2043]+|(?<!\w)_+|_+(?!\w)|~(?!\s?\d)|(?:^|(?<=\n))\s*>+|>(?!\s?=?\s?[\d.])")
-_URL = re.compile(r"https?://\S+")
+URL = re.compile(r"https?://\S+|\bwww\.\S+")
 _ENUMERATOR = re.compile(r"^\s*(?:\d{1,2}|[a-h]|[ivx]{1,4})[.)]\s+(?=[A-Z])")  # "2. Each variable ...": a list's number
 # what a stripped citation leaves ("(e.g., [11])" -> "(e.g.,)"), and a footnote mark glued to a percentage ("17.0%5")
 _EMPTIED = re.compile(r"\s*\((?:\s*(?:e\.g\.|i\.e\.|cf\.|see|and|or))?[\s,;.]*\)")
@@ -39,7 +39,7 @@ def speakable_turn_text(text: str, speakers: list[Speaker]) -> str:
     text = _AUTHOR_YEAR.sub("", text)
     text = _BRACKETED.sub(" ", text)
     text = _EMOJI.sub("", text)
-    text = _URL.sub("", text)
+    text = URL.sub("", text)
     text = _EMPTIED.sub("", _GLUED_WORD_MARK.sub(r"\1", _GLUED_FOOTNOTE.sub("", text)))
     text = _ENUMERATOR.sub("", _MARKUP.sub("", text))
     labels = {s.id.lower() for s in speakers} | {s.name.lower() for s in speakers} | {"host", "narrator", "speaker"}

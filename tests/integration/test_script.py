@@ -441,3 +441,14 @@ def test_the_opening_says_what_a_resolution_decides_not_a_recital():
     pointing = NotesResult(document="0" * 64, title="Memo", summary=Summary(abstract=[
         Cited(text="Il est protégé par le règlement 1274 depuis 2010.", pages=[1]), Cited(text=recital, pages=[1])]))
     assert opening_line(pointing, "fr")[0] == recital
+
+
+def test_a_sentence_with_a_web_address_is_not_said():
+    """The Federal Register's episode opened on "Federal eRulemaking Portal: Go to": its address left unsaid."""
+    from notebooklm_clone.stages.material import Item
+    from notebooklm_clone.stages.script import spoken_answer
+    from notebooklm_clone.stages.turns import Said
+
+    item = Item("Federal eRulemaking Portal: Go to https://www.regulations.gov. Follow the instructions for submitting "
+                "comments.", [], "key_point")
+    assert spoken_answer(item, "en", Said()) == "Follow the instructions for submitting comments."
