@@ -46,7 +46,9 @@ CAPTION = re.compile(r"^(figure|fig\.|table|chart)\s*\d+[.:]", re.I)  # a captio
 # Starts only where a run of letters starts: a match tried from inside a long run would rescan it (quadratic)
 _HYPHENATED = re.compile(r"(?<![^\W\d_])[^\W\d_]+(?:-[^\W\d_]+)+")
 LONGEST_WORD = 100  # characters; the start of a longer "word" (a run without spaces) is not looked at
-_KEEP_HYPHEN_PREFIXES = {"self", "well", "non", "ex", "all", "half", "cross", "co", "anti", "pre", "post", "semi"}
+# prefixes that keep their hyphen at a line break ("non-/linear"); not "ex" or "pre", which break words more often
+# than they make compounds ("ex-/hibits", "pre-/vious"): a compound of theirs the document writes elsewhere stays
+_KEEP_HYPHEN_PREFIXES = {"self", "well", "non", "all", "half", "cross", "co", "anti", "post", "semi"}
 
 
 def fix_characters(text: str) -> str:

@@ -51,7 +51,7 @@ PREPOSITIONS = {
     "it": set("di del della dei in con per su senza dopo".split()),
     "pt": set("de do da dos das em com por para sobre sem".split()),
 }
-_COUNTS = set("hundred hundreds thousand thousands million millions billion billions dozen dozens".split())
+_COUNTS = set("tens hundred hundreds thousand thousands million millions billion billions dozen dozens".split())
 _IDIOMS = {("by", "means"), ("in", "terms"), ("in", "order"), ("in", "turn"), ("in", "fact"), ("in", "part"),
            ("at", "least"), ("at", "most"), ("on", "average"), ("in", "general"), ("for", "example"), ("for", "instance"), ("in", "particular"), ("by", "far"), ("so", "far"), ("of", "course"),
            ("in", "addition"), ("in", "contrast"), ("in", "practice"), ("in", "principle"), ("en", "effet")}
@@ -66,7 +66,8 @@ NAME_RUN_SHARE = 0.8
 _NEVER_SUBJECTS = set("""contrary final former latter same whole following above below rest first second third last
     next other unlike despite like besides instead rather thus hence therefore moreover furthermore finally overall
     indeed notably similarly likewise nevertheless nonetheless meanwhile otherwise also still yet then here there
-    recently later earlier given according whereas attendu considérant considerando""".split())
+    recently later earlier given according whereas attendu considérant considerando
+    current recent previous prior existing various several many different similar typical common modern""".split())
 # the document's own parts, alone ("As discussed in the introduction, ...": the answer is not about the introduction)
 _DOCUMENT_PARTS = set("introduction conclusion conclusions abstract appendix section sections chapter figure table "
                       "paper".split())

@@ -164,12 +164,14 @@ def test_a_compound_of_two_words_the_document_uses_keeps_its_hyphen_at_a_line_br
     import pymupdf
 
     lines = ["The best model is not the current one, and the best error rate of the current", "model is the current-",
-             "best error rate we know. We collected the infor-", "mation from every station."]
+             "best error rate we know. We collected the infor-", "mation from every station. The network ex-",
+             "hibits overfitting, and the non-", "linear model too."]
     pdf = pymupdf.open()
     pdf.new_page().insert_text((72, 100), "\n".join(lines), fontname="tiro", fontsize=11)
     pdf.save(tmp_path / "compound.pdf")
     text = " ".join(texts(extract_document(tmp_path / "compound.pdf")))
     assert "the current-best error rate" in text and "the information from" in text, text
+    assert "network exhibits overfitting" in text and "the non-linear model" in text, text  # "ex-" breaks a word
 
 
 def test_readers_registry_names_every_suffix_and_the_bytes_decide_first(tmp_path):

@@ -164,3 +164,12 @@ def test_a_part_of_the_document_or_a_recital_formula_is_no_subject():
     french = Focus("Attendu la pertinence du projet. Attendu la demande de démolition. Le projet est pertinent.",
                    "Procès-verbal", "fr")
     assert "ttendu" not in french.term("Attendu la pertinence du projet de remplacement proposé.")
+
+
+def test_an_adjective_opening_the_answer_or_a_count_word_is_no_subject():
+    """alexnet's episode asked "What about the current?" and "What do we learn about tens?"."""
+    text = ("Current approaches use machine learning. The current model is large. Datasets held tens of thousands of "
+            "images. Tens of models were trained. The images were labeled by hand.")
+    focus = Focus(text, "ImageNet Classification", "en")
+    assert "urrent" not in focus.term("Current approaches to object recognition make essential use of learning.")
+    assert "tens" not in focus.term("Datasets were small, on the order of tens of thousands of images.").lower()
