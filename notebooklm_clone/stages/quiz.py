@@ -66,7 +66,7 @@ def _technical(name: str) -> bool:
     """A name worth quizzing on: an acronym of two to five capitals ("DNA", "CAHS"), CamelCase ("ResNet") or letters
     with digits ("CIFAR-10"), not a capitalised word that may only open a clause nor a word set in capitals."""
     letters = [c for c in name if c.isalpha()]
-    if len(name) <= 2 or len(letters) < 2:
+    if len(name) <= 2 or len(letters) < 2 or re.search(r"\w\.\w+/", name):  # not "image-net.org/challenges/..."
         return False
     if any(c.isdigit() for c in name):
         return any(c.isupper() for c in name)  # "CIFAR-10", not "plain-110"
@@ -153,8 +153,9 @@ class DistractorPool:
             same = [n for n in self.numbers if _unit(n) == unit and _year(n) == year]
             digits = re.search(r"\d[\d,]*(?:\.\d+)?", answer)
             suffix = answer[digits.end():].rstrip() if unit and digits else ""
+            scale = suffix.strip().lower() in ("thousand", "million", "billion")  # not "4096 million"
             alike = [n + suffix for n in self.numbers if n not in same and not _unit(n) and _year(n) == year
-                     and _whole(n) == whole]
+                     and _whole(n) == whole and not (scale and float(_digits(n).replace(",", "")) >= 1000)]
             tiers = [[n for n in same if _whole(n) == whole], alike, same,
                      [n for n in self.numbers if n not in same and _year(n) == year]]
             plural = suffix.endswith("s")  # no "1 layers"
@@ -277,12 +278,16 @@ def _draft(item: _QuizItemOut, points: list[Cited], pool: DistractorPool, rng: r
 
 
 def _spread(points: list[Cited], n: int) -> list[Cited]:
-    """The points in an order that crosses the whole document: `n` evenly spaced ones first, then the rest (blanks
-    taken in reading order all came from a paper's first two pages)."""
+    """The points in an order that crosses the whole document: `n` evenly spaced ones first, then the rest in an
+    order each part of which is spread too (bit-reversed positions: the middle, the quarters, ...). Blanks taken in
+    reading order all came from a paper's first two pages; the rest in reading order, once the evenly spaced points
+    had nothing to blank, made six of alexnet's eight questions its abstract read in order."""
     if n <= 0 or len(points) <= n:
         return points
     first = {int(k * len(points) / n) for k in range(n)}
-    return [points[k] for k in sorted(first)] + [p for k, p in enumerate(points) if k not in first]
+    bits = max(1, (len(points) - 1).bit_length())
+    rest = sorted((k for k in range(len(points)) if k not in first), key=lambda k: int(f"{k:0{bits}b}"[::-1], 2))
+    return [points[k] for k in sorted(first)] + [points[k] for k in rest]
 
 
 def _blank(point: Cited, pool: DistractorPool, rng: random.Random, used: set[str], strict: bool = False):
@@ -304,7 +309,7 @@ def _blank(point: Cited, pool: DistractorPool, rng: random.Random, used: set[str
         # a blank first word asks for grammar; a word of the title gives itself away
         targets = [t for t in targets if not sentence.startswith(t) and comparable_text(t) not in title]
         for answer in targets:
-            if sentence.count(answer) != 1:
+            if sentence.count(answer) != 1 or f"({answer})" in sentence:  # "Convolutional neural networks (CNNs)"
                 continue
             spare = [c for c in pool.shuffled(answer, rng) if comparable_text(c) not in comparable_text(sentence)]
             wrong = list(dict.fromkeys(c for c in spare if comparable_text(c) != comparable_text(answer)))[:3]

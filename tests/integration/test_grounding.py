@@ -408,3 +408,18 @@ def test_a_check_yourself_question_asks_one_thing_with_what_its_sentences_answer
     counts = {"key_points": GroundingCounts(), "glossary": GroundingCounts(), "questions": GroundingCounts()}
     notes = _finish(draft, source, [], counts)
     assert [q.text for q in notes.questions] == ["How many animals were dried at 85 percent humidity?"]
+
+
+def test_quiz_blanks_keep_crossing_the_document_and_never_blank_an_abbreviation_defined_in_place(tmp_path):
+    """alexnet's quiz was its abstract read in order (the evenly spaced points had nothing to blank, the rest came in
+    reading order), and one blank was "Convolutional neural networks (_____)"."""
+    from notebooklm_clone.stages.quiz import _spread
+
+    order = _spread(list(range(20)), 3)
+    assert order[:3] == [0, 6, 13] and sorted(order) == list(range(20))
+    assert max(order[3:7]) - min(order[3:7]) >= 10  # the next ones spread too, not 1, 2, 3, 4
+    text = ("Convolutional neural networks (CNNs) constitute one such class of models. " + METHODS)
+    source = Source(extract_document(one_page(tmp_path / "cnn.pdf", text)))
+    points = [Cited(text=s.text, pages=[s.page], evidence=source.evidence([s.id])) for s in source.index if offered(s)]
+    quiz = build_quiz([], points, source, [Term(term="CNNs", definition="x", pages=[1])], [], GroundingCounts(), 8)
+    assert not any(q.correct == "CNNs" for q in quiz)

@@ -372,3 +372,9 @@ def test_wrong_options_take_the_answer_s_form_a_number_its_unit_and_a_name_other
         names = [w for w in pool.shuffled("ImageNet", random.Random(seed)) if w != "ImageNet"][:3]
         assert set(names) <= {"CIFAR-10", "COCO", "VGG", "GPUs"}, names
         assert not any(w[0].isdigit() for w in pool.shuffled("CIFAR-10", random.Random(seed))[:4])  # a name
+    # a count of millions takes no "4096 million"; an address is no name
+    assert not any(float(w.split()[0]) >= 1000 for w in pool.shuffled("15 million", random.Random(0))[:3]
+                   if w.endswith(" million"))
+    assert "image-net.org/challenges/LSVRC/2015" not in DistractorPool(Source(Document(
+        source="x", sha256="0" * 64, title="t", page_count=1, blocks=[Block(page=1, text="See image-net.org/challenges/"
+                                                                         "LSVRC/2015 and CIFAR-10 here.")])), []).names
