@@ -152,12 +152,13 @@ def build_document(parsed: Parsed, source: str, sha: str, path: Path) -> Documen
 
 def _no_masthead_or_byline(segments: list[Segment], title: str, authors: list[str]) -> None:
     """Large print above the title on the first page (a journal's masthead, "JSS") and an author's name set large
-    (tidy_data's "Hadley Wickham") title no section: the abstract would be filed under them."""
+    (tidy_data's "Hadley Wickham", "By A. EINSTEIN") title no section: the abstract would be filed under them."""
     names = {_norm_title(a) for a in authors}
     key = _norm_title(title) if title else None
     at_title = next((k for k, s in enumerate(segments) if s.page == 1 and _norm_title(s.text) == key), -1)
     for k, seg in enumerate(segments):
-        if seg.kind == "heading" and (k < at_title or _norm_title(seg.text) in names):
+        byline = re.match(r"(?i:by)\s+[A-Z]", seg.text) and len(seg.text.split()) <= 6  # "By A. EINSTEIN"
+        if seg.kind == "heading" and (k < at_title or _norm_title(seg.text) in names or byline):
             seg.kind = "paragraph"
 
 
@@ -249,6 +250,12 @@ def _body_size(segments: list[Segment]) -> float:
 
 
 _NUMBER_CELL = re.compile(r"[-+]?\d+(?:[.,]\d+)*%?")
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|janvier|février|mars|avril|mai|juin|juillet|août|septembre|"
+          r"octobre|novembre|décembre)\.?")
+# a date alone ("January 3, 2024", "20 juin 2023", "2024-01-03"): when a text was written, no part of it
+_DATELINE = re.compile(rf"^\W*(?:\w+day,?\s+)?(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}\.?\s+{_MONTH}"
+                       rf"\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})\W*$", re.IGNORECASE)
 # a magazine's jump line ("A. R. HOARE--cont'd from page 580", "Continued on page 12"): no heading, but the article
 # it carries on resumes there
 _JUMP_LINE = re.compile(r"\bcont(?:inued|['’]?d)\.?\s+(?:from|on)\s+(?:p\.|page)\s*\d+", re.IGNORECASE)
@@ -256,12 +263,13 @@ _JUMP_LINE = re.compile(r"\bcont(?:inued|['’]?d)\.?\s+(?:from|on)\s+(?:p\.|pag
 
 def _is_heading_like(seg: Segment) -> bool:
     """Short, has letters, does not end like a sentence, is not a formula, a caption, a jump line, a table's row
-    ("row a b c A 1 4 7 B 2 5 8") or a list item."""
+    ("row a b c A 1 4 7 B 2 5 8"), a date alone or a list item."""
     text = seg.text
     return (len(text) <= 160 and len(text.split()) <= 18 and not text.endswith((".", ",", ";", ":"))
             and any(ch.isalpha() for ch in text) and not FORMULA.search(text)  # a displayed rule, set large
             and not CAPTION.match(text) and not _JUMP_LINE.search(text)
             and sum(bool(_NUMBER_CELL.fullmatch(w)) for w in text.split()[1:]) < 3  # a table's row, set in bold
+            and not _DATELINE.match(text)
             and (not BULLET.match(text) or bool(_NUMBERING.match(text))))
 
 

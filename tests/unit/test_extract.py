@@ -86,7 +86,7 @@ def test_a_title_wrapped_over_two_blocks_holds_no_section(tmp_path):
     assert next(b for b in doc.blocks if b.text == pdfs.METHODS).section == ["2 Methods"]
 
 
-def test_a_masthead_above_the_title_and_an_author_set_large_are_no_sections(tmp_path):
+def test_a_masthead_above_the_title_an_author_or_a_date_set_large_are_no_sections(tmp_path):
     """tidy_data filed its abstract under "JSS" (the journal's masthead) and "Hadley Wickham"; alexnet's authors'
     names, set large, were three sections of their own."""
     writer = pdfs.Writer()
@@ -94,13 +94,14 @@ def test_a_masthead_above_the_title_and_an_author_set_large_are_no_sections(tmp_
     writer.text("JSS", "sans-bold", 20)
     writer.text("A Test Paper on Water Bears", "sans-bold", 18, space_after=12)
     writer.text("Ada Lovelace", "sans-bold", 13)
+    writer.text("January 3, 2024", "sans-bold", 13)  # a dateline
     writer.text(pdfs.INTRO)
     writer.heading("1 Methods", 1)
     writer.text(pdfs.METHODS)
     doc = extract_document(writer.save(tmp_path / "byline.pdf", toc=False, metadata={
         "title": "A Test Paper on Water Bears", "author": "Ada Lovelace"}))
     assert [b.text for b in doc.blocks if b.kind == "heading"][-1:] == ["1 Methods"]
-    assert not any(b.kind == "heading" and b.text in ("JSS", "Ada Lovelace") for b in doc.blocks)
+    assert not any(b.kind == "heading" and b.text in ("JSS", "Ada Lovelace", "January 3, 2024") for b in doc.blocks)
     assert next(b for b in doc.blocks if b.text == pdfs.INTRO).section in ([], ["A Test Paper on Water Bears"])
 
 
