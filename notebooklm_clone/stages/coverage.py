@@ -8,7 +8,6 @@ from ..models import Chunk, ChunkNotes, Cited, GroundingCounts, SourceSentence
 from .definitions import defined_terms
 from .evidence import sentences_in
 from .grounding import (
-    AFFILIATION,
     Source,
     central_sentence,
     count,
@@ -28,16 +27,13 @@ def every_section_noted(notes: list[ChunkNotes], chunks: list[Chunk], source: So
                         counts: GroundingCounts) -> list[ChunkNotes]:
     """A section or subsection of the body no key point rests on gets its most central sentence, quoted: a student's
     notes skip no part of the document, even when one chunk spans several sections and the model noted the first
-    (alexnet's "3.4 Overlapping Pooling" shared a chunk with 3.3 and had no point). Not from an affiliation ("Hammer
-    is a ... Fellow at the Institute ...") under an author line taken for a heading."""
+    (alexnet's "3.4 Overlapping Pooling" shared a chunk with 3.3 and had no point)."""
     noted = {tuple(source.by_id[e.sentence_id].section) for n in notes for p in n.key_points + n.facts
              for e in p.evidence if e.sentence_id in source.by_id}
     owners = _owners(chunks, source)
     by_section: dict[tuple[str, ...], list[SourceSentence]] = {}
     for sentence in source.offered([source.by_id[i] for i in owners]):
-        byline = bool(sentence.section) and bool(AFFILIATION.search(sentence.section[-1]))
-        if not (byline and AFFILIATION.search(sentence.text)):  # an author line taken for a heading: no part to note
-            by_section.setdefault(tuple(sentence.section), []).append(sentence)
+        by_section.setdefault(tuple(sentence.section), []).append(sentence)
     for section, sentences in by_section.items():
         if section in noted or sum(len(s.text.split()) for s in sentences) < MIN_SECTION_WORDS:
             continue

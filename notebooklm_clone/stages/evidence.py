@@ -24,6 +24,7 @@ from collections import defaultdict
 from ..models import Chunk, Document, Evidence, SourceSentence
 from ..text.citations import strip_citation_marks
 from ..text.sentences import split_sentences
+from .legible import AFFILIATION
 from .verify import content_stems
 
 HEADER_MAX_WORDS = 12  # a running header or footer is a short line
@@ -62,6 +63,7 @@ def sentence_index(document: Document) -> list[SourceSentence]:
     previous = None
     for block, base in _body_blocks_with_offsets(document):
         aside = (_header_key(block.text) in headers and block.kind != "heading") or bool(_FOOTNOTE_BLOCK.match(block.text))
+        byline = bool(block.section) and bool(AFFILIATION.search(block.section[-1]))  # an author line as a heading
         cursor = 0
         for k, sentence in enumerate(split_sentences(block.text)):
             span = _locate(block.text, sentence, cursor)
@@ -79,7 +81,8 @@ def sentence_index(document: Document) -> list[SourceSentence]:
             out.append(SourceSentence(
                 id=f"s{len(out) + 1}", page=block.page, start=base + start, end=base + end, text=text,
                 section=list(block.section), block_kind=block.kind,
-                clean=not aside and not rest_of_debris and not is_debris(text),
+                clean=not aside and not rest_of_debris and not is_debris(text)
+                and not (byline and AFFILIATION.search(text)),  # "Hammer is a ... Fellow at the Institute ..."
             ))  # fmt: skip
         previous = block
     return out

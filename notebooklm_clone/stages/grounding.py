@@ -22,7 +22,7 @@ from ..sources.structure import CAPTION
 from ..text.citations import strip_citation_marks
 from ..text.recitals import RECITAL, readable
 from .evidence import evidence_for, find_evidence, is_debris, plain_text, sentence_index
-from .legible import ROADMAP, legible
+from .legible import AFFILIATION, ROADMAP, legible
 from .verify import DUPLICATE_SIMILARITY, Verdict, comparable_text, content_stems, duplicates, verify
 
 QUOTE_MAX_WORDS = 60  # a quote longer than this is not a study note; the item is dropped instead
@@ -33,8 +33,6 @@ MAX_EVIDENCE = 3  # sentences one item may rest on
 # textbook adjective, a guessed cause, "protected by" for "governing"), and the quote is always there to fall back on.
 KEEP_OVERLAP = 0.9
 MIN_CONTENT_WORDS = 3  # "Pope, 2003" or "See Figure 2." is no study note
-AFFILIATION = re.compile(r"\b(?:professor|lecturer|ph\.?\s?d|fellow|university|universit[éy]|institute|department|college|"
-                          r"laborator(?:y|ies)|school of|faculty|author|correspond\w*|e-?mail)\b", re.IGNORECASE)
 # (not a resolution's formula in capitals: "IL EST RÉSOLU ..." points back to nothing)
 ANAPHOR = re.compile(r"\W*(?!(?-i:IL [A-ZÀ-Ý]{2,}))(?:it|its|they|them|their|this|these|that|those|he|she|his|her|"
                      r"such|the latter|the former|both|there|here|il|elle|ils|elles|cela|ceci|er|sie|es|dies|"

@@ -9,6 +9,10 @@ import re
 
 from .verify import stopwords
 
+# who wrote it and where they work: front matter, no note
+AFFILIATION = re.compile(r"\b(?:professor|lecturer|ph\.?\s?d|fellow|university|universit[éy]|institute|department|college|"
+                         r"laborator(?:y|ies)|school of|faculty|author|correspond\w*|e-?mail)\b", re.IGNORECASE)
+
 # "~5" is "about 5"; "A10~ Vx" or "t~ (f(j)" is a misread symbol
 _OCR_TILDE = re.compile(r"~(?!\s?\d+(?:[.,]\d+)?\b)")
 _BRACKETS = ("()", "[]", "{}")

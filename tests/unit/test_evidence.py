@@ -379,3 +379,16 @@ def test_the_rest_of_a_debris_sentence_cut_off_mid_way_is_debris_too():
                    (1, "Di is the average over the ith batch Di of the derivative of the objective.", "paragraph"),
                    (1, "We initialized the weights in each layer from a zero-mean Gaussian distribution.", "paragraph"))
     assert [s.clean for s in sentence_index(document)] == [False, False, True]
+
+
+def test_an_affiliation_under_an_author_line_taken_for_a_heading_is_no_sentence_to_note():
+    """gamification's episode opened on "Hammer is a Mellon ... Fellow at the Institute ...", filed under its author
+    line; elsewhere a university is content ("The University of Toronto dataset ...")."""
+    from notebooklm_clone.models import Block, Document
+
+    byline = ["Joey J. Lee, Teachers College Columbia University"]
+    document = Document(source="x", sha256="0" * 64, title="Gamification", page_count=1, blocks=[
+        Block(page=1, text="Hammer is a Mellon Graduate Research Fellow at the Institute for Social Research.",
+              section=byline),
+        Block(page=1, text="The students of the university played the game for a whole term.", section=["Method"])])
+    assert [s.clean for s in sentence_index(document)] == [False, True]
