@@ -34,6 +34,7 @@ _CHAR_FIXES = str.maketrans({
     "\u2002": " ", "\u2003": " ", "\u2004": " ", "\u2005": " ", "\u2006": " ", "\u2008": " ", "\u2009": " ",
     "\u200a": " ", "\u2010": "-", "\u2011": "-", "\u2028": " ", "\u2029": " ", "\r": "",
     "\uf0b7": "•", "\uf0a7": "•", "\uf076": "•", "\uf0d8": "•", "\uf0fc": "•",  # a Symbol font's bullets
+    "\x88": "•", "\x95": "•",  # bullets a font maps to control characters (tidy_data's list of messy datasets)
 })
 _SPACES = re.compile(r" {2,}")
 # Scripts written without spaces (Thai, kana, Han, CJK punctuation and full-width forms): no space joins two of them

@@ -187,6 +187,7 @@ def test_ligatures_soft_hyphens_and_odd_spaces_are_normalised(tmp_path):
     assert fix_characters("co\u00adoperate\u00a0now\u2009and\u200b then") == "cooperate now and then"
     assert fix_characters("10\u2076 cells") == "10\u2076 cells"  # not NFKC: exponents stay exponents
     assert fix_characters("\uf0b7 Filter: subsetting observations") == "• Filter: subsetting observations"  # Symbol
+    assert fix_characters("\x88 Column headers are values.") == "• Column headers are values."  # a control char
     source = tmp_path / "notes.txt"
     source.write_text("The \ufb01rst \ufb02ight\u00a0was a suc\u00adcess.\n", encoding="utf-8")
     assert texts(extract_document(source)) == ["The first flight was a success."]
