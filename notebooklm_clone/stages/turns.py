@@ -24,9 +24,9 @@ _EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]")
 _MARKUP = re.compile(r"[*#`|\u2022\u25aa\u25cf\u25e6\u2023\u2043]+|(?<!\w)_+|_+(?!\w)|~(?!\s?\d)|(?:^|(?<=\n))\s*>+|>(?!\s?=?\s?[\d.])")
 URL = re.compile(r"https?://\S+|\bwww\.\S+")
 _ENUMERATOR = re.compile(r"^\s*(?:\d{1,2}|[a-h]|[ivx]{1,4})[.)]\s+(?=[A-Z])")  # "2. Each variable ...": a list's number
-# what a stripped citation leaves ("(e.g., [11])" -> "(e.g.,)"), and a footnote mark glued to a percentage ("17.0%5")
+# what a stripped citation leaves ("(e.g., [11])" -> "(e.g.,)"); a footnote mark glued to a percentage ("17.0%5") is
+# one of the marks strip_citation_marks takes out
 _EMPTIED = re.compile(r"\s*\((?:\s*(?:e\.g\.|i\.e\.|cf\.|see|and|or))?[\s,;.]*\)")
-_GLUED_FOOTNOTE = re.compile(r"(?<=%)\d{1,2}(?=[\s.,;:)]|$)")
 _GLUED_WORD_MARK = re.compile(r"\b([a-z]{4,})\d(?=[\s.,;:)]|$)")  # "patches4", "normalization3": a footnote mark
 # "(MacMillan, 2011)", "(Smith et al., 2020; Lee, 2019)": a listener needs the claim, not the reference list
 _AUTHOR_YEAR = re.compile(r"\s*\((?:(?:see|e\.g\.,?|cf\.)\s+)?(?:[A-Z][^()\d]{0,60}?,?\s+(?:1[89]|20)\d{2}[a-z]?"
@@ -40,7 +40,7 @@ def speakable_turn_text(text: str, speakers: list[Speaker]) -> str:
     text = _BRACKETED.sub(" ", text)
     text = _EMOJI.sub("", text)
     text = URL.sub("", text)
-    text = _EMPTIED.sub("", _GLUED_WORD_MARK.sub(r"\1", _GLUED_FOOTNOTE.sub("", text)))
+    text = _EMPTIED.sub("", _GLUED_WORD_MARK.sub(r"\1", text))
     text = _ENUMERATOR.sub("", _MARKUP.sub("", text))
     labels = {s.id.lower() for s in speakers} | {s.name.lower() for s in speakers} | {"host", "narrator", "speaker"}
     while True:

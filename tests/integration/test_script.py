@@ -146,6 +146,7 @@ SPEAKERS = [Speaker(id="host", name="Alex"), Speaker(id="expert", name="Sam")]
     ("Note: this label is not a speaker.", "Note: this label is not a speaker."),
     ("It enlarges the dataset with transformations (e.g., [25, 4]).", "It enlarges the dataset with transformations."),
     ("Error rates of 37.5% and 17.0%5.", "Error rates of 37.5% and 17.0%."),  # a footnote mark, not a digit
+    ("Error rates of 22.4%16.3% in a table.", "Error rates of 22.4%16.3% in a table."),  # two run together, no mark
     ("We train on these extracted patches4. ResNet50 and mp3 stay.", "We train on these extracted patches. ResNet50 "
      "and mp3 stay."),
     ("It is 3.5% (p < 0.05) here (i.e., the input).", "It is 3.5% (p < 0.05) here (i.e., the input)."),
