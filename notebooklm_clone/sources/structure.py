@@ -158,8 +158,10 @@ def _no_masthead_or_byline(segments: list[Segment], title: str, authors: list[st
     key = _norm_title(title) if title else None
     at_title = next((k for k, s in enumerate(segments) if s.page == 1 and _norm_title(s.text) == key), -1)
     for k, seg in enumerate(segments):
+        if seg.kind != "heading":
+            continue
         byline = re.match(r"(?i:by)\s+[A-Z]", seg.text) and len(seg.text.split()) <= 6  # "By A. EINSTEIN"
-        if seg.kind == "heading" and (k < at_title or _norm_title(seg.text) in names or byline):
+        if k < at_title or _norm_title(seg.text) in names or byline:
             seg.kind = "paragraph"
 
 

@@ -76,8 +76,8 @@ def sentence_index(document: Document) -> list[SourceSentence]:
                 lead = out.pop()
                 text = document.page_text(block.page)[lead.start: base + end]
                 start = lead.start - base
-            rest_of_debris = bool(out) and out[-1].page == block.page and is_debris(out[-1].text) \
-                and bool(_CUT_AFTER.search(out[-1].text))  # "..., and" + "Di is the average over ...": one sentence
+            rest_of_debris = bool(out) and out[-1].page == block.page and bool(_CUT_AFTER.search(out[-1].text)) \
+                and is_debris(out[-1].text)  # "..., and" + "Di is the average over ...": one sentence
             out.append(SourceSentence(
                 id=f"s{len(out) + 1}", page=block.page, start=base + start, end=base + end, text=text,
                 section=list(block.section), block_kind=block.kind,

@@ -53,8 +53,8 @@ _PAST = set("was had did found made thought took saw wrote began chose got gave 
 _IRREGULAR = {"am": "is", "have": "has", "do": "does", "go": "goes"}
 _NO_VERBS = set("we the a an and or of in to with is are were for on at by from that this it as".split())
 # capitalised words that may open a sentence before "I" ("Then I found ..."); any other one names a numeral's thing
-_OPENERS = set("then so here now first finally when if as since because although thus hence today recently in at "
-               "and but here there yet still also today".split())
+_OPENERS = set("then so here there now first finally when if as since because although thus hence today recently in "
+               "at and but yet still also".split())
 
 
 def _the_author(match: re.Match) -> str:

@@ -96,8 +96,11 @@ def _with_unit(number: str) -> str:
     return number if _unit(number) else _digits(number)
 
 
+_DIGITS = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
 def _digits(number: str) -> str:
-    match = re.match(r"\d[\d,]*(?:\.\d+)?", number.strip())
+    match = _DIGITS.match(number.strip())
     return match.group() if match else ""
 
 
@@ -151,7 +154,7 @@ class DistractorPool:
         if kind == "number":
             unit, year, whole = _unit(answer), _year(answer), _whole(answer)
             same = [n for n in self.numbers if _unit(n) == unit and _year(n) == year]
-            digits = re.search(r"\d[\d,]*(?:\.\d+)?", answer)
+            digits = _DIGITS.search(answer)  # "about 34 layers": the unit after the number wherever it is
             suffix = answer[digits.end():].rstrip() if unit and digits else ""
             scale = suffix.strip().lower() in ("thousand", "million", "billion")  # not "4096 million"
             alike = [n + suffix for n in self.numbers if n not in same and not _unit(n) and _year(n) == year
